@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { apply } from '../../apply/apply.js';
+import { durationOption } from '../options.js';
+import { renderFindings } from '../render.js';
+import { runCommand, type GlobalOptions } from '../session.js';
+
+export function register(program: Command): void {
+  program
+    .command('apply')
+    .description('preflight, back up the prior values, then apply the policy (new sessions only)')
+    .option('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', durationOption, 60_000)
+    .option('--lock-timeout <duration>', 'lock_timeout for each ALTER DATABASE (retried with backoff)', durationOption, 2_000)
+    .option('--approved-by <name>', 'record who approved the change (the runbook wants DBA approval)')
+    .addHelpText('after', `
+Each change runs in its own short transaction, journaled in the pgharden schema, under an
+advisory lock so two operators never apply at once. The prior values are committed
+(pgharden.backups and .pgharden/runs/<run-id>/backup.json) before the first change.
+Settings apply to NEW sessions only: run \`pgharden verify\` next.
+Exit 0 applied or nothing to do, 4 blocked (nothing changed), 2 bad policy, 3 cannot connect.`)
+    .action(async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & { lockWait: number; lockTimeout: number; approvedBy?: string }>();
+      await runCommand(opts, ({ ctx, client }) =>
+        apply(ctx, client, { lockWaitMs: opts.lockWait, lockTimeoutMs: opts.lockTimeout, approvedBy: opts.approvedBy }),
+      (r, { log }) => {
+        if (r.status === 'noop') {
+          log.info(`nothing to do: database ${r.plan.database} is already in the target state${r.runId ? ` (checked under the lock, run ${r.runId})` : ''}`);
+          return;
+        }
+        log.info(`applied to ${r.plan.database} (run ${r.runId}):`);
+        for (const s of r.steps) log.info(`  ✔ ${s.sql}  ${Math.round(s.ms)}ms${s.attempts > 1 ? `, ${s.attempts} attempts` : ''}`);
+        log.info(`backup: ${r.backupFile}`);
+        renderFindings(log, r.plan.findings);
+        log.info('\nnew sessions get the new values; existing sessions keep theirs until they reconnect. Next: pgharden verify');
+      });
+    });
+}

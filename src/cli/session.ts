@@ -1,0 +1,96 @@
+import { ConnectionError, ExitCode, PghardenError } from '../errors.js';
+import { consoleLog, type Log } from '../log.js';
+import { connect, isConnectFailure, type Client } from '../pg/client.js';
+import { DEFAULT_EMBEDDED_DIR, startEmbedded, type EmbeddedServer } from '../pg/embedded.js';
+import { resolveTarget, wantsEmbedded, withDatabase, type Target } from '../pg/target.js';
+import { loadPolicy } from '../policy/load.js';
+import type { StageContext } from '../stage.js';
+
+export interface GlobalOptions {
+  db?: string;
+  policy?: string;
+  json?: boolean;
+  yes?: boolean;
+}
+
+export interface CommandEnv {
+  ctx: StageContext;
+  /** The tool's own session on the target database (explicit statement_timeout, never idle in a transaction). */
+  client: Client;
+  embedded: EmbeddedServer | null;
+  log: Log;
+  json: boolean;
+}
+
+/** A command's result: `ok` decides exit 0 or 1 unless `exitCode` says otherwise. */
+export interface CommandResult {
+  ok: boolean;
+  exitCode?: number;
+}
+
+export const EMBEDDED_DATABASE = 'codex_memory';
+
+/** The embedded default: start it, say so on the first line, and make sure the runbook's database exists. */
+export async function embeddedTarget(log: Log, database: string): Promise<{ server: EmbeddedServer; target: Target }> {
+  log.info(`pgharden: no --db, DATABASE_URL or PG* variables: using the embedded PostgreSQL in ${DEFAULT_EMBEDDED_DIR}/ (database ${database})`);
+  const server = await startEmbedded(DEFAULT_EMBEDDED_DIR);
+  await server.createDatabase(database);
+  return { server, target: server.target(database) };
+}
+
+/**
+ * The frame of every database command: validate the policy before any connection,
+ * connect (embedded default when nothing is configured), run, render, and always clean up.
+ */
+export async function runCommand<T extends CommandResult>(
+  opts: GlobalOptions,
+  body: (env: CommandEnv) => Promise<T>,
+  render: (result: T, env: { log: Log; json: boolean }) => void,
+): Promise<void> {
+  const json = Boolean(opts.json);
+  const log = consoleLog(json);
+  let embedded: EmbeddedServer | null = null;
+  let client: Client | null = null;
+  try {
+    const policy = await loadPolicy(opts.policy);
+    let target: Target;
+    if (wantsEmbedded(opts.db)) {
+      ({ server: embedded, target } = await embeddedTarget(log, policy.database ?? EMBEDDED_DATABASE));
+    } else {
+      target = resolveTarget(opts.db);
+      if (policy.database) target = withDatabase(target, policy.database);
+    }
+    client = await connect(target, { onError: (err) => log.warn(`connection lost: ${err.message}`) });
+    const result = await body({ ctx: { target, policy, log }, client, embedded, log, json });
+    if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    render(result, { log, json });
+    process.exitCode = result.exitCode ?? (result.ok ? ExitCode.ok : ExitCode.checkFailed);
+  } catch (err) {
+    fail(err, json);
+  } finally {
+    await client?.end().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+  }
+}
+
+/** Print an error the way the exit-code contract promises, and set the exit code. */
+export function fail(err: unknown, json: boolean): void {
+  const known = toPghardenError(err);
+  if (json) {
+    process.stdout.write(JSON.stringify({ ok: false, exitCode: known.exitCode, error: known.message, details: known.details }, null, 2) + '\n');
+  }
+  process.stderr.write(`pgharden: ${known.message}\n`);
+  if (process.env.PGHARDEN_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = known.exitCode;
+}
+
+function toPghardenError(err: unknown): PghardenError {
+  if (err instanceof PghardenError) return err;
+  const e = err as { code?: string; message?: string };
+  if (isConnectFailure(err)) return new ConnectionError(e.message ?? String(err));
+  if (e?.code && /^[0-9A-Z]{5}$/.test(e.code)) {
+    // A SQLSTATE: the database refused what we asked (privilege, lock, …).
+    return new PghardenError(`the database refused: ${e.message} (SQLSTATE ${e.code})`, ExitCode.connection);
+  }
+  return new PghardenError(`internal error: ${e?.message ?? String(err)} (set PGHARDEN_DEBUG=1 for the stack)`, ExitCode.checkFailed);
+}

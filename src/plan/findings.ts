@@ -1,0 +1,143 @@
+import type { DatabaseState } from '../pg/catalog.js';
+import { quoteIdent } from '../pg/quote.js';
+import { formatValue, parseValue, toMilliseconds } from '../pg/units.js';
+import { formatDuration } from '../policy/duration.js';
+import { roleOverrideFix } from './effective.js';
+
+export interface Finding {
+  severity: 'blocking' | 'advisory';
+  code: string;
+  message: string;
+  setting?: string;
+  roles?: string[];
+  /** What to write or run instead. */
+  fix?: string;
+}
+
+/** Why a parameter of each context cannot be set per database, and what to do instead. */
+const CONTEXT_ADVICE: Record<string, string> = {
+  postmaster: 'is a server-start parameter (context postmaster): only postgresql.conf or ALTER SYSTEM plus a server restart can change it, never a database',
+  sighup: 'is read from the server configuration (context sighup): change it with ALTER SYSTEM SET and SELECT pg_reload_conf(), for the whole server',
+  backend: 'is fixed when a session starts (context backend): set it in postgresql.conf or in the connection options, not per database',
+  'superuser-backend': 'is fixed when a session starts (context superuser-backend): set it in postgresql.conf or in a superuser connection\'s options, not per database',
+  internal: 'is read-only (context internal): it is fixed when the server is built or initialised',
+};
+
+export function notSettableFinding(name: string, context: string): Finding {
+  const fix = name === 'max_connections'
+    ? 'to cap this database\'s connections, write `connection_limit: N` in the policy (ALTER DATABASE … CONNECTION LIMIT N)'
+    : context === 'sighup'
+      ? `ALTER SYSTEM SET ${name} = …; SELECT pg_reload_conf();`
+      : context === 'postmaster'
+        ? `ALTER SYSTEM SET ${name} = …; then restart the server`
+        : undefined;
+  return { severity: 'blocking', code: 'not-database-settable', setting: name, message: `${name} ${CONTEXT_ADVICE[context] ?? `has context ${context}`}.`, fix };
+}
+
+export function unknownParameterFinding(name: string): Finding {
+  return {
+    severity: 'blocking', code: 'unknown-parameter', setting: name,
+    message: `${name} is not a parameter this server knows (PostgreSQL has no such setting; check the spelling).`,
+  };
+}
+
+export function superuserFinding(name: string, state: DatabaseState): Finding {
+  return {
+    severity: 'blocking', code: 'superuser-privilege', setting: name,
+    message: `${name} has context superuser: ${state.me.user} is not a superuser${state.server.versionNum >= 150000 ? ' and has no SET privilege on it' : ''}, so ALTER DATABASE cannot set it.`,
+    fix: state.server.versionNum >= 150000 ? `as a superuser: GRANT SET ON PARAMETER ${name} TO ${quoteIdent(state.me.user)};` : 'apply as a superuser',
+  };
+}
+
+export function notOwnerFinding(state: DatabaseState): Finding {
+  return {
+    severity: 'blocking', code: 'not-owner',
+    message: `${state.me.user} neither owns database ${state.database.name} (owner: ${state.database.owner}) nor is a superuser: ALTER DATABASE needs one of them.`,
+    fix: `connect as ${state.database.owner} or a superuser`,
+  };
+}
+
+/** Limits non-superusers can actually reach: max_connections minus the reserved slots. */
+export function connectionLimitFindings(state: DatabaseState, limit: number): Finding[] {
+  const findings: Finding[] = [];
+  const usable = state.server.maxConnections - state.server.reservedConnections;
+  if (limit >= usable) {
+    findings.push({
+      severity: 'blocking', code: 'connection-limit-too-high', setting: 'connection_limit',
+      message: `connection_limit ${limit} is not below what the server gives non-superusers: max_connections ${state.server.maxConnections} − ${state.server.reservedConnections} reserved = ${usable}; the limit would never bite.`,
+      fix: `lower connection_limit below ${usable}, or raise max_connections in postgresql.conf and restart`,
+    });
+  }
+  const supers = state.loginRoles.filter((r) => r.superuser).map((r) => r.name);
+  if (supers.length && limit >= 0) {
+    findings.push({
+      severity: 'advisory', code: 'superusers-bypass-limit', setting: 'connection_limit', roles: supers,
+      message: `superusers bypass the database connection limit: ${supers.join(', ')} can still connect past ${limit}.`,
+    });
+  }
+  return findings;
+}
+
+/** Roles whose own values (ALTER ROLE … SET) override the database-level target for new sessions. */
+export function roleOverrideFindings(state: DatabaseState, name: string): Finding[] {
+  return state.roleSettings
+    .filter((r) => r.name === name && r.role !== null)
+    .map((r) => ({
+      severity: 'advisory' as const, code: 'role-override', setting: name, roles: [r.role!],
+      message: `role ${r.role} sets ${name} = ${r.value} ${r.scope === 'in-database' ? `in database ${state.database.name}` : 'in every database'}; that overrides the database-level value for its sessions.`,
+      fix: roleOverrideFix(r.role!, r.scope, name, state.database.name, quoteIdent),
+    }));
+}
+
+/** Sessions and statements that the new timeouts would already cut off. */
+export function workloadFindings(state: DatabaseState, targets: Record<string, string>): Finding[] {
+  const findings: Finding[] = [];
+  const ms = (name: string) => {
+    const meta = state.settings.get(name);
+    const parsed = meta && targets[name] !== undefined ? parseValue(meta, targets[name]) : null;
+    const value = parsed?.ok ? toMilliseconds(meta!, parsed.canonical) : null;
+    return value && value > 0 ? value : null;
+  };
+  const statementTimeout = ms('statement_timeout');
+  const idleTimeout = ms('idle_in_transaction_session_timeout');
+  if (statementTimeout) {
+    const slow = state.sessions.filter((s) => s.state === 'active' && (s.queryMs ?? 0) > statementTimeout);
+    if (slow.length) {
+      findings.push({
+        severity: 'advisory', code: 'sessions-over-statement-timeout', setting: 'statement_timeout',
+        roles: [...new Set(slow.map((s) => s.usename ?? '?'))],
+        message: `${slow.length} session(s) are running a statement longer than the new statement_timeout (${formatDuration(statementTimeout)}): ` +
+          slow.slice(0, 5).map((s) => `pid ${s.pid} (${s.usename}, ${formatDuration(s.queryMs!)})`).join(', ') +
+          '. They keep their old settings, but the same work in a new session would be cancelled.',
+      });
+    }
+    const heavy = (state.statements ?? []).filter((s) => s.maxMs > statementTimeout);
+    if (heavy.length) {
+      findings.push({
+        severity: 'advisory', code: 'statements-over-statement-timeout', setting: 'statement_timeout',
+        message: `${heavy.length} statement(s) in pg_stat_statements have taken longer than ${formatDuration(statementTimeout)} and would be cancelled (SQLSTATE 57014): ` +
+          heavy.slice(0, 3).map((s) => `${JSON.stringify(s.query.slice(0, 60))} max ${formatDuration(s.maxMs)}`).join('; '),
+        fix: 'optimise them, or give their role a longer timeout on purpose (ALTER ROLE … SET statement_timeout)',
+      });
+    }
+  }
+  if (idleTimeout) {
+    const idle = state.sessions.filter((s) => s.state === 'idle in transaction' && (s.stateMs ?? 0) > idleTimeout);
+    if (idle.length) {
+      findings.push({
+        severity: 'advisory', code: 'sessions-over-idle-timeout', setting: 'idle_in_transaction_session_timeout',
+        roles: [...new Set(idle.map((s) => s.usename ?? '?'))],
+        message: `${idle.length} session(s) have been idle in transaction longer than the new limit (${formatDuration(idleTimeout)}): ` +
+          idle.slice(0, 5).map((s) => `pid ${s.pid} (${s.usename}, ${formatDuration(s.stateMs!)})`).join(', ') + '.',
+      });
+    }
+  }
+  return findings;
+}
+
+export function describeValue(state: DatabaseState, name: string, value: string | null): string {
+  if (value === null) return '—';
+  const meta = state.settings.get(name);
+  const parsed = meta ? parseValue(meta, value) : null;
+  return meta && parsed?.ok && (meta.vartype === 'integer' || meta.vartype === 'real') ? formatValue(meta, parsed.canonical) : value;
+}

@@ -1,0 +1,67 @@
+import { quoteIdent, quoteLiteral, quoteParamName } from '../pg/quote.js';
+
+/**
+ * One change to a database's configuration. Each operation owns its forward SQL and
+ * its inverse, computed from the state captured before the change.
+ */
+export interface Operation {
+  readonly kind: 'set' | 'reset' | 'connection_limit';
+  /** The parameter, or `connection_limit`. */
+  readonly name: string;
+  /** Database-level value before the change (null: none set; for connection_limit the old limit). */
+  readonly before: string | null;
+  /** Database-level value after the change (null: none). */
+  readonly after: string | null;
+  forwardSql(database: string): string;
+  inverseSql(database: string): string;
+}
+
+export const setSql = (db: string, name: string, value: string) =>
+  `ALTER DATABASE ${quoteIdent(db)} SET ${quoteParamName(name)} = ${quoteLiteral(value)};`;
+export const resetSql = (db: string, name: string) => `ALTER DATABASE ${quoteIdent(db)} RESET ${quoteParamName(name)};`;
+export const connectionLimitSql = (db: string, limit: number) => `ALTER DATABASE ${quoteIdent(db)} CONNECTION LIMIT ${Math.trunc(limit)};`;
+/** Put a parameter back to `value`, or remove the database-level entry when there was none. */
+export const restoreSql = (db: string, name: string, value: string | null) =>
+  value === null ? resetSql(db, name) : setSql(db, name, value);
+
+export class SetOperation implements Operation {
+  readonly kind = 'set';
+  constructor(readonly name: string, readonly before: string | null, readonly after: string) {}
+  forwardSql(db: string) { return setSql(db, this.name, this.after); }
+  inverseSql(db: string) { return restoreSql(db, this.name, this.before); }
+}
+
+export class ResetOperation implements Operation {
+  readonly kind = 'reset';
+  readonly after = null;
+  constructor(readonly name: string, readonly before: string) {}
+  forwardSql(db: string) { return resetSql(db, this.name); }
+  inverseSql(db: string) { return setSql(db, this.name, this.before); }
+}
+
+export class ConnectionLimitOperation implements Operation {
+  readonly kind = 'connection_limit';
+  readonly name = 'connection_limit';
+  readonly before: string;
+  readonly after: string;
+  constructor(before: number, after: number) {
+    this.before = String(before);
+    this.after = String(after);
+  }
+  forwardSql(db: string) { return connectionLimitSql(db, Number(this.after)); }
+  inverseSql(db: string) { return connectionLimitSql(db, Number(this.before)); }
+}
+
+/** The plain-data form stored in the journal and the run directory. */
+export interface OperationRecord {
+  kind: Operation['kind'];
+  name: string;
+  before: string | null;
+  after: string | null;
+  forward: string;
+  inverse: string;
+}
+
+export function toRecord(op: Operation, database: string): OperationRecord {
+  return { kind: op.kind, name: op.name, before: op.before, after: op.after, forward: op.forwardSql(database), inverse: op.inverseSql(database) };
+}

@@ -1,0 +1,122 @@
+import { PolicyError } from '../errors.js';
+import type { DatabaseState } from '../pg/catalog.js';
+import { parseValue } from '../pg/units.js';
+import type { Policy } from '../policy/schema.js';
+import { effectiveFor } from './effective.js';
+import {
+  connectionLimitFindings, describeValue, notOwnerFinding, notSettableFinding, roleOverrideFindings,
+  superuserFinding, unknownParameterFinding, workloadFindings, type Finding,
+} from './findings.js';
+import { ConnectionLimitOperation, ResetOperation, SetOperation, toRecord, type Operation, type OperationRecord } from './operations.js';
+
+export interface PlanRow {
+  setting: string;
+  /** ALTER DATABASE value now (null: none). */
+  databaseValue: string | null;
+  /** What a new session of the connecting role gets now, and from where. */
+  effective: string;
+  effectiveFrom: string;
+  target: string | null;
+  action: 'set' | 'reset' | 'none' | 'blocked';
+}
+
+export interface Plan {
+  database: string;
+  rows: PlanRow[];
+  operations: Operation[];
+  findings: Finding[];
+  blocked: boolean;
+}
+
+/** Contexts in which a database-level value is allowed. */
+const DATABASE_SETTABLE = new Set(['user', 'superuser']);
+
+/**
+ * Current state + policy → operations and findings. Pure: reads nothing, changes nothing.
+ * Throws PolicyError for values that cannot be valid for their parameter (type, unit, range).
+ */
+export function buildPlan(state: DatabaseState, policy: Policy): Plan {
+  const database = state.database.name;
+  const rows: PlanRow[] = [];
+  const operations: Operation[] = [];
+  const findings: Finding[] = [];
+  const valueProblems: string[] = [];
+  const targets: Record<string, string> = {};
+
+  if (!state.me.superuser && !state.me.ownsDatabase) findings.push(notOwnerFinding(state));
+
+  for (const [name, raw] of Object.entries(policy.settings)) {
+    const meta = state.settings.get(name);
+    const current = state.dbSettings.find((s) => s.name === name)?.value ?? null;
+    const effective = effectiveFor(state, state.me.user, name);
+    const row: PlanRow = {
+      setting: name,
+      databaseValue: describeValue(state, name, current),
+      effective: describeValue(state, name, effective.value),
+      effectiveFrom: effective.from,
+      target: raw === null ? null : String(raw),
+      action: 'blocked',
+    };
+    rows.push(row);
+
+    if (!meta) {
+      if (!name.includes('.')) { findings.push(unknownParameterFinding(name)); continue; }
+      // Custom (extension) parameters are stored as text; PostgreSQL accepts any dotted name.
+      if (raw === null) { row.action = current === null ? 'none' : 'reset'; if (current !== null) operations.push(new ResetOperation(name, current)); }
+      else { row.action = current === String(raw) ? 'none' : 'set'; if (current !== String(raw)) operations.push(new SetOperation(name, current, String(raw))); }
+      continue;
+    }
+    if (!DATABASE_SETTABLE.has(meta.context)) { findings.push(notSettableFinding(name, meta.context)); continue; }
+    if (meta.context === 'superuser' && !state.me.canSet[name]) findings.push(superuserFinding(name, state));
+
+    if (raw === null) {
+      row.action = current === null ? 'none' : 'reset';
+      if (current !== null) operations.push(new ResetOperation(name, current));
+      continue;
+    }
+    const wanted = parseValue(meta, raw);
+    if (!wanted.ok) { valueProblems.push(`settings.${name}: ${wanted.error}`); continue; }
+    targets[name] = String(raw);
+    const have = current === null ? null : parseValue(meta, current);
+    const same = have?.ok === true && have.canonical === wanted.canonical;
+    row.action = same ? 'none' : 'set';
+    if (!same) operations.push(new SetOperation(name, current, String(raw)));
+    findings.push(...roleOverrideFindings(state, name));
+  }
+
+  if (valueProblems.length) {
+    throw new PolicyError(`policy ${policy.source} has values this server cannot accept:\n  ${valueProblems.join('\n  ')}`, valueProblems);
+  }
+
+  if (policy.connection_limit !== undefined) {
+    const limit = policy.connection_limit;
+    const before = state.database.connLimit;
+    const blocking = connectionLimitFindings(state, limit);
+    findings.push(...blocking);
+    rows.push({
+      setting: 'connection_limit',
+      databaseValue: String(before),
+      effective: before === -1 ? 'unlimited' : String(before),
+      effectiveFrom: 'database',
+      target: String(limit),
+      action: blocking.some((f) => f.severity === 'blocking') ? 'blocked' : before === limit ? 'none' : 'set',
+    });
+    if (before !== limit) operations.push(new ConnectionLimitOperation(before, limit));
+  }
+
+  findings.push(...workloadFindings(state, targets));
+  const blocked = findings.some((f) => f.severity === 'blocking');
+  return { database, rows, operations, findings, blocked };
+}
+
+/** Forward and rollback scripts of a plan (rollback in reverse order). */
+export function planSql(plan: Plan): { forward: string[]; rollback: string[]; records: OperationRecord[] } {
+  const records = plan.operations.map((op) => toRecord(op, plan.database));
+  return { forward: records.map((r) => r.forward), rollback: records.map((r) => r.inverse).reverse(), records };
+}
+
+/** The plan as plain data, for --json, the run directory and the journal. */
+export function planData(plan: Plan) {
+  const { forward, rollback, records } = planSql(plan);
+  return { database: plan.database, blocked: plan.blocked, rows: plan.rows, operations: records, forwardSql: forward, rollbackSql: rollback, findings: plan.findings };
+}

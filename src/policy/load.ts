@@ -1,0 +1,75 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { PolicyError } from '../errors.js';
+import { policySchema, type Policy } from './schema.js';
+
+export const BUILTIN_POLICIES_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
+export const DEFAULT_POLICY = 'ticket-010';
+
+/** Load and validate a policy: a built-in name (`ticket-010`) or a YAML file path. */
+export async function loadPolicy(source: string = DEFAULT_POLICY): Promise<Policy> {
+  const file = /^[a-z0-9-]+$/.test(source) && !source.endsWith('.yaml')
+    ? path.join(BUILTIN_POLICIES_DIR, `${source}.yaml`)
+    : source;
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new PolicyError(`cannot read policy ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  return parsePolicy(text, source);
+}
+
+export function parsePolicy(text: string, source: string): Policy {
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    const problems = doc.errors.map((e) => `${source}: ${e.message.split('\n')[0]}`);
+    throw new PolicyError(`policy ${source} is not valid YAML:\n  ${problems.join('\n  ')}`, problems);
+  }
+  const raw = doc.toJS() ?? {};
+  const result = policySchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => describeIssue(issue, raw));
+    throw new PolicyError(`policy ${source} is invalid:\n  ${problems.join('\n  ')}`, problems);
+  }
+  return { ...result.data, source };
+}
+
+/** "key: value — what is wrong, what is allowed", for one schema issue. */
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const at = issue.path.map(String).join('.') || '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(issue.path);
+    return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` +
+      (allowed.length ? `; allowed keys: ${allowed.join(', ')}` : '');
+  }
+  const value = valueAt(raw, issue.path);
+  const shown = value === undefined ? 'missing' : JSON.stringify(value);
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    return `${at}: ${shown} is not allowed; allowed values: ${issue.values.join(', ')}`;
+  }
+  return `${at}: ${shown} — ${issue.message}`;
+}
+
+function valueAt(raw: unknown, keys: PropertyKey[]): unknown {
+  return keys.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
+}
+
+/** The keys an object in the schema accepts, found by walking through defaults. */
+function allowedKeys(keys: PropertyKey[]): string[] {
+  let schema: z.ZodType = policySchema;
+  for (const key of [...keys, null]) {
+    for (let i = 0; i < 5 && !(schema instanceof z.ZodObject); i++) {
+      const inner = (schema as unknown as { def: { innerType?: z.ZodType; in?: z.ZodType } }).def;
+      if (!inner?.innerType && !inner?.in) break;
+      schema = (inner.innerType ?? inner.in)!;
+    }
+    if (!(schema instanceof z.ZodObject)) return [];
+    if (key === null) return Object.keys(schema.shape);
+    schema = schema.shape[key as string];
+  }
+  return [];
+}

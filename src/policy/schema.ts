@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { parseDuration, parsePercent } from './duration.js';
+
+const duration = z
+  .string({ error: 'expected a duration such as 25s, 500ms or 5m' })
+  .refine((s) => parseDuration(s) !== null, { error: "not a duration: write a number and a unit (ms, s, m, h), e.g. 25s" })
+  .transform((s) => parseDuration(s)!);
+
+const percent = z
+  .string({ error: 'expected a percentage such as 5%' })
+  .refine((s) => parsePercent(s) !== null, { error: "not a percentage: write e.g. 5%" })
+  .transform((s) => parsePercent(s)!);
+
+const severity = z.enum(['critical', 'warning', 'info']);
+
+/** A parameter value: checked later against pg_settings (type, unit, range). null = RESET at database level. */
+const settingValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: 'expected a string, number, boolean or null (null removes the database-level value)',
+});
+
+const parameterName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, 'is not a parameter name');
+
+const check = z
+  .object({
+    name: z.string().min(1),
+    sql: z.string().min(1).optional(),
+    command: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((c) => Boolean(c.sql) !== Boolean(c.command), { error: 'a check needs exactly one of sql: or command:' });
+
+export const policySchema = z
+  .object({
+    database: z.string().min(1).max(63).optional(),
+    settings: z.record(parameterName, settingValue).default({}),
+    connection_limit: z.number().int('must be a whole number').min(-1, 'must be -1 (no limit) or more').optional(),
+    alerts: z
+      .object({
+        long_query: z.object({ over: duration, severity }).strict().default({ over: 25_000, severity: 'critical' }),
+        idle_in_transaction: z.object({ over: duration, severity }).strict().default({ over: 50_000, severity: 'warning' }),
+        connections: z.object({ over: percent, severity }).strict().default({ over: 0.8, severity: 'info' }),
+      })
+      .strict()
+      .prefault({}),
+    rollback_triggers: z
+      .object({
+        timeout_errors_increase: percent.default(0.05),
+        latency_degradation: percent.default(0.2),
+        pool_exhaustion: z.boolean().default(true),
+        checks: z.array(check).default([]),
+      })
+      .strict()
+      .prefault({}),
+    guard_window: duration.default(5 * 60_000),
+    sla_p95: duration.optional(),
+  })
+  .strict();
+
+/** A validated policy; durations in ms, percentages as fractions. */
+export type Policy = z.output<typeof policySchema> & { source: string };

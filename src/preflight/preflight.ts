@@ -1,0 +1,50 @@
+import type { Client } from '../pg/client.js';
+import { readDatabaseState, type DatabaseState } from '../pg/catalog.js';
+import { buildPlan, planData, type Plan } from '../plan/plan.js';
+import type { Finding } from '../plan/findings.js';
+import type { StageContext } from '../stage.js';
+import { RunDir, newRunId } from '../state/run-dir.js';
+import { createRun, ensureStateSchema, saveBaseline } from '../state/store.js';
+import { captureBaseline, type Baseline } from './baseline.js';
+
+export const MIN_SERVER_VERSION = 130000;
+
+export interface PreflightResult {
+  runId: string;
+  runDir: string;
+  state: DatabaseState;
+  plan: Plan;
+  findings: Finding[];
+  blocked: boolean;
+  baseline: Baseline;
+}
+
+/** Read the state and plan only: what `plan` shows, and what every changing command starts from. */
+export async function readPlan(ctx: StageContext, client: Client): Promise<{ state: DatabaseState; plan: Plan }> {
+  const state = await readDatabaseState(client, ctx.target.database, Object.keys(ctx.policy.settings));
+  const plan = buildPlan(state, ctx.policy);
+  if (state.server.versionNum < MIN_SERVER_VERSION) {
+    plan.findings.unshift({
+      severity: 'blocking', code: 'server-version',
+      message: `PostgreSQL ${state.server.version} is older than 13, which pgharden does not support (it is past end of life).`,
+    });
+    plan.blocked = true;
+  }
+  return { state, plan };
+}
+
+/** Findings plus the baseline, stored in the state schema and the run directory. */
+export async function preflight(ctx: StageContext, client: Client, opts: { command?: string; runId?: string; approvedBy?: string } = {}): Promise<PreflightResult> {
+  const { state, plan } = await readPlan(ctx, client);
+  const runId = opts.runId ?? newRunId();
+  const runDir = new RunDir(runId, ctx.runsRoot);
+  ctx.log.info(`preflight: capturing baseline of ${state.database.name} (settings, connections, statistics, latency probe)…`);
+  const baseline = await captureBaseline(client, state);
+  await ensureStateSchema(client);
+  await createRun(client, { id: runId, command: opts.command ?? 'preflight', database: state.database.name, status: 'preflight', policy: ctx.policy, approvedBy: opts.approvedBy });
+  await saveBaseline(client, runId, baseline.capturedAt, baseline);
+  await runDir.write('baseline.json', baseline);
+  await runDir.write('plan.json', planData(plan));
+  await runDir.write('policy.json', ctx.policy);
+  return { runId, runDir: runDir.dir, state, plan, findings: plan.findings, blocked: plan.blocked, baseline };
+}

@@ -1,0 +1,153 @@
+import type { Client } from '../pg/client.js';
+import { inTransaction } from '../pg/client.js';
+
+/**
+ * The `pgharden` schema in the target database: runs, their journaled steps, the
+ * backups taken before any change, and baselines. Each write commits on its own.
+ */
+const DDL = `
+CREATE SCHEMA IF NOT EXISTS pgharden;
+COMMENT ON SCHEMA pgharden IS 'pgharden state: runs, journal, backups, baselines';
+CREATE TABLE IF NOT EXISTS pgharden.runs (
+  id          text PRIMARY KEY,
+  command     text NOT NULL,
+  database    text NOT NULL,
+  status      text NOT NULL,
+  operator    text NOT NULL DEFAULT current_user,
+  approved_by text,
+  policy      jsonb NOT NULL,
+  plan        jsonb,
+  started_at  timestamptz NOT NULL DEFAULT now(),
+  applied_at  timestamptz,
+  finished_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS pgharden.steps (
+  id     bigserial PRIMARY KEY,
+  run_id text NOT NULL REFERENCES pgharden.runs(id),
+  name   text NOT NULL,
+  status text NOT NULL,
+  detail jsonb,
+  at     timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS pgharden.backups (
+  run_id      text PRIMARY KEY REFERENCES pgharden.runs(id),
+  captured_at timestamptz NOT NULL,
+  state       jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pgharden.baselines (
+  run_id      text PRIMARY KEY REFERENCES pgharden.runs(id),
+  captured_at timestamptz NOT NULL,
+  data        jsonb NOT NULL
+);`;
+
+/** Serialises schema creation between concurrent pgharden processes. */
+const SCHEMA_LOCK = 0x70676801;
+
+export type RunStatus = 'preflight' | 'applying' | 'applied' | 'noop' | 'failed' | 'rolling_back' | 'rolled_back';
+
+export interface RunRow {
+  id: string;
+  command: string;
+  database: string;
+  status: RunStatus;
+  operator: string;
+  approvedBy: string | null;
+  startedAt: string;
+  appliedAt: string | null;
+  finishedAt: string | null;
+}
+
+export async function ensureStateSchema(client: Client): Promise<void> {
+  const { rowCount } = await client.query(`SELECT 1 FROM pg_tables WHERE schemaname = 'pgharden' AND tablename = 'baselines'`);
+  if (rowCount) return;
+  await inTransaction(client, async () => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+    await client.query(DDL);
+  });
+}
+
+export async function stateSchemaExists(client: Client): Promise<boolean> {
+  const { rowCount } = await client.query(`SELECT 1 FROM pg_tables WHERE schemaname = 'pgharden' AND tablename = 'runs'`);
+  return Boolean(rowCount);
+}
+
+export async function createRun(client: Client, run: { id: string; command: string; database: string; status: RunStatus; policy: unknown; approvedBy?: string }) {
+  await client.query(
+    `INSERT INTO pgharden.runs (id, command, database, status, policy, approved_by) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [run.id, run.command, run.database, run.status, JSON.stringify(run.policy), run.approvedBy ?? null],
+  );
+}
+
+export async function setRunStatus(client: Client, id: string, status: RunStatus, extra: { plan?: unknown } = {}) {
+  await client.query(
+    `UPDATE pgharden.runs SET status = $2,
+            plan = coalesce($3::jsonb, plan),
+            applied_at = CASE WHEN $2 = 'applied' THEN now() ELSE applied_at END,
+            finished_at = CASE WHEN $2 IN ('applied', 'noop', 'failed', 'rolled_back') THEN now() ELSE finished_at END
+      WHERE id = $1`,
+    [id, status, extra.plan === undefined ? null : JSON.stringify(extra.plan)],
+  );
+}
+
+export async function recordStep(client: Client, runId: string, name: string, status: string, detail: unknown = null) {
+  await client.query(`INSERT INTO pgharden.steps (run_id, name, status, detail) VALUES ($1, $2, $3, $4)`, [
+    runId, name, status, JSON.stringify(detail),
+  ]);
+}
+
+export async function saveBackup(client: Client, runId: string, capturedAt: string, state: unknown) {
+  await client.query(`INSERT INTO pgharden.backups (run_id, captured_at, state) VALUES ($1, $2, $3) ON CONFLICT (run_id) DO NOTHING`, [
+    runId, capturedAt, JSON.stringify(state),
+  ]);
+}
+
+export async function saveBaseline(client: Client, runId: string, capturedAt: string, data: unknown) {
+  await client.query(
+    `INSERT INTO pgharden.baselines (run_id, captured_at, data) VALUES ($1, $2, $3)
+     ON CONFLICT (run_id) DO UPDATE SET captured_at = excluded.captured_at, data = excluded.data`,
+    [runId, capturedAt, JSON.stringify(data)],
+  );
+}
+
+export async function loadBackup<T>(client: Client, runId: string): Promise<T | null> {
+  const { rows } = await client.query(`SELECT state FROM pgharden.backups WHERE run_id = $1`, [runId]);
+  return rows[0]?.state ?? null;
+}
+
+export async function loadBaseline<T>(client: Client, runId: string): Promise<T | null> {
+  const { rows } = await client.query(`SELECT data FROM pgharden.baselines WHERE run_id = $1`, [runId]);
+  return rows[0]?.data ?? null;
+}
+
+const RUN_COLUMNS = `id, command, database, status, operator, approved_by AS "approvedBy",
+  started_at AS "startedAt", applied_at AS "appliedAt", finished_at AS "finishedAt"`;
+
+export async function getRun(client: Client, id: string): Promise<RunRow | null> {
+  const { rows } = await client.query(`SELECT ${RUN_COLUMNS} FROM pgharden.runs WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function listRuns(client: Client, database: string, limit = 10): Promise<RunRow[]> {
+  const { rows } = await client.query(
+    `SELECT ${RUN_COLUMNS} FROM pgharden.runs WHERE database = $1 ORDER BY started_at DESC, id DESC LIMIT $2`,
+    [database, limit],
+  );
+  return rows;
+}
+
+/** The latest run whose changes may still be in place (applied, or interrupted while applying). */
+export async function latestAppliedRun(client: Client, database: string): Promise<RunRow | null> {
+  const { rows } = await client.query(
+    `SELECT ${RUN_COLUMNS} FROM pgharden.runs
+      WHERE database = $1 AND status IN ('applied', 'applying', 'failed', 'rolling_back')
+        AND EXISTS (SELECT 1 FROM pgharden.backups b WHERE b.run_id = runs.id)
+      ORDER BY started_at DESC, id DESC LIMIT 1`,
+    [database],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listSteps(client: Client, runId: string) {
+  const { rows } = await client.query(`SELECT name, status, detail, at FROM pgharden.steps WHERE run_id = $1 ORDER BY id`, [runId]);
+  return rows as { name: string; status: string; detail: unknown; at: Date }[];
+}
