@@ -1,4 +1,4 @@
-import { BlockedError } from '../errors.js';
+import { BlockedError, UsageError } from '../errors.js';
 import type { Client } from '../pg/client.js';
 import { planData, type Plan } from '../plan/plan.js';
 import { preflight, readPlan } from '../preflight/preflight.js';
@@ -15,6 +15,8 @@ export interface ApplyOptions {
   lockTimeoutMs?: number;
   retries?: number;
   approvedBy?: string;
+  /** Asked once the plan is known and before anything is written; false cancels with nothing changed. */
+  confirm?: (plan: Plan) => Promise<boolean>;
 }
 
 export interface ApplyResult {
@@ -43,6 +45,7 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
   const first = await readPlan(ctx, client);
   if (first.plan.blocked) throw blockedError(first.plan);
   if (!first.plan.operations.length) return noop(first.plan);
+  if (opts.confirm && !(await opts.confirm(first.plan))) throw new UsageError('cancelled: nothing was changed');
 
   await acquireChangeLock(client, opts.lockWaitMs, (h) =>
     ctx.log.info(`waiting for another pgharden applying to this database${h ? ` (pid ${h.pid}, ${h.usename})` : ''}…`),

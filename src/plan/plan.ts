@@ -59,25 +59,21 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
     };
     rows.push(row);
 
-    if (!meta) {
-      if (!name.includes('.')) { findings.push(unknownParameterFinding(name)); continue; }
-      // Custom (extension) parameters are stored as text; PostgreSQL accepts any dotted name.
-      if (raw === null) { row.action = current === null ? 'none' : 'reset'; if (current !== null) operations.push(new ResetOperation(name, current)); }
-      else { row.action = current === String(raw) ? 'none' : 'set'; if (current !== String(raw)) operations.push(new SetOperation(name, current, String(raw))); }
-      continue;
-    }
-    if (!DATABASE_SETTABLE.has(meta.context)) { findings.push(notSettableFinding(name, meta.context)); continue; }
-    if (meta.context === 'superuser' && !state.me.canSet[name]) findings.push(superuserFinding(name, state));
+    if (!meta && !name.includes('.')) { findings.push(unknownParameterFinding(name)); continue; }
+    if (meta && !DATABASE_SETTABLE.has(meta.context)) { findings.push(notSettableFinding(name, meta.context)); continue; }
+    if (meta?.context === 'superuser' && !state.me.canSet[name]) findings.push(superuserFinding(name, state));
 
     if (raw === null) {
       row.action = current === null ? 'none' : 'reset';
       if (current !== null) operations.push(new ResetOperation(name, current));
       continue;
     }
-    const wanted = parseValue(meta, raw);
+    // Custom (extension) parameters such as `myapp.flag` are unknown to pg_settings and stored as text.
+    const parse = (v: string | number | boolean) => (meta ? parseValue(meta, v) : ({ ok: true, canonical: String(v) } as const));
+    const wanted = parse(raw);
     if (!wanted.ok) { valueProblems.push(`settings.${name}: ${wanted.error}`); continue; }
     targets[name] = String(raw);
-    const have = current === null ? null : parseValue(meta, current);
+    const have = current === null ? null : parse(current);
     const same = have?.ok === true && have.canonical === wanted.canonical;
     row.action = same ? 'none' : 'set';
     if (!same) operations.push(new SetOperation(name, current, String(raw)));

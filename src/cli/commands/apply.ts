@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { apply } from '../../apply/apply.js';
 import { durationOption } from '../options.js';
-import { renderFindings } from '../render.js';
+import { consoleLog } from '../../log.js';
+import { planData, type Plan } from '../../plan/plan.js';
+import { confirm, shouldAsk } from '../confirm.js';
+import { renderFindings, renderPlan } from '../render.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 
 export function register(program: Command): void {
@@ -15,12 +18,19 @@ export function register(program: Command): void {
 Each change runs in its own short transaction, journaled in the pgharden schema, under an
 advisory lock so two operators never apply at once. The prior values are committed
 (pgharden.backups and .pgharden/runs/<run-id>/backup.json) before the first change.
+On a terminal it shows the plan and asks first, unless --yes; scripts (no TTY) are not asked.
 Settings apply to NEW sessions only: run \`pgharden verify\` next.
 Exit 0 applied or nothing to do, 4 blocked (nothing changed), 2 bad policy, 3 cannot connect.`)
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { lockWait: number; lockTimeout: number; approvedBy?: string }>();
+      const ask = shouldAsk(opts)
+        ? async (plan: Plan) => {
+          renderPlan(consoleLog(false), planData(plan));
+          return confirm(`\napply ${plan.operations.length} change(s) to database ${plan.database}?`);
+        }
+        : undefined;
       await runCommand(opts, ({ ctx, client }) =>
-        apply(ctx, client, { lockWaitMs: opts.lockWait, lockTimeoutMs: opts.lockTimeout, approvedBy: opts.approvedBy }),
+        apply(ctx, client, { lockWaitMs: opts.lockWait, lockTimeoutMs: opts.lockTimeout, approvedBy: opts.approvedBy, confirm: ask }),
       (r, { log }) => {
         if (r.status === 'noop') {
           log.info(`nothing to do: database ${r.plan.database} is already in the target state${r.runId ? ` (checked under the lock, run ${r.runId})` : ''}`);

@@ -6,6 +6,7 @@ import { consoleLog, type Log } from '../../log.js';
 import { connect, withClient, type Client } from '../../pg/client.js';
 import type { EmbeddedServer } from '../../pg/embedded.js';
 import { quoteIdent } from '../../pg/quote.js';
+import { formatDuration } from '../../policy/duration.js';
 import { loadPolicy } from '../../policy/load.js';
 import { readPlan } from '../../preflight/preflight.js';
 import { planData } from '../../plan/plan.js';
@@ -31,7 +32,7 @@ async function step<T>(log: Log, title: string, fn: () => Promise<T>): Promise<T
   log.info(`\n${paint.dim('──')} ${title}`);
   const t = performance.now();
   const result = await fn();
-  log.info(paint.dim(`   (${((performance.now() - t) / 1000).toFixed(1)}s)`));
+  log.info(paint.dim(`   (${formatDuration(performance.now() - t)})`));
   return result;
 }
 
