@@ -10,6 +10,13 @@ import * as rollback from './commands/rollback.js';
 import * as status from './commands/status.js';
 import * as verify from './commands/verify.js';
 
+// `pgharden status | head`: a closed pipe is not an error; finish normally so servers we started get stopped.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 const program = new Command('pgharden')
   .description('Apply the security-hardening runbook to a PostgreSQL database: plan, baseline, backup, apply, verify, roll back.')
   .option('--db <url>', 'connection URL (else DATABASE_URL, else PGHOST/PGUSER/… and ~/.pgpass; none: embedded PostgreSQL)')
