@@ -15,6 +15,8 @@ export interface ApplyOptions {
   lockTimeoutMs?: number;
   retries?: number;
   approvedBy?: string;
+  /** Continue this run (from `run`) instead of starting a new one. */
+  runId?: string;
   /** Asked once the plan is known and before anything is written; false cancels with nothing changed. */
   confirm?: (plan: Plan) => Promise<boolean>;
 }
@@ -52,7 +54,7 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
   );
   let runId: string | null = null;
   try {
-    const pre = await preflight(ctx, client, { command: 'apply', approvedBy: opts.approvedBy });
+    const pre = await preflight(ctx, client, { command: 'apply', runId: opts.runId, approvedBy: opts.approvedBy });
     runId = pre.runId;
     if (pre.blocked) throw blockedError(pre.plan);
     if (!pre.plan.operations.length) {

@@ -38,12 +38,19 @@ CREATE TABLE IF NOT EXISTS pgharden.baselines (
   run_id      text PRIMARY KEY REFERENCES pgharden.runs(id),
   captured_at timestamptz NOT NULL,
   data        jsonb NOT NULL
-);`;
+);
+ALTER TABLE pgharden.runs ADD COLUMN IF NOT EXISTS result jsonb;`;
 
 /** Serialises schema creation between concurrent pgharden processes. */
 const SCHEMA_LOCK = 0x70676801;
 
-export type RunStatus = 'preflight' | 'applying' | 'applied' | 'noop' | 'failed' | 'rolling_back' | 'rolled_back';
+export type RunStatus =
+  | 'preflight' | 'applying' | 'applied' | 'noop' | 'failed' | 'rolling_back' | 'rolled_back'
+  /** `run` only: watching the guard window, and the window passed (the changes stay). */
+  | 'guarding' | 'passed';
+
+/** Statuses in which a run's changes may be in place, so rollback applies to it. */
+export const CHANGES_IN_PLACE: RunStatus[] = ['applied', 'applying', 'failed', 'rolling_back', 'guarding', 'passed'];
 
 export interface RunRow {
   id: string;
@@ -58,7 +65,10 @@ export interface RunRow {
 }
 
 export async function ensureStateSchema(client: Client): Promise<void> {
-  const { rowCount } = await client.query(`SELECT 1 FROM pg_tables WHERE schemaname = 'pgharden' AND tablename = 'baselines'`);
+  // The newest object of the DDL: when it exists, everything before it does too.
+  const { rowCount } = await client.query(
+    `SELECT 1 FROM information_schema.columns WHERE table_schema = 'pgharden' AND table_name = 'runs' AND column_name = 'result'`,
+  );
   if (rowCount) return;
   await inTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
@@ -73,7 +83,8 @@ export async function stateSchemaExists(client: Client): Promise<boolean> {
 
 export async function createRun(client: Client, run: { id: string; command: string; database: string; status: RunStatus; policy: unknown; approvedBy?: string }) {
   await client.query(
-    `INSERT INTO pgharden.runs (id, command, database, status, policy, approved_by) VALUES ($1, $2, $3, $4, $5, $6)`,
+    `INSERT INTO pgharden.runs (id, command, database, status, policy, approved_by) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (id) DO UPDATE SET approved_by = coalesce(excluded.approved_by, runs.approved_by)`,
     [run.id, run.command, run.database, run.status, JSON.stringify(run.policy), run.approvedBy ?? null],
   );
 }
@@ -83,7 +94,7 @@ export async function setRunStatus(client: Client, id: string, status: RunStatus
     `UPDATE pgharden.runs SET status = $2,
             plan = coalesce($3::jsonb, plan),
             applied_at = CASE WHEN $2 = 'applied' THEN now() ELSE applied_at END,
-            finished_at = CASE WHEN $2 IN ('applied', 'noop', 'failed', 'rolled_back') THEN now() ELSE finished_at END
+            finished_at = CASE WHEN $2 IN ('applied', 'noop', 'failed', 'rolled_back', 'passed') THEN now() ELSE finished_at END
       WHERE id = $1`,
     [id, status, extra.plan === undefined ? null : JSON.stringify(extra.plan)],
   );
@@ -139,12 +150,22 @@ export async function listRuns(client: Client, database: string, limit = 10): Pr
 export async function latestAppliedRun(client: Client, database: string): Promise<RunRow | null> {
   const { rows } = await client.query(
     `SELECT ${RUN_COLUMNS} FROM pgharden.runs
-      WHERE database = $1 AND status IN ('applied', 'applying', 'failed', 'rolling_back')
+      WHERE database = $1 AND status = ANY($2::text[])
         AND EXISTS (SELECT 1 FROM pgharden.backups b WHERE b.run_id = runs.id)
       ORDER BY started_at DESC, id DESC LIMIT 1`,
-    [database],
+    [database, CHANGES_IN_PLACE],
   );
   return rows[0] ?? null;
+}
+
+/** The outcome of a `run` (for `report`), stored with the run. */
+export async function saveRunResult(client: Client, runId: string, result: unknown): Promise<void> {
+  await client.query(`UPDATE pgharden.runs SET result = $2 WHERE id = $1`, [runId, JSON.stringify(result)]);
+}
+
+export async function loadRunResult<T>(client: Client, runId: string): Promise<T | null> {
+  const { rows } = await client.query(`SELECT result FROM pgharden.runs WHERE id = $1`, [runId]);
+  return rows[0]?.result ?? null;
 }
 
 export async function listSteps(client: Client, runId: string) {
