@@ -1,0 +1,168 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { ExitCode } from '../../errors.js';
+import { consoleLog, type Log } from '../../log.js';
+import { wantsEmbedded } from '../../pg/target.js';
+import { connectedContext, offlineContext } from '../../migrate/catalog.js';
+import { BUILTIN_MAJORS, DEFAULT_MAJOR } from '../../migrate/contexts.js';
+import { DEFAULT_DIR, readMigrations } from '../../migrate/folder.js';
+import { githubLines, humanLines, summaryLine } from '../../migrate/format.js';
+import { lintInputs, lintInputsFromPaths, parametersTouched, parseInputs, runRules, type LintReport } from '../../migrate/lint.js';
+import { newMigration } from '../../migrate/new.js';
+import { downSelection, migrate, type MigrateOptions, type MigrateResult } from '../../migrate/runner.js';
+import { migrateStatus } from '../../migrate/status.js';
+import { durationOption } from '../options.js';
+import { fail, runCommand, type GlobalOptions } from '../session.js';
+import { table } from '../table.js';
+
+function migrationNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a migration number`);
+  return n;
+}
+
+function stepCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
+  return n;
+}
+
+function pgMajor(value: string): number {
+  const n = Number(value);
+  if (!(BUILTIN_MAJORS as readonly number[]).includes(n)) throw new InvalidArgumentError(`no built-in table for PostgreSQL "${value}"; known: ${BUILTIN_MAJORS.join(', ')}`);
+  return n;
+}
+
+const dirOption = (cmd: Command) => cmd.option('--dir <folder>', 'the migrations folder', DEFAULT_DIR);
+
+/** Options of the commands that change the database. */
+function runnerOptions(cmd: Command): Command {
+  return dirOption(cmd)
+    .option('--dry-run', 'lint and print what would run; change nothing')
+    .option('--allow-changed', 'proceed even if an applied file changed since it ran')
+    .option('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', durationOption, 60_000)
+    .option('--lock-timeout <duration>', 'lock_timeout of the migration session', durationOption, 5_000)
+    .option('--statement-timeout <duration>', 'statement_timeout of the migration session', durationOption, 600_000);
+}
+
+type RunnerFlags = GlobalOptions & { dir: string; dryRun?: boolean; allowChanged?: boolean; lockWait: number; lockTimeout: number; statementTimeout: number; to?: number; steps?: number };
+
+const runnerOpts = (o: RunnerFlags): MigrateOptions => ({
+  dir: o.dir, dryRun: Boolean(o.dryRun), allowChanged: Boolean(o.allowChanged),
+  lockWaitMs: o.lockWait, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout,
+});
+
+function renderLint(log: Log, r: LintReport, format: string): void {
+  if (format === 'github') for (const line of githubLines(r.diagnostics)) process.stdout.write(line + '\n');
+  else for (const line of humanLines(r.diagnostics)) log.info(line);
+  log.info(summaryLine(r));
+}
+
+function renderRun(r: MigrateResult, log: Log): void {
+  if (r.lint.diagnostics.length) renderLint(log, r.lint, 'human');
+  const verb = r.direction === 'up' ? 'apply' : 'roll back';
+  if (!r.steps.length) {
+    log.info(r.direction === 'up' ? `nothing to apply: database ${r.database} is up to date` : `nothing to roll back on database ${r.database}`);
+    return;
+  }
+  if (r.dryRun) {
+    for (const s of r.steps) {
+      log.info(`would ${verb} ${s.migration} from ${s.file} ${s.transactional ? 'in one transaction' : `outside a transaction, statement by statement (${s.reason})`}:`);
+      for (const sql of s.statements) log.info(`    ${sql.replace(/\n/g, '\n    ')};`);
+    }
+    log.info('dry run: nothing was changed');
+    return;
+  }
+  log.info(`database ${r.database}: ${r.steps.length} migration(s) ${r.direction === 'up' ? 'applied' : 'rolled back'}`);
+}
+
+function registerRunner(migrateCmd: Command, direction: 'up' | 'down'): void {
+  const cmd = runnerOptions(migrateCmd.command(direction))
+    .description(direction === 'up' ? 'lint, then apply pending migrations in order' : 'run the rollback files of applied migrations, newest first')
+    .option('--to <N>', direction === 'up' ? 'apply up to and including migration N' : 'roll back every migration numbered above N', migrationNumber);
+  if (direction === 'down') cmd.option('--steps <K>', 'roll back the last K migrations (default 1)', stepCount);
+  cmd.action(async (_o, c: Command) => {
+    const o = c.optsWithGlobals<RunnerFlags>();
+    await runCommand(o, ({ ctx, client }) => {
+      const sel = direction === 'down' ? downSelection(o.to, o.steps) : { to: o.to };
+      return migrate(ctx, client, direction, runnerOpts(o), sel);
+    }, (r, { log }) => renderRun(r, log));
+  });
+}
+
+type LintResult = LintReport & { ok: boolean; exitCode: number };
+
+/** Offline unless a server is named (--db, DATABASE_URL, PG* variables): linting never starts the embedded server. */
+async function lintCommand(files: string[], o: GlobalOptions & { dir: string; format: string; offline?: boolean; pgVersion: number }): Promise<void> {
+  const inputs = async () => (files.length ? lintInputsFromPaths(files) : lintInputs((await readMigrations(o.dir)).migrations));
+  const result = (report: LintReport): LintResult => ({ ...report, ok: report.errors === 0, exitCode: report.errors ? ExitCode.blocked : ExitCode.ok });
+  const render = (r: LintResult, { log }: { log: Log }) => renderLint(log, r, o.format);
+  if (!o.offline && !wantsEmbedded(o.db)) {
+    await runCommand(o, async ({ ctx, client }) => {
+      const parsed = await parseInputs(await inputs());
+      return result(runRules(parsed, await connectedContext(client, ctx.target.database, parametersTouched(parsed.files))));
+    }, render);
+    return;
+  }
+  const json = Boolean(o.json);
+  try {
+    const r = result(runRules(await parseInputs(await inputs()), offlineContext(o.pgVersion)));
+    if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    render(r, { log: consoleLog(json) });
+    process.exitCode = r.exitCode;
+  } catch (err) {
+    fail(err, json);
+  }
+}
+
+export function register(program: Command): void {
+  const migrateCmd = program
+    .command('migrate')
+    .description('run a folder of numbered migrations (NNN_name.sql + NNN_name_rollback.sql) safely, and lint it')
+    .addHelpText('after', `
+History is kept in pgharden.schema_migrations (version, name, sha256, applied_at, applied_by,
+duration). Each migration runs in its own transaction with lock_timeout and statement_timeout
+set; one with statements that cannot run in a transaction (CREATE INDEX CONCURRENTLY, VACUUM,
+ALTER SYSTEM, …) runs statement by statement, and says so. \${database} in a file becomes the
+quoted target database name. The whole command holds the advisory lock apply also takes.
+Exit codes: 0 ok · 1 an applied file changed · 2 bad usage or folder · 3 cannot connect or
+the database refused a statement · 4 blocked by lint (nothing changed). Rules: docs/migrate.md`);
+
+  registerRunner(migrateCmd, 'up');
+  registerRunner(migrateCmd, 'down');
+
+  dirOption(migrateCmd.command('status'))
+    .description('applied, pending and changed migrations')
+    .action(async (_o, c: Command) => {
+      const o = c.optsWithGlobals<GlobalOptions & { dir: string }>();
+      await runCommand(o, ({ ctx, client }) => migrateStatus(client, ctx.target.database, o.dir), (r, { log }) => {
+        log.info(table(['version', 'migration', 'state', 'rollback', 'applied at', 'by', 'ms', 'transaction'], r.rows.map((x) => [
+          x.version, x.migration, x.state, x.hasRollback ? 'yes' : 'NO', x.appliedAt, x.appliedBy, x.durationMs,
+          x.transactional === null ? null : x.transactional ? 'one' : 'none',
+        ])));
+        log.info(`\ndatabase ${r.database}: ${r.rows.length - r.pending} applied, ${r.pending} pending${r.changed ? `, ${r.changed} CHANGED or missing since applied` : ''}`);
+      });
+    });
+
+  dirOption(migrateCmd.command('new').argument('<name>', 'what the migration does, e.g. add_orders_index'))
+    .description('create the next numbered pair NNN_name.sql and NNN_name_rollback.sql')
+    .action(async (name: string, _o, c: Command) => {
+      const o = c.optsWithGlobals<GlobalOptions & { dir: string }>();
+      try {
+        const r = await newMigration(o.dir, name);
+        if (o.json) process.stdout.write(JSON.stringify({ ok: true, ...r }, null, 2) + '\n');
+        consoleLog(Boolean(o.json)).info(`created ${r.forward} and ${r.rollback}`);
+      } catch (err) {
+        fail(err, Boolean(o.json));
+      }
+    });
+
+  dirOption(migrateCmd.command('lint').argument('[files...]', 'files to lint (default: every file in --dir)'))
+    .description('lint migrations with the PostgreSQL parser; offline unless --db, DATABASE_URL or PG* variables name a server')
+    .option('--format <format>', 'human or github (workflow annotations)', (v) => {
+      if (v !== 'human' && v !== 'github') throw new InvalidArgumentError('use human or github');
+      return v;
+    }, 'human')
+    .option('--offline', 'use the built-in parameter table even when a server is named')
+    .option('--pg-version <major>', `PostgreSQL major for the built-in table (${BUILTIN_MAJORS.join(', ')})`, pgMajor, DEFAULT_MAJOR)
+    .action(async (files: string[], _o, c: Command) => lintCommand(files, c.optsWithGlobals()));
+}

@@ -1,0 +1,31 @@
+import { readDatabaseState } from '../pg/catalog.js';
+import type { Client } from '../pg/client.js';
+import { builtinContexts, DEFAULT_MAJOR, type ParamContext } from './contexts.js';
+import { readHistory } from './history.js';
+import type { LintContext } from './lint-types.js';
+
+/** Offline: the built-in context table for one PostgreSQL major. */
+export function offlineContext(major = DEFAULT_MAJOR): LintContext {
+  const table = builtinContexts(major);
+  return { catalog: { description: `built-in table for PostgreSQL ${major}`, contextOf: (name) => table.get(name) }, target: null };
+}
+
+/** Connected: the live pg_settings, who we are, and what the database holds now. */
+export async function connectedContext(client: Client, database: string, params: string[]): Promise<LintContext> {
+  const state = await readDatabaseState(client, database, params);
+  return {
+    catalog: {
+      description: `live pg_settings, PostgreSQL ${state.server.version}`,
+      contextOf: (name) => state.settings.get(name)?.context as ParamContext | undefined,
+    },
+    target: {
+      database,
+      superuser: state.me.superuser,
+      canSet: state.me.canSet,
+      databaseValues: new Map(state.dbSettings.map((s) => [s.name, s.value])),
+      connectionLimit: state.database.connLimit,
+      settings: state.settings,
+      applied: new Set((await readHistory(client)).keys()),
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Client } from '../pg/client.js';
+import { inTransaction } from '../pg/client.js';
+import { ensureStateSchema } from '../state/store.js';
+
+/** Applied migrations, one row each, in the target database (like Flyway's schema history). */
+const DDL = `
+CREATE TABLE IF NOT EXISTS pgharden.schema_migrations (
+  version       integer PRIMARY KEY,
+  name          text NOT NULL,
+  checksum      text NOT NULL,
+  applied_at    timestamptz NOT NULL DEFAULT now(),
+  applied_by    text NOT NULL DEFAULT current_user,
+  duration_ms   integer NOT NULL,
+  transactional boolean NOT NULL
+);
+COMMENT ON TABLE pgharden.schema_migrations IS 'pgharden migrate: applied migrations and the sha256 of each forward file';`;
+
+/** Serialises creating the table between concurrent pgharden processes (the schema has its own lock). */
+const HISTORY_DDL_LOCK = 0x70676802;
+
+export interface AppliedMigration {
+  version: number;
+  name: string;
+  checksum: string;
+  appliedAt: string;
+  appliedBy: string;
+  durationMs: number;
+  transactional: boolean;
+}
+
+export async function historyExists(client: Client): Promise<boolean> {
+  const { rows } = await client.query(`SELECT to_regclass('pgharden.schema_migrations') IS NOT NULL AS ok`);
+  return rows[0].ok;
+}
+
+export async function ensureHistory(client: Client): Promise<void> {
+  if (await historyExists(client)) return;
+  await ensureStateSchema(client);
+  await inTransaction(client, async () => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [HISTORY_DDL_LOCK]);
+    await client.query(DDL);
+  });
+}
+
+/** Applied migrations by version; empty when the table does not exist yet (nothing was ever applied). */
+export async function readHistory(client: Client): Promise<Map<number, AppliedMigration>> {
+  if (!(await historyExists(client))) return new Map();
+  const { rows } = await client.query(
+    `SELECT version, name, checksum, applied_at AS "appliedAt", applied_by AS "appliedBy",
+            duration_ms AS "durationMs", transactional
+       FROM pgharden.schema_migrations ORDER BY version`,
+  );
+  return new Map(rows.map((r) => [r.version, { ...r, appliedAt: new Date(r.appliedAt).toISOString() }]));
+}
+
+export async function recordApplied(client: Client, m: Omit<AppliedMigration, 'appliedAt' | 'appliedBy'>): Promise<void> {
+  await client.query(
+    `INSERT INTO pgharden.schema_migrations (version, name, checksum, duration_ms, transactional) VALUES ($1, $2, $3, $4, $5)`,
+    [m.version, m.name, m.checksum, Math.round(m.durationMs), m.transactional],
+  );
+}
+
+export async function recordRolledBack(client: Client, version: number): Promise<void> {
+  await client.query(`DELETE FROM pgharden.schema_migrations WHERE version = $1`, [version]);
+}

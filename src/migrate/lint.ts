@@ -1,0 +1,109 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { label, parseFileName, readMigrationFile, type Migration, type MigrationFile } from './folder.js';
+import type { Diagnostic, LintContext, LintFile, Rule } from './lint-types.js';
+import { forLint } from './placeholder.js';
+import { RULES } from './rules/index.js';
+import { settingChange } from './settings.js';
+import { parseSql } from './sql-file.js';
+
+/** A file to lint: forward files carry their rollback (null = none) when they follow `NNN_name.sql`. */
+export interface LintInput {
+  file: MigrationFile;
+  version: number | null;
+  rollback?: MigrationFile | null;
+}
+
+export interface LintReport {
+  catalog: string;
+  connected: boolean;
+  files: string[];
+  diagnostics: Diagnostic[];
+  errors: number;
+  warnings: number;
+}
+
+/** The parsed files (forward and rollback, each linted on its own) and any syntax errors. */
+export interface ParsedInputs {
+  files: LintFile[];
+  syntaxErrors: Diagnostic[];
+}
+
+export const lintInputs = (migrations: Migration[]): LintInput[] =>
+  migrations.map((m) => ({ file: m.forward, version: m.version, rollback: m.rollback }));
+
+/** Files named on the command line; a forward file brings its rollback from beside it. */
+export async function lintInputsFromPaths(paths: string[]): Promise<LintInput[]> {
+  const inputs: LintInput[] = [];
+  const given = new Set(paths.map((p) => path.resolve(p)));
+  for (const p of paths) {
+    const file = await readMigrationFile(p).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    });
+    const parts = parseFileName(path.basename(p));
+    if (parts?.rollback) {
+      // Linted with its forward file when that was named too.
+      const forward = path.join(path.dirname(p), `${label(parts)}.sql`);
+      if (!given.has(path.resolve(forward))) inputs.push({ file, version: Number(parts.id), rollback: undefined });
+      continue;
+    }
+    const rollbackPath = parts ? path.join(path.dirname(p), `${label(parts)}_rollback.sql`) : null;
+    const rollback = rollbackPath && (await fs.stat(rollbackPath).catch(() => null)) ? await readMigrationFile(rollbackPath) : null;
+    inputs.push({ file, version: parts ? Number(parts.id) : null, rollback: parts ? rollback : undefined });
+  }
+  return inputs;
+}
+
+async function parseOne(file: MigrationFile, kind: LintFile['kind'], version: number | null, errors: Diagnostic[]): Promise<LintFile | null> {
+  const parsed = await parseSql(forLint(file.text));
+  if (parsed.ok) return { path: file.path, kind, version, statements: parsed.statements };
+  errors.push({ rule: 'syntax-error', severity: 'error', file: file.path, ...parsed.position, message: parsed.error, fix: 'fix the SQL: nothing in this file can run' });
+  return null;
+}
+
+export async function parseInputs(inputs: LintInput[]): Promise<ParsedInputs> {
+  const files: LintFile[] = [];
+  const syntaxErrors: Diagnostic[] = [];
+  for (const input of inputs) {
+    const isRollback = Boolean(parseFileName(path.basename(input.file.path))?.rollback);
+    const main = await parseOne(input.file, isRollback ? 'rollback' : 'forward', input.version, syntaxErrors);
+    const rollback = input.rollback ? await parseOne(input.rollback, 'rollback', input.version, syntaxErrors) : null;
+    if (main) {
+      // null: there is no rollback file. One that does not parse has its own error, and the pair rules skip it.
+      if (!isRollback && input.rollback === null) main.rollback = null;
+      if (!isRollback && rollback) main.rollback = rollback;
+      files.push(main);
+    }
+    if (rollback) files.push(rollback);
+  }
+  return { files, syntaxErrors };
+}
+
+/** Parameters the files change: the connected linter asks the server whether we may set them. */
+export function parametersTouched(files: LintFile[]): string[] {
+  return [...new Set(files.flatMap((f) => f.statements.map((s) => settingChange(s)?.name).filter((n): n is string => Boolean(n))))];
+}
+
+
+export function runRules(parsed: ParsedInputs, ctx: LintContext, rules: Rule[] = RULES): LintReport {
+  const diagnostics = [...parsed.syntaxErrors];
+  for (const file of parsed.files) {
+    for (const rule of rules) {
+      for (const f of rule.check(file, ctx)) {
+        diagnostics.push({ rule: rule.name, severity: f.severity ?? rule.severity, file: file.path, line: f.line, col: f.col, message: f.message, fix: f.fix });
+      }
+    }
+  }
+  // Files in the order given (a forward file before its rollback), then by position.
+  const fileOrder = new Map([...parsed.syntaxErrors.map((d) => d.file), ...parsed.files.map((f) => f.path)].map((f, i) => [f, i]));
+  diagnostics.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col || a.rule.localeCompare(b.rule));
+  return {
+    catalog: ctx.catalog.description,
+    connected: ctx.target !== null,
+    files: [...new Set([...parsed.files.map((f) => f.path), ...parsed.syntaxErrors.map((d) => d.file)])].sort(),
+    diagnostics,
+    errors: diagnostics.filter((d) => d.severity === 'error').length,
+    warnings: diagnostics.filter((d) => d.severity === 'warning').length,
+  };
+}

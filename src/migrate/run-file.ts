@@ -1,0 +1,66 @@
+import { ExitCode, PghardenError } from '../errors.js';
+import { inTransaction, type Client } from '../pg/client.js';
+import { parseSql, type Statement } from './sql-file.js';
+import { nonTransactionalReason, transactionEffect } from './transactional.js';
+
+/** How one migration file will run. */
+export interface FilePlan {
+  /** True: one transaction of ours, history row included. False: statement by statement, each committing. */
+  transactional: boolean;
+  /** Why it runs outside a transaction, e.g. `CREATE INDEX CONCURRENTLY (line 3)`; null when transactional. */
+  reason: string | null;
+  statements: Statement[];
+}
+
+/**
+ * Decide by parsing. A file wrapped in its own BEGIN … COMMIT runs inside ours with the two
+ * stripped (never nested); a file with statements that cannot run in a transaction, or that
+ * manages transactions in any other way, runs statement by statement as psql would.
+ */
+export async function planFile(path: string, sql: string): Promise<FilePlan> {
+  const parsed = await parseSql(sql);
+  if (!parsed.ok) throw new PghardenError(`${path}:${parsed.position.line}:${parsed.position.col}: ${parsed.error}`, ExitCode.blocked);
+  const statements = parsed.statements;
+  const outside = statements
+    .map((s) => ({ s, what: nonTransactionalReason(s) }))
+    .filter((x) => x.what)
+    .map((x) => `${x.what} (line ${x.s.line})`);
+  if (outside.length) return { transactional: false, reason: `${outside.join(', ')} cannot run inside a transaction`, statements };
+
+  const control = statements.filter((s) => s.type === 'TransactionStmt');
+  if (!control.length) return { transactional: true, reason: null, statements };
+  const [first, last] = [statements[0], statements.at(-1)!];
+  const wrapped = control.length === 2 && control[0] === first && control[1] === last
+    && transactionEffect(first) === 'begin' && last.node.kind === 'TRANS_STMT_COMMIT';
+  if (wrapped) return { transactional: true, reason: null, statements: statements.slice(1, -1) };
+  return { transactional: false, reason: `the file manages its own transactions (line ${control[0].line})`, statements };
+}
+
+function failure(path: string, stmt: Statement, err: unknown, transactional: boolean): PghardenError {
+  const e = err as { message?: string; code?: string };
+  const undone = transactional
+    ? 'rolled back: nothing of this migration was applied'
+    : 'the statements before it were committed (it ran outside a transaction); fix and re-run, writing the rest so it can run again';
+  return new PghardenError(`${path}:${stmt.line}:${stmt.col}: ${e.message ?? String(err)}${e.code ? ` (SQLSTATE ${e.code})` : ''}; ${undone}`, ExitCode.connection);
+}
+
+/** Run the planned statements; `record` writes the history row (inside our transaction when there is one). */
+export async function runFile(client: Client, path: string, plan: FilePlan, record: () => Promise<void>): Promise<void> {
+  const run = async (stmt: Statement) => {
+    try {
+      await client.query(stmt.sql);
+    } catch (err) {
+      if (!plan.transactional) await client.query('ROLLBACK').catch(() => undefined); // in case the file's own BEGIN is open
+      throw failure(path, stmt, err, plan.transactional);
+    }
+  };
+  if (!plan.transactional) {
+    for (const stmt of plan.statements) await run(stmt);
+    await record();
+    return;
+  }
+  await inTransaction(client, async () => {
+    for (const stmt of plan.statements) await run(stmt);
+    await record();
+  });
+}

@@ -1,0 +1,131 @@
+import { BlockedError, UsageError } from '../errors.js';
+import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
+import type { Client } from '../pg/client.js';
+import type { StageContext } from '../stage.js';
+import { connectedContext } from './catalog.js';
+import { label, readMigrations, type Migration, type MigrationFile } from './folder.js';
+import { ensureHistory, readHistory, recordApplied, recordRolledBack, type AppliedMigration } from './history.js';
+import { lintInputs, parametersTouched, parseInputs, runRules, type LintInput, type LintReport } from './lint.js';
+import { forDatabase } from './placeholder.js';
+import { planFile, runFile } from './run-file.js';
+import { refuseChanged, type Changed } from './validate.js';
+
+export interface MigrateOptions {
+  dir: string;
+  lockWaitMs: number;
+  /** lock_timeout and statement_timeout of the migration session (ms). */
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  dryRun: boolean;
+  allowChanged: boolean;
+}
+
+export interface StepReport {
+  version: number;
+  migration: string;
+  file: string;
+  transactional: boolean;
+  /** Why it ran outside a transaction. */
+  reason: string | null;
+  /** The statements, as they run on this database (shown by --dry-run). */
+  statements: string[];
+  durationMs: number | null;
+}
+
+export interface MigrateResult {
+  ok: true;
+  direction: 'up' | 'down';
+  database: string;
+  dryRun: boolean;
+  lint: LintReport;
+  changed: Changed[];
+  steps: StepReport[];
+}
+
+type Direction = MigrateResult['direction'];
+
+/** Pending migrations up to `to`, refusing one numbered below a migration already applied. */
+function selectUp(migrations: Migration[], history: Map<number, AppliedMigration>, to?: number): Migration[] {
+  const highest = Math.max(0, ...history.keys());
+  const pending = migrations.filter((m) => !history.has(m.version));
+  const late = pending.filter((m) => m.version < highest);
+  if (late.length) {
+    throw new BlockedError(`${late.map((m) => m.forward.path).join(', ')} ${late.length > 1 ? 'are' : 'is'} pending but numbered below ${highest}, which is applied; renumber it after ${highest}. Nothing was changed.`);
+  }
+  return pending.filter((m) => to === undefined || m.version <= to);
+}
+
+/** Applied migrations to undo, newest first: down to `to` (exclusive), else the last `steps`. */
+function selectDown(migrations: Migration[], history: Map<number, AppliedMigration>, sel: { to?: number; steps?: number }): Migration[] {
+  const byVersion = new Map(migrations.map((m) => [m.version, m]));
+  const applied = [...history.keys()].sort((a, b) => b - a);
+  const chosen = sel.to !== undefined ? applied.filter((v) => v > sel.to!) : applied.slice(0, sel.steps ?? 1);
+  return chosen.map((v) => {
+    const m = byVersion.get(v);
+    if (!m) throw new BlockedError(`cannot roll back migration ${v} (${history.get(v)!.name}): it is applied but its files are not in the folder. Nothing was changed.`);
+    if (!m.rollback) throw new BlockedError(`cannot roll back ${label(m)}: ${label(m)}_rollback.sql does not exist. Nothing was changed.`);
+    return m;
+  });
+}
+
+async function lintBeforeRunning(client: Client, database: string, inputs: LintInput[]): Promise<LintReport> {
+  const parsed = await parseInputs(inputs);
+  const report = runRules(parsed, await connectedContext(client, database, parametersTouched(parsed.files)));
+  if (report.errors) throw new BlockedError(`lint found ${report.errors} error(s); nothing was changed (run \`pgharden migrate lint\` for details)`).withDetails({ lint: report });
+  return report;
+}
+
+/** `migrate up` and `migrate down`: one change lock for the whole command, each migration in its own transaction when it can be. */
+export async function migrate(
+  ctx: StageContext, client: Client, direction: Direction, opts: MigrateOptions, sel: { to?: number; steps?: number } = {},
+): Promise<MigrateResult> {
+  const { migrations } = await readMigrations(opts.dir);
+  const database = ctx.target.database;
+  if (!opts.dryRun) {
+    await acquireChangeLock(client, opts.lockWaitMs, (h) =>
+      ctx.log.info(`waiting for another pgharden changing this database${h ? ` (pid ${h.pid}, ${h.usename}, ${h.applicationName})` : ''}…`));
+  }
+  try {
+    const history = await readHistory(client);
+    const changed = refuseChanged(migrations, history, opts.allowChanged);
+    const chosen = direction === 'up' ? selectUp(migrations, history, sel.to) : selectDown(migrations, history, sel);
+    const inputs: LintInput[] = direction === 'up'
+      ? lintInputs(chosen)
+      : chosen.map((m) => ({ file: m.rollback!, version: m.version }));
+    const lint = await lintBeforeRunning(client, database, inputs);
+
+    const steps: StepReport[] = [];
+    if (!opts.dryRun && chosen.length) {
+      await ensureHistory(client);
+      await client.query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [
+        `${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`,
+      ]);
+    }
+    for (const m of chosen) {
+      const file: MigrationFile = direction === 'up' ? m.forward : m.rollback!;
+      const plan = await planFile(file.path, forDatabase(file.text, database));
+      const step: StepReport = {
+        version: m.version, migration: label(m), file: file.path, transactional: plan.transactional,
+        reason: plan.reason, statements: plan.statements.map((s) => s.sql), durationMs: null,
+      };
+      steps.push(step);
+      if (opts.dryRun) continue;
+      if (plan.reason) ctx.log.info(`${file.path}: ${plan.reason}: running it outside a transaction, statement by statement`);
+      const started = performance.now();
+      await runFile(client, file.path, plan, () => direction === 'up'
+        ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional })
+        : recordRolledBack(client, m.version));
+      step.durationMs = Math.round(performance.now() - started);
+      ctx.log.info(`${direction === 'up' ? 'applied' : 'rolled back'} ${step.migration} (${plan.transactional ? 'in one transaction' : 'outside a transaction'}, ${step.durationMs}ms)`);
+    }
+    return { ok: true, direction, database, dryRun: opts.dryRun, lint, changed, steps };
+  } finally {
+    if (!opts.dryRun) await releaseChangeLock(client);
+  }
+}
+
+/** `--to N` and `--steps K` together would be ambiguous. */
+export function downSelection(to?: number, steps?: number): { to?: number; steps?: number } {
+  if (to !== undefined && steps !== undefined) throw new UsageError('give --to or --steps, not both');
+  return { to, steps };
+}
