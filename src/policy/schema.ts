@@ -54,7 +54,18 @@ export const policySchema = z
       .strict()
       .prefault({}),
     guard_window: duration.default(5 * 60_000),
+    /** Response-time SLA the report checks the load sample's p95 against. */
     sla_p95: duration.optional(),
+    /** Who to call (runbook "Contact Information"): listed in reports and carried by alert payloads. */
+    contacts: z
+      .object({
+        dba_team: z.string().optional(),
+        application_team: z.string().optional(),
+        on_call: z.string().optional(),
+        escalation: z.string().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

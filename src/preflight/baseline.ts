@@ -35,7 +35,12 @@ export async function captureBaseline(client: Client, state: DatabaseState): Pro
     capturedAt: state.capturedAt,
     server: state.server,
     database: state.database,
-    settings: [...state.settings.values()].map((s) => ({ name: s.name, setting: s.setting, unit: s.unit, source: s.source, sourcefile: s.sourcefile })),
+    // Our own session sets a few parameters through its connection options (source "client"):
+    // record the server's value there, not ours.
+    settings: [...state.settings.values()].map((s) =>
+      s.source === 'client'
+        ? { name: s.name, setting: state.serverValues[s.name], unit: s.unit, source: 'server (below the tool session\'s own value)', sourcefile: null }
+        : { name: s.name, setting: s.setting, unit: s.unit, source: s.source, sourcefile: s.sourcefile }),
     fileSettings,
     dbRoleSettings: { dbSettings: state.dbSettings, roleSettings: state.roleSettings, globalSettings: state.globalSettings },
     connectionsByState,

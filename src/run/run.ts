@@ -8,6 +8,7 @@ import type { Client } from '../pg/client.js';
 import { formatDuration } from '../policy/duration.js';
 import { preflight } from '../preflight/preflight.js';
 import type { Baseline } from '../preflight/baseline.js';
+import { probeLatency, type LatencySample } from '../preflight/latency.js';
 import type { StageContext } from '../stage.js';
 import { RunDir } from '../state/run-dir.js';
 import { getRun, recordStep, saveRunResult, setRunStatus } from '../state/store.js';
@@ -36,6 +37,8 @@ export interface RunRecord {
   rollback: RollbackResult | null;
   /** Verify after an automatic rollback: the policy should no longer be in force. */
   afterRollback: VerifyResult | null;
+  /** The baseline's latency probe again, after the window. */
+  afterLatency: LatencySample | null;
 }
 
 export interface RunOptions {
@@ -47,8 +50,8 @@ export interface RunOptions {
   /** Draws one load sample of `durationMs` (baseline, then back to back in the window). */
   load?: (durationMs: number) => Promise<LoadSample>;
   loadSampleMs?: number;
-  /** Functional probes after apply (statement and idle timeouts really bite). */
-  probes?: (ctx: StageContext) => Promise<{ ok: boolean; summary: string; results: unknown }>;
+  /** Functional probes after apply: the timeouts really bite on fresh sessions. */
+  probes?: boolean;
   logFile?: string;
   lockWaitMs: number;
   resume?: string;
@@ -72,17 +75,19 @@ async function resumeRecord(ctx: StageContext, client: Client, runId: string): P
  * → guard window → automatic rollback on a trigger. Each stage is journaled and the record
  * saved, so an interrupted run can be resumed where it stopped.
  */
-export async function runRunbook(ctx: StageContext, client: Client, opts: RunOptions): Promise<RunRecord> {
-  const checklist = new Checklist(ctx.log, opts.json);
+export async function runRunbook(outer: StageContext, client: Client, opts: RunOptions): Promise<RunRecord> {
+  const checklist = new Checklist(outer.log, opts.json);
+  // The checklist reports each stage; the stages' own progress lines would only interleave with it.
+  const ctx: StageContext = { ...outer, log: { info: () => undefined, warn: outer.log.warn } };
   let record: RunRecord;
   if (opts.resume) {
     record = await resumeRecord(ctx, client, opts.resume);
-    ctx.log.info(`resuming run ${record.runId} after: ${record.stages.filter((s) => s.ok).map((s) => s.stage).join(', ') || 'nothing'}`);
+    outer.log.info(`resuming run ${record.runId} after: ${record.stages.filter((s) => s.ok).map((s) => s.stage).join(', ') || 'nothing'}`);
   } else {
     record = {
       runId: '', database: ctx.target.database, policySource: ctx.policy.source, policy: ctx.policy, approvedBy: opts.approvedBy ?? null,
       startedAt: new Date().toISOString(), finishedAt: null, outcome: null, stages: [], baseline: null, baselineLoad: null,
-      rehearsal: null, apply: null, verify: null, guard: null, rollback: null, afterRollback: null,
+      rehearsal: null, apply: null, verify: null, guard: null, rollback: null, afterRollback: null, afterLatency: null,
     };
   }
   const doneStages = new Set(record.stages.filter((s) => s.ok).map((s) => s.stage));
@@ -145,18 +150,15 @@ export async function runRunbook(ctx: StageContext, client: Client, opts: RunOpt
       record.apply = { status: applied.status, steps: applied.steps, plan: applied.plan, backupFile: applied.backupFile };
       return { ok: true, summary: applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}` };
     });
-    await stage('verify', 'fresh sessions, every login role' + (opts.probes ? ', probes' : ''), async () => {
-      record.verify = await verify(ctx, client);
-      const failed = record.verify.checks.filter((c) => !c.ok);
-      let summary = failed.length ? `${failed.length} check(s) failed: ${failed.map((c) => c.message).join('; ')}` : `${record.verify.checks.length} checks passed`;
-      let ok = record.verify.ok;
-      if (opts.probes) {
-        const probes = await opts.probes(ctx);
-        (record.verify as VerifyResult & { probes?: unknown }).probes = probes.results;
-        ok &&= probes.ok;
-        summary += `; ${probes.summary}`;
-      }
-      return { ok, summary };
+    await stage('verify', 'fresh sessions, every login role' + (opts.probes ? ', functional probes' : ''), async () => {
+      record.verify = await verify(ctx, client, { probes: opts.probes ? {} : undefined });
+      const failed = [...record.verify.checks, ...(record.verify.probes ?? [])].filter((c) => !c.ok && (c as { status?: string }).status !== 'skipped');
+      const probes = record.verify.probes ?? [];
+      const probeNote = probes.length ? `; probes: ${probes.map((p) => `${p.probe} ${p.status}${p.measuredMs !== undefined ? ` in ${formatDuration(p.measuredMs)}` : ''}`).join(', ')}` : '';
+      return {
+        ok: record.verify.ok,
+        summary: (failed.length ? `${failed.length} check(s) failed: ${failed.map((c) => c.message).join('; ')}` : `${record.verify.checks.length} checks passed`) + probeNote,
+      };
     });
     const verifyFailed = record.verify && !record.stages.find((s) => s.stage === 'verify')?.ok;
 
@@ -173,6 +175,7 @@ export async function runRunbook(ctx: StageContext, client: Client, opts: RunOpt
         });
         const g = record.guard;
         if (g.interrupted) throw new Interrupted();
+        record.afterLatency = await probeLatency(client);
         return { ok: g.passed, summary: g.passed ? `no trigger fired in ${formatDuration(g.observedMs)}` : `TRIGGER ${g.fired.map((t) => `${t.trigger}: ${t.summary}`).join('; ')}` };
       });
     }

@@ -1,0 +1,30 @@
+import fs from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { renderReport, type ReportFormat } from '../../report/write.js';
+import type { RunRecord } from '../../run/run.js';
+import { loadRunResult, stateSchemaExists } from '../../state/store.js';
+import { runCommand, type GlobalOptions } from '../session.js';
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('the report of a run: success criteria ticked by measurements, before/after, timeline')
+    .option('--run <id>', 'the run (default: the latest `pgharden run`)')
+    .addOption(new Option('--format <format>', 'md for the change ticket, html with charts, json for CI').choices(['md', 'html', 'json']).default('md'))
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & { run?: string; format: ReportFormat; out?: string }>();
+      await runCommand({ ...opts, json: false }, async ({ ctx, client }) => {
+        if (!(await stateSchemaExists(client))) throw new UsageError('no runs recorded in this database yet');
+        const id = opts.run ?? (await client.query(
+          `SELECT id FROM pgharden.runs WHERE database = $1 AND result IS NOT NULL ORDER BY started_at DESC LIMIT 1`, [ctx.target.database],
+        )).rows[0]?.id;
+        const record = id ? await loadRunResult<RunRecord>(client, id) : null;
+        if (!record) throw new UsageError(opts.run ? `run ${opts.run} has no report (only \`pgharden run\` writes one)` : 'no `pgharden run` recorded for this database yet');
+        const text = renderReport(record, opts.json ? 'json' : opts.format);
+        if (opts.out) await fs.writeFile(opts.out, text);
+        return { ok: true, runId: record.runId, text, out: opts.out ?? null };
+      }, (r, { log }) => (r.out ? log.info(`wrote ${r.out}`) : process.stdout.write(r.text)));
+    });
+}

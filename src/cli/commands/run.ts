@@ -1,0 +1,108 @@
+import { Option, type Command } from 'commander';
+import { ExitCode, UsageError } from '../../errors.js';
+import { writeReports } from '../../report/write.js';
+import { runRunbook, type RunRecord } from '../../run/run.js';
+import { confirm } from '../confirm.js';
+import { durationOption } from '../options.js';
+import { runCommand, type GlobalOptions } from '../session.js';
+
+interface RunFlags extends GlobalOptions {
+  approvedBy?: string;
+  window?: number;
+  interval: number;
+  autoRollback: boolean;
+  rehearseRollback?: boolean;
+  load?: boolean;
+  loadSample: number;
+  probes?: boolean;
+  log?: string;
+  resume?: string | true;
+  lockWait: number;
+}
+
+const EXIT: Record<string, number> = { passed: ExitCode.ok, rolled_back: ExitCode.checkFailed, triggered: ExitCode.checkFailed, blocked: ExitCode.blocked, interrupted: 130 };
+
+/** DBA approval: recorded with --approved-by; otherwise asked on a terminal, and refused in scripts without --yes. */
+async function checkApproval(opts: RunFlags): Promise<void> {
+  if (opts.approvedBy || opts.yes || opts.resume) return;
+  if (!process.stdin.isTTY || opts.json) {
+    throw new UsageError('no DBA approval recorded: pass --approved-by NAME (the runbook requires DBA approval), or --yes to run without recording one');
+  }
+  if (!(await confirm('No DBA approval recorded (--approved-by). Run the migration anyway?'))) throw new UsageError('cancelled: nothing was changed');
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('the whole runbook: preflight + baseline → backup → apply → verify → guard window → report, with automatic rollback')
+    .option('--approved-by <name>', 'the DBA who approved the change (recorded in the run and the report)')
+    .option('--window <duration>', 'guard window (default: guard_window of the policy)', durationOption)
+    .option('--interval <duration>', 'sampling interval in the guard window', durationOption, 1000)
+    .option('--no-auto-rollback', 'when a trigger fires, report it but leave the changes in place')
+    .option('--rehearse-rollback', 'first apply and roll back on a scratch database on the same server, and prove the restore')
+    .option('--load', 'take a load sample before the change and back to back in the window (latency and error triggers)')
+    .option('--load-sample <duration>', 'length of one load sample', durationOption, 5000)
+    .option('--probes', 'after apply, prove the timeouts bite with functional probes (takes about the longest timeout)')
+    .option('--log <file>', 'server log to count timeout and too-many-connections messages in (stderr, csvlog or jsonlog)')
+    .addOption(new Option('--resume [run-id]', 'continue an interrupted run (default: the latest)'))
+    .option('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', durationOption, 60_000)
+    .addHelpText('after', `
+Rollback triggers (policy rollback_triggers:), measured against the baseline:
+  timeout_errors_increase  failed-transaction rate up by more than the share, in points
+  latency_degradation      p95 of the load sample (or pg_stat_statements mean time) up by more than the share
+  pool_exhaustion          any 53300, or connections at >= 95% of the limit for 3 samples
+  checks                   named SQL queries or shell commands that must keep succeeding
+On a trigger the run rolls back by itself, verifies the restore and exits 1.
+Reports (Markdown, HTML, JSON) and a notice for developers land in .pgharden/runs/<run-id>/.
+Ctrl-C leaves a resumable run: \`pgharden run --resume\` or \`pgharden rollback\`.
+Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
+    .action(async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<RunFlags>();
+      await runCommand(opts, async ({ ctx, client }) => {
+        await checkApproval(opts);
+        const abort = new AbortController();
+        const onSigint = () => {
+          if (abort.signal.aborted) process.exit(130);
+          ctx.log.warn('interrupted: stopping after the current step (Ctrl-C again to quit at once)');
+          abort.abort();
+        };
+        process.on('SIGINT', onSigint);
+        try {
+          const resume = opts.resume === true ? await latestResumable(client, ctx.target.database) : opts.resume;
+          const record = await runRunbook(ctx, client, {
+            approvedBy: opts.approvedBy, windowMs: opts.window, intervalMs: opts.interval, autoRollback: opts.autoRollback,
+            rehearse: Boolean(opts.rehearseRollback), logFile: opts.log, lockWaitMs: opts.lockWait, resume, signal: abort.signal,
+            loadSampleMs: opts.loadSample,
+            probes: Boolean(opts.probes), json: Boolean(opts.json),
+          });
+          const reports = record.runId && record.outcome !== 'interrupted' ? await writeReports(record) : null;
+          return { ok: record.outcome === 'passed', exitCode: EXIT[record.outcome ?? 'interrupted'], runId: record.runId, outcome: record.outcome, reports, record };
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+      }, (r, { log }) => summarise(r.record, r.reports, log));
+    });
+}
+
+async function latestResumable(client: import('../../pg/client.js').Client, database: string): Promise<string> {
+  const { rows } = await client.query(
+    `SELECT id FROM pgharden.runs WHERE database = $1 AND command = 'run' AND coalesce(result ->> 'outcome', 'interrupted') = 'interrupted'
+      ORDER BY started_at DESC LIMIT 1`,
+    [database],
+  ).catch(() => ({ rows: [] as { id: string }[] }));
+  if (!rows[0]) throw new UsageError('no interrupted run to resume for this database');
+  return rows[0].id;
+}
+
+function summarise(r: RunRecord, reports: Record<string, string> | null, log: { info(m: string): void }): void {
+  const fired = r.guard?.fired ?? [];
+  if (r.outcome === 'passed') log.info(`\nPASSED: run ${r.runId}: the hardening is in force and no rollback trigger fired.`);
+  if (r.outcome === 'rolled_back') {
+    log.info(`\nROLLED BACK: run ${r.runId}: ${fired.length ? fired.map((t) => `${t.trigger} fired — ${t.summary}`).join('; ') : 'verify failed after apply'}.`);
+    log.info(`the database was restored to the values captured before the change (${r.rollback?.check?.ok ? 'checked: exact' : 'check the differences above'}).`);
+  }
+  if (r.outcome === 'triggered') log.info(`\nTRIGGER FIRED, changes left in place (--no-auto-rollback): ${fired.map((t) => `${t.trigger} — ${t.summary}`).join('; ')}. Undo with: pgharden rollback --run ${r.runId}`);
+  if (r.outcome === 'blocked') log.info('\nBLOCKED: nothing was changed (see the preflight line above).');
+  if (r.outcome === 'interrupted') log.info(`\nINTERRUPTED: run ${r.runId} stopped; continue with \`pgharden run --resume ${r.runId}\` or undo with \`pgharden rollback --run ${r.runId}\`.`);
+  if (reports) log.info(`reports: ${reports.md}\n         ${reports.html}\n         ${reports.json}\nnotice for developers: ${reports.notice}`);
+}

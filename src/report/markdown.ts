@@ -1,0 +1,46 @@
+import type { ReportModel } from './model.js';
+
+const BOX = { passed: '[x]', failed: '[ ] ✘', open: '[ ]' } as const;
+const cell = (s: string | number) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const mdTable = (headers: string[], rows: (string | number)[][]) =>
+  [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+
+/** For pasting into the change ticket. */
+export function renderMarkdown(m: ReportModel): string {
+  const groups = [...new Set(m.criteria.map((c) => c.group))];
+  const out = [
+    `# Security hardening of \`${m.database}\` — run ${m.runId}`,
+    '',
+    `**${m.headline}**`,
+    '',
+    `Policy: ${m.policySource} · started ${m.startedAt} · finished ${m.finishedAt ?? '—'} · approved by: ${m.approvedBy ?? 'not recorded'}`,
+    '',
+    '## Success criteria',
+    '',
+    ...groups.flatMap((g) => [`### ${g}`, '', ...m.criteria.filter((c) => c.group === g).map((c) => `- ${BOX[c.status]} ${c.item} — ${c.evidence}`), '']),
+    '## Settings',
+    '',
+    mdTable(['setting', 'before (database level)', 'target', 'after (fresh session)'], m.settings.map((s) => [s.setting, s.before, s.target, s.after])),
+    '',
+  ];
+  if (m.latency) {
+    out.push('## Latency', '', `Source: ${m.latency.source}.`, '',
+      mdTable(['', 'p50 ms', 'p95 ms', 'p99 ms'], [
+        ['before', ...m.latency.before.map((v) => v.toFixed(3))],
+        ['after', ...(m.latency.after ?? ['—', '—', '—']).map((v) => (typeof v === 'number' ? v.toFixed(3) : v))],
+      ]), '');
+  }
+  if (m.triggers.length) {
+    out.push('## Rollback triggers', '', mdTable(['trigger', 'result', 'measurement', 'source'], m.triggers.map((t) => [t.trigger, t.fired ? 'FIRED' : t.measured ? 'ok' : 'not measured', t.summary, t.source])), '');
+  }
+  out.push('## Connections before', '', Object.entries(m.connectionsBefore).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none besides pgharden', '');
+  out.push('## Timeline', '', mdTable(['stage', 'result', 'seconds', 'details'], m.stages.map((s) => [s.stage, s.skipped ? 'skipped' : s.ok ? 'ok' : 'FAILED', s.seconds.toFixed(1), s.summary])), '');
+  if (m.contacts.length) out.push('## Contacts', '', ...m.contacts.map(([k, v]) => `- ${k}: ${v}`), '');
+  return out.join('\n');
+}
+
+/** The short notice for the development team (runbook: "notify development team of new timeout limits"). */
+export function renderNotice(m: ReportModel): string {
+  return [`# New database limits on \`${m.database}\``, '', ...m.notice.map((l) => `- ${l}`), '',
+    ...(m.contacts.length ? ['Questions: ' + m.contacts.map(([k, v]) => `${k} ${v}`).join(' · '), ''] : [])].join('\n');
+}
