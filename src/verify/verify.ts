@@ -5,6 +5,7 @@ import { formatValue, parseValue } from '../pg/units.js';
 import { effectiveFor, roleOverrideFix } from '../plan/effective.js';
 import { describeValue } from '../plan/findings.js';
 import type { StageContext } from '../stage.js';
+import { runProbes, type ProbeOptions, type ProbeResult } from './probes/run.js';
 
 export interface Check {
   name: string;
@@ -24,6 +25,13 @@ export interface VerifyResult {
   liveRole: string;
   loginRoles: number;
   checks: Check[];
+  /** Functional probes (verify --probes): present only when asked for. A skipped probe does not fail verify, but is never `ok`. */
+  probes?: ProbeResult[];
+}
+
+export interface VerifyOptions {
+  /** Run the functional probes too (they take about the longest timeout in the policy). */
+  probes?: ProbeOptions;
 }
 
 /** What a brand-new session of the connecting role sees: no session settings of ours, just the database's and role's. */
@@ -43,7 +51,7 @@ async function readLiveValues(ctx: StageContext, names: string[]) {
  * Prove the policy is in force for new sessions: live on a fresh connection, and for every
  * login role that may connect, from pg_db_role_setting precedence (no passwords needed).
  */
-export async function verify(ctx: StageContext, client: Client): Promise<VerifyResult> {
+export async function verify(ctx: StageContext, client: Client, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const state = await readDatabaseState(client, ctx.target.database);
   const names = Object.keys(ctx.policy.settings);
   const live = await readLiveValues(ctx, names);
@@ -90,7 +98,9 @@ export async function verify(ctx: StageContext, client: Client): Promise<VerifyR
     });
   }
 
-  return { ok: checks.every((c) => c.ok), database: state.database.name, liveRole: live.role, loginRoles: state.loginRoles.length, checks };
+  const probes = opts.probes ? await runProbes(ctx, opts.probes) : undefined;
+  const ok = checks.every((c) => c.ok) && !probes?.some((p) => p.status === 'failed');
+  return { ok, database: state.database.name, liveRole: live.role, loginRoles: state.loginRoles.length, checks, probes };
 }
 
 /** One failing check per role whose own value overrides the target; one passing check for the rest. */

@@ -1,24 +1,68 @@
 import type { Command } from 'commander';
 import { verify } from '../../verify/verify.js';
+import type { ProbeResult } from '../../verify/probes/types.js';
+import type { Log } from '../../log.js';
+import { probeCountdown } from '../probe-progress.js';
 import { renderChecks } from '../render.js';
 import { runCommand, type GlobalOptions } from '../session.js';
+import { paint } from '../table.js';
+
+interface VerifyFlags extends GlobalOptions {
+  probes?: boolean;
+  probeUrl: string[];
+  probeConnections?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function register(program: Command): void {
   program
     .command('verify')
     .description('prove the policy is in force for new sessions, for every login role')
+    .option('--probes', 'also prove the limits bite: timeouts must cancel/terminate fresh sessions (takes about the longest timeout)')
+    .option('--probe-url <url>', 'also run the timeout probes logged in as this connection string (repeatable; implies --probes)', collect, [])
+    .option('--probe-connections', 'also fill the database up to its connection limit with a temporary role (implies --probes)')
     .addHelpText('after', `
 Reads the values on a fresh session of the connecting role (not a SET in our own session),
 and computes, for every login role allowed to connect, the value its new sessions get
 from pg_db_role_setting (role in database > role > database > server). A role whose own
 setting defeats the policy fails the check, named, with the SQL that fixes it.
-Exit 0 all checks pass, 1 a check failed.`)
+
+--probes runs the runbook's functional tests on fresh sessions, concurrently:
+  statement_timeout                    pg_sleep past the limit must fail with 57014 in time
+  idle_in_transaction_session_timeout  an idle transaction must be terminated with 25P03
+  transaction_timeout (PG 17+)         a long busy transaction must be ended with 25P04
+  idle_session_timeout (PG 14+)        an idle session must be ended with 57P05
+  connection_limit (--probe-connections) a temporary role is admitted exactly up to the limit (53300)
+Role-level settings apply at login only, so --probe-url with an application's own login
+catches an override that SET ROLE could not. A probe that cannot run is "skipped", never passed.
+Exit 0 all checks and probes pass, 1 a check or a probe failed.`)
     .action(async (_o, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions>();
-      await runCommand(opts, ({ ctx, client }) => verify(ctx, client), (r, { log }) => {
+      const opts = cmd.optsWithGlobals<VerifyFlags>();
+      const wantProbes = Boolean(opts.probes || opts.probeConnections || opts.probeUrl.length);
+      const countdown = probeCountdown(Boolean(opts.json));
+      await runCommand(opts, async ({ ctx, client }) => {
+        try {
+          return await verify(ctx, client, wantProbes ? { probes: { urls: opts.probeUrl, connections: opts.probeConnections, onProgress: countdown.onProgress } } : {});
+        } finally {
+          countdown.done();
+        }
+      }, (r, { log }) => {
         log.info(`verify ${r.database}: fresh session as ${r.liveRole}, ${r.loginRoles} login role(s) may connect`);
         renderChecks(log, r.checks);
-        log.info(r.ok ? 'verified: the policy is in force for new sessions' : `FAILED: ${r.checks.filter((c) => !c.ok).length} check(s) failed`);
+        if (r.probes) renderProbes(log, r.probes);
+        const failed = r.checks.filter((c) => !c.ok).length + (r.probes?.filter((p) => p.status === 'failed').length ?? 0);
+        log.info(r.ok ? 'verified: the policy is in force for new sessions' : `FAILED: ${failed} check(s) or probe(s) failed`);
       });
     });
+}
+
+function renderProbes(log: Log, probes: ProbeResult[]): void {
+  log.info(`probes (fresh sessions, run concurrently):`);
+  for (const p of probes) {
+    const tag = p.status === 'passed' ? paint.ok('✔') : p.status === 'failed' ? paint.bad('✘') : paint.warn('– skipped');
+    log.info(`  ${tag} ${p.message}`);
+  }
+  const skippedCount = probes.filter((p) => p.status === 'skipped').length;
+  if (skippedCount) log.info(paint.warn(`  ${skippedCount} probe(s) skipped: those limits are not proven by behaviour`));
 }
