@@ -54,6 +54,15 @@ export function guardBaseline(baseline: Baseline, load: LoadSample | null): Guar
   };
 }
 
+/**
+ * Backends report their statistics lazily (PG 15+: at most once a second while busy): without a
+ * flush, our own preflight traffic would land inside the window and dilute the failure rate.
+ */
+async function flushOwnStatistics(client: Client): Promise<void> {
+  const flushed = await client.query('SELECT pg_stat_force_next_flush()').then(() => true, () => false);
+  if (!flushed) await sleep(700); // PG 13/14: the statistics collector catches up within 500 ms
+}
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -71,6 +80,7 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
   const db = ctx.target.database;
   const started = Date.now();
   const log = opts.logFile ? await LogScanner.open(opts.logFile) : null;
+  await flushOwnStatistics(client);
   const first: Counters = await readCounters(client, db, watched);
   const observation: WindowObservation = { first, last: first, ownTransactions: 0, loads: [], log: null, saturatedSamples: 0, checkFailures: [] };
   const samples: GuardSample[] = [];
