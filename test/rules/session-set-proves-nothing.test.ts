@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { lintRule } from './lint-helper.js';
+
+const rule = 'session-set-proves-nothing';
+
+describe(rule, () => {
+  it("warns at a current_setting() check that follows a plain SET of the same parameter", async () => {
+    const found = await lintRule(rule, [
+      "SET statement_timeout = '30s';",
+      "DO $$ BEGIN ASSERT true; END $$;",
+      "SELECT current_setting('statement_timeout') = '30s' AS hardened;",
+    ].join('\n'));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ line: 3, severity: 'warning' });
+    expect(found[0].message).toMatch(/SET on line 1/);
+  });
+
+  it('also catches SHOW and a pg_settings lookup', async () => {
+    const found = await lintRule(rule, "SET work_mem = '256MB';\nSHOW work_mem;\nSET lock_timeout = '1s';\nSELECT setting FROM pg_settings WHERE name = 'lock_timeout';");
+    expect(found.map((d) => d.line)).toEqual([2, 4]);
+  });
+
+  it('passes a check of a parameter set with ALTER DATABASE, and a check before any SET', async () => {
+    expect(await lintRule(rule, [
+      "SELECT current_setting('work_mem');",
+      "ALTER DATABASE ${database} SET statement_timeout = '30s';",
+      "SELECT current_setting('statement_timeout');",
+      "SET lock_timeout = '5s';",
+      "SELECT current_setting('work_mem');",
+    ].join('\n'))).toEqual([]);
+  });
+});
