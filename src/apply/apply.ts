@@ -8,6 +8,7 @@ import { recordStep, setRunStatus } from '../state/store.js';
 import { captureBackup, writeBackup } from './backup.js';
 import { executeStatements, type StepResult } from './execute.js';
 import { acquireChangeLock, releaseChangeLock } from './lock.js';
+import { ensureMonitoringView } from '../monitor/view.js';
 
 export interface ApplyOptions {
   /** How long to wait for another applier's lock (ms). */
@@ -78,6 +79,7 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
       },
     );
     await setRunStatus(client, runId, 'applied');
+    await ensureMonitoringView(client, runId, ctx.log);
     return { ok: true, status: 'applied', runId, runDir: runDir.dir, backupFile, plan: planData(pre.plan), steps };
   } catch (err) {
     if (runId) await setRunStatus(client, runId, 'failed').catch(() => undefined);

@@ -8,6 +8,7 @@ import { getRun, latestAppliedRun, loadBackup, setRunStatus, stateSchemaExists, 
 import type { Backup } from './backup.js';
 import { executeStatements, type Statement, type StepResult } from './execute.js';
 import { acquireChangeLock, releaseChangeLock } from './lock.js';
+import { dropMonitoringViewIfOurs } from '../monitor/view.js';
 
 export interface RestoreCheck {
   ok: boolean;
@@ -85,6 +86,7 @@ export async function rollback(ctx: StageContext, client: Client, opts: { runId?
     ctx.log.info(statements.length ? `restoring ${statements.length} value(s) captured at ${backup.capturedAt} (run ${run.id})…` : `run ${run.id}: values already match the backup`);
     const steps = await executeStatements(client, run.id, runDir, statements);
     await setRunStatus(client, run.id, 'rolled_back');
+    await dropMonitoringViewIfOurs(client, run.id, ctx.log);
 
     const check = compareWithBackup(backup, await readDatabaseState(client, backup.database));
     await runDir.write('rollback-check.json', check);

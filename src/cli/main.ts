@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
+import * as alerts from './commands/alerts.js';
 import * as apply from './commands/apply.js';
 import * as demo from './commands/demo.js';
+import * as diagnose from './commands/diagnose.js';
 import * as migrate from './commands/migrate.js';
+import * as monitor from './commands/monitor.js';
 import * as plan from './commands/plan.js';
 import * as preflight from './commands/preflight.js';
 import * as render from './commands/render.js';
@@ -37,7 +40,7 @@ Exit codes: 0 ok · 1 a check failed · 2 bad usage or policy (nothing changed)
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [plan, preflight, apply, verify, rollback, status, render, migrate, demo]) command.register(program);
+for (const command of [plan, preflight, apply, verify, rollback, status, monitor, diagnose, alerts, render, migrate, demo]) command.register(program);
 
 try {
   await program.parseAsync();

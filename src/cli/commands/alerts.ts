@@ -1,0 +1,39 @@
+import fs from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { loadPolicy } from '../../policy/load.js';
+import { prometheusRules, type MetricSource } from '../../monitor/prometheus-rules.js';
+import { rulesFromPolicy } from '../../monitor/rules.js';
+import { fail, type GlobalOptions } from '../session.js';
+
+export function register(program: Command): void {
+  const alerts = program.command('alerts').description("the policy's alert thresholds, for other monitoring systems");
+  alerts
+    .command('export')
+    .description('write the alert rules for another system (no database needed)')
+    .addOption(new Option('--format <format>', 'output format').choices(['prometheus-rules']).makeOptionMandatory())
+    .addOption(new Option('--metrics <source>', 'which exporter the rules read').choices(['pgharden', 'postgres_exporter']).default('pgharden'))
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .addHelpText('after', `
+--metrics pgharden (default): the series of \`pgharden monitor --prometheus\`, exact semantics
+  (query time from query_start, idle time from state_change).
+--metrics postgres_exporter: only postgres_exporter's series; it measures transaction age
+  (xact_start), so these rules fire at least as early as the exact ones.
+Check the file with: promtool check rules FILE`)
+    .action(async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & { format: string; metrics: MetricSource; output?: string }>();
+      try {
+        const policy = await loadPolicy(opts.policy);
+        const text = prometheusRules(rulesFromPolicy(policy.alerts), opts.metrics);
+        if (!opts.output) process.stdout.write(text);
+        else {
+          await fs.writeFile(opts.output, text).catch((err: Error) => {
+            throw new UsageError(`cannot write ${opts.output}: ${err.message}`);
+          });
+          process.stderr.write(`wrote ${opts.output}\n`);
+        }
+      } catch (err) {
+        fail(err, Boolean(opts.json));
+      }
+    });
+}

@@ -1,0 +1,196 @@
+import { Option, type Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { consoleLog, type Log } from '../../log.js';
+import { withClient } from '../../pg/client.js';
+import type { EmbeddedServer } from '../../pg/embedded.js';
+import { resolveTarget, wantsEmbedded, withDatabase, type Target } from '../../pg/target.js';
+import { loadPolicy } from '../../policy/load.js';
+import type { Policy } from '../../policy/schema.js';
+import { runMonitor } from '../../monitor/monitor.js';
+import { nagiosCheck, NagiosCode, unknownLine } from '../../monitor/nagios.js';
+import { latestApplyTime } from '../../monitor/rollout.js';
+import { rulesFromPolicy, type AlertRule } from '../../monitor/rules.js';
+import { sampleOnce } from '../../monitor/sample.js';
+import { jsonlSink } from '../../monitor/sinks/jsonl.js';
+import { liveViewSink } from '../../monitor/sinks/live-view.js';
+import { plainLinesSink } from '../../monitor/sinks/plain-lines.js';
+import { prometheusSink } from '../../monitor/sinks/prometheus.js';
+import type { Sink } from '../../monitor/sinks/sink.js';
+import { webhookSink } from '../../monitor/sinks/webhook.js';
+import { durationOption, positiveInt } from '../options.js';
+import { EMBEDDED_DATABASE, embeddedTarget, fail, type GlobalOptions } from '../session.js';
+
+interface MonitorFlags extends GlobalOptions {
+  interval: number;
+  once?: boolean;
+  jsonl?: string;
+  prometheus?: string;
+  webhook?: string;
+  recycleIdle?: boolean;
+  recycleEvery: number;
+  recycleMinIdle: number;
+  top: number;
+  duration?: number;
+  plain?: boolean;
+  reconnectMax: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('monitor')
+    .description("watch the database against the policy's alert thresholds: live view, JSON lines, Prometheus, webhook, Nagios check")
+    .option('--interval <duration>', 'time between polls', durationOption, 1_000)
+    .option('--once', 'take one sample, print a Nagios/check_postgres-style line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+    .option('--jsonl <file|->', "append one JSON object per sample, alert transition and event to FILE ('-': stdout)")
+    .option('--prometheus <[host:]port>', 'serve /metrics for Prometheus (host defaults to 127.0.0.1)')
+    .option('--webhook <url>', 'POST each alert transition as JSON (retried with backoff in the background)')
+    .option('--recycle-idle', 'terminate sessions still on pre-apply settings, only while idle, one at a time')
+    .option('--recycle-every <duration>', 'with --recycle-idle: at most one session per this interval', durationOption, 2_000)
+    .option('--recycle-min-idle <duration>', 'with --recycle-idle: only sessions idle at least this long', durationOption, 1_000)
+    .option('--top <n>', 'sessions listed in the live view', positiveInt, 15)
+    .option('--duration <duration>', 'stop after this long (default: until q, Ctrl-C or SIGTERM)', durationOption)
+    .option('--plain', 'plain lines even on a terminal')
+    .addOption(new Option('--reconnect-max <duration>', 'longest wait between reconnect attempts').argParser(durationOption).default(5_000).hideHelp())
+    .addHelpText('after', `
+Thresholds come from the policy's alerts: block (runbook: critical when a query runs over
+25s, warning when a session is idle in transaction over 50s, info over 80% of the
+connection limit). One cheap query per poll; durations on the server's clock.
+Alerts fire once per session (pid + backend_start) or condition and resolve when it clears.
+
+On a terminal: a live view (q or Ctrl-C to quit). Otherwise one line per sample and event.
+The monitor survives server restarts, terminated sessions (57P01) and network loss: it
+says so and reconnects with backoff. Only the first connection must succeed (else exit 3).
+
+To see other roles' query text, connect as a member of pg_monitor (or pg_read_all_stats);
+--recycle-idle needs pg_signal_backend (or superuser) and never touches active or
+idle-in-transaction sessions, nor pgharden's own.
+
+Exit codes: as every command (0 stopped normally, 2 bad usage or policy, 3 cannot connect),
+EXCEPT with --once, which uses Nagios plugin codes: 0 OK, 1 WARNING, 2 CRITICAL,
+3 UNKNOWN (any error, including a bad policy or no connection).
+
+Examples:
+  pgharden monitor --db postgres://monitor@db/codex_memory
+  pgharden monitor --prometheus 0.0.0.0:9187 --webhook https://hooks.example/pg --plain
+  pgharden monitor --once          # in cron, NRPE or an Icinga CheckCommand`)
+    .action(async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<MonitorFlags>();
+      await (opts.once ? checkOnce(opts) : monitor(opts));
+    });
+}
+
+/** Which server: --db / DATABASE_URL / PG* variables, or the embedded default (as every command). */
+async function chooseTarget(opts: GlobalOptions, policy: Policy, log: Log): Promise<{ target: Target; embedded: EmbeddedServer | null }> {
+  if (wantsEmbedded(opts.db)) {
+    const { server, target } = await embeddedTarget(log, policy.database ?? EMBEDDED_DATABASE);
+    return { target, embedded: server };
+  }
+  const target = resolveTarget(opts.db);
+  return { target: policy.database ? withDatabase(target, policy.database) : target, embedded: null };
+}
+
+/** --once: Nagios semantics for every outcome, errors included (UNKNOWN, 3). */
+async function checkOnce(opts: MonitorFlags): Promise<void> {
+  let embedded: EmbeddedServer | null = null;
+  try {
+    const policy = await loadPolicy(opts.policy);
+    const chosen = await chooseTarget(opts, policy, consoleLog(true));
+    embedded = chosen.embedded;
+    const { target } = chosen;
+    const sample = await withClient(target, async (client) =>
+      sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database) }),
+    { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
+    const result = nagiosCheck(sample, rulesFromPolicy(policy.alerts));
+    process.stdout.write(opts.json ? JSON.stringify({ ...result, sample }, null, 2) + '\n' : result.line + '\n');
+    process.exitCode = result.exitCode;
+  } catch (err) {
+    const message = (err as Error)?.message ?? String(err);
+    process.stdout.write(opts.json ? JSON.stringify({ status: 'UNKNOWN', exitCode: NagiosCode.UNKNOWN, line: unknownLine(message) }) + '\n' : unknownLine(message) + '\n');
+    process.exitCode = NagiosCode.UNKNOWN;
+  } finally {
+    await embedded?.stop().catch(() => undefined);
+  }
+}
+
+async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target): Promise<Sink[]> {
+  const sinks: Sink[] = [];
+  try {
+    if (opts.jsonl) sinks.push(jsonlSink(opts.jsonl));
+    if (opts.webhook) sinks.push(webhookSink(opts.webhook));
+    if (opts.prometheus) {
+      const prom = await prometheusSink(opts.prometheus, rules);
+      process.stderr.write(`pgharden monitor: serving ${prom.url}\n`);
+      sinks.push(prom);
+    }
+    const stdoutTaken = opts.jsonl === '-' || opts.json;
+    if (!stdoutTaken && process.stdout.isTTY && !opts.plain) {
+      sinks.push(liveViewSink({ out: process.stdout, rules, target: target.display, intervalMs: opts.interval, top: opts.top, recycling: Boolean(opts.recycleIdle) }));
+    } else if (!stdoutTaken) {
+      sinks.push(plainLinesSink((line) => process.stdout.write(line + '\n')));
+    }
+    return sinks;
+  } catch (err) {
+    await Promise.all(sinks.map((s) => s.close?.()));
+    throw err;
+  }
+}
+
+/** Stop on q / Ctrl-C at a terminal, on SIGINT / SIGTERM, and after --duration. */
+function stopSignal(opts: MonitorFlags): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const timer = opts.duration ? setTimeout(stop, opts.duration) : null;
+  const keys = process.stdin.isTTY && process.stdout.isTTY && !opts.plain;
+  const onKey = (data: Buffer) => {
+    if (data.includes(0x71 /* q */) || data.includes(0x03 /* Ctrl-C in raw mode */)) stop();
+  };
+  if (keys) {
+    process.stdin.setRawMode(true);
+    process.stdin.on('data', onKey).resume();
+  }
+  return {
+    signal: controller.signal,
+    release() {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (timer) clearTimeout(timer);
+      if (keys) {
+        process.stdin.off('data', onKey).pause();
+        process.stdin.setRawMode(false);
+      }
+    },
+  };
+}
+
+async function monitor(opts: MonitorFlags): Promise<void> {
+  const json = Boolean(opts.json);
+  let embedded: EmbeddedServer | null = null;
+  let sinks: Sink[] = [];
+  try {
+    if (opts.interval < 100) throw new UsageError('--interval must be at least 100ms');
+    const policy = await loadPolicy(opts.policy);
+    const rules = rulesFromPolicy(policy.alerts);
+    const log = consoleLog(true); // human notes on stderr: stdout belongs to the view or the JSON lines
+    const chosen = await chooseTarget(opts, policy, log);
+    embedded = chosen.embedded;
+    sinks = await buildSinks(opts, rules, chosen.target);
+    const { signal, release } = stopSignal(opts);
+    try {
+      await runMonitor({
+        target: chosen.target, rules, intervalMs: opts.interval, sinks, signal, maxBackoffMs: opts.reconnectMax,
+        recycle: opts.recycleIdle ? { everyMs: opts.recycleEvery, minIdleMs: opts.recycleMinIdle } : null,
+      });
+    } finally {
+      release();
+    }
+  } catch (err) {
+    await Promise.all(sinks.map((s) => s.close?.()));
+    sinks = [];
+    fail(err, json);
+  } finally {
+    await Promise.all(sinks.map((s) => s.close?.()));
+    await embedded?.stop().catch(() => undefined);
+  }
+}

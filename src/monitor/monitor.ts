@@ -1,0 +1,104 @@
+import { connectionFailure, isConnectFailure } from '../pg/client.js';
+import type { Target } from '../pg/target.js';
+import { AlertEngine } from './engine.js';
+import type { AlertRule } from './rules.js';
+import { Sampler } from './sampler.js';
+import type { MonitorEvent, Sink } from './sinks/sink.js';
+
+export interface MonitorOptions {
+  target: Target;
+  rules: AlertRule[];
+  intervalMs: number;
+  sinks: Sink[];
+  /** Stops the loop (q, Ctrl-C, SIGTERM, --duration). */
+  signal: AbortSignal;
+  /** --recycle-idle: end one idle pre-apply session every `everyMs`. */
+  recycle?: { everyMs: number; minIdleMs: number } | null;
+  /** Cap of the reconnect backoff (ms). */
+  maxBackoffMs?: number;
+}
+
+/** 250 ms, 500 ms, 1 s, … capped, with ±20 % jitter so many monitors do not reconnect in step. */
+export function backoffMs(attempt: number, maxMs: number): number {
+  const base = Math.min(maxMs, 250 * 2 ** Math.min(attempt - 1, 16));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
+const nowIso = () => new Date().toISOString();
+
+/**
+ * The monitor loop: sample every interval, feed the alert engine, hand everything to the
+ * sinks. The first connection must succeed (a wrong URL exits 3); after that, any failure
+ * (server restart, 57P01, network loss, a server-side error) is reported and retried with
+ * backoff, for as long as the monitor runs. It never throws once started.
+ */
+export async function runMonitor(opts: MonitorOptions): Promise<void> {
+  const sampler = new Sampler(opts.target, { statementTimeoutMs: Math.max(5_000, opts.intervalMs * 2) });
+  const engine = new AlertEngine(opts.rules);
+  const emit = (fn: (sink: Sink) => void) => {
+    for (const sink of opts.sinks) {
+      try {
+        fn(sink);
+      } catch (err) {
+        process.stderr.write(`pgharden monitor: a sink failed: ${(err as Error).message}\n`);
+      }
+    }
+  };
+  const event = (e: MonitorEvent) => emit((s) => s.event?.(e));
+
+  let failures = 0;
+  let lastRecycle = -Infinity;
+  let first = true;
+  try {
+    while (!opts.signal.aborted) {
+      const tick = performance.now();
+      try {
+        const wasConnected = sampler.connected;
+        const sample = await sampler.sample();
+        if (!wasConnected) event({ type: 'connected', at: nowIso(), target: opts.target.display, reconnected: !first });
+        first = false;
+        failures = 0;
+        const transitions = engine.update(sample);
+        const firing = engine.firing();
+        emit((s) => s.sample?.(sample, firing));
+        for (const t of transitions) emit((s) => s.transition?.(t));
+
+        if (opts.recycle && sample.rollout?.idleOnOldSettings && tick - lastRecycle >= opts.recycle.everyMs) {
+          lastRecycle = tick;
+          const ended = await sampler.recycleIdle({ max: 1, minIdleMs: opts.recycle.minIdleMs }).catch((err) => {
+            event({ type: 'warning', at: nowIso(), message: `--recycle-idle: ${(err as Error).message}` });
+            return [];
+          });
+          for (const r of ended) event({ type: 'recycled', at: nowIso(), ...r });
+        }
+      } catch (err) {
+        if (first) throw isConnectFailure(err) ? connectionFailure(err, opts.target) : err;
+        failures++;
+        const retryInMs = backoffMs(failures, opts.maxBackoffMs ?? 5_000);
+        const e = err as { message?: string; code?: string };
+        event({
+          type: 'poll_failed', at: nowIso(), error: e.message || String(err), code: e.code,
+          connectionLost: !sampler.connected, attempt: failures, retryInMs,
+        });
+        await sleep(retryInMs, opts.signal);
+        continue;
+      }
+      await sleep(Math.max(0, opts.intervalMs - (performance.now() - tick)), opts.signal);
+    }
+  } finally {
+    await sampler.close();
+  }
+}

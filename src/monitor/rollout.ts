@@ -1,0 +1,58 @@
+import type { Client } from '../pg/client.js';
+
+/**
+ * When the latest applied run changed the database's settings, or null (never applied,
+ * rolled back, or no pgharden schema). Read outside the per-poll query because the
+ * state table may not exist, and it changes only when someone applies.
+ */
+export async function latestApplyTime(client: Client, database: string): Promise<string | null> {
+  const { rows } = await client.query(`SELECT to_regclass('pgharden.runs') IS NOT NULL AS present`);
+  if (!rows[0].present) return null;
+  try {
+    const latest = await client.query(
+      `SELECT max(applied_at) AS at FROM pgharden.runs WHERE database = $1 AND status = 'applied' AND applied_at IS NOT NULL`,
+      [database],
+    );
+    return latest.rows[0].at ? new Date(latest.rows[0].at).toISOString() : null;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42501') return null; // no SELECT on pgharden.runs: monitor without rollout
+    throw err;
+  }
+}
+
+export interface Recycled {
+  pid: number;
+  usename: string | null;
+  backendStart: string;
+}
+
+/**
+ * End at most `max` sessions that started before the apply and are idle right now, oldest
+ * first: never active or idle-in-transaction ones, never our own, never another pgharden.
+ * pg_terminate_backend is evaluated in the same statement that saw the session idle, so
+ * the window in which it could have started work is as small as PostgreSQL allows.
+ * A pool notices the closed connection and opens a new one, on the new settings.
+ */
+export async function recycleIdleSessions(client: Client, database: string, appliedAt: string, opts: { max: number; minIdleMs: number }): Promise<Recycled[]> {
+  const { rows } = await client.query(
+    `SELECT pid, usename, backend_start
+       FROM pg_stat_activity
+      WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+        AND state = 'idle' AND backend_start < $2
+        AND state_change < now() - make_interval(secs => $3::float8 / 1000)
+        AND application_name NOT LIKE 'pgharden%'
+      ORDER BY backend_start
+      LIMIT $4`,
+    [database, appliedAt, opts.minIdleMs, opts.max],
+  );
+  const ended: Recycled[] = [];
+  for (const r of rows) {
+    // Re-check the state at the moment of the signal: it may have started a query since.
+    const { rows: done } = await client.query(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE pid = $1 AND state = 'idle'`,
+      [r.pid],
+    );
+    if (done[0]?.ok) ended.push({ pid: r.pid, usename: r.usename, backendStart: new Date(r.backend_start).toISOString() });
+  }
+  return ended;
+}

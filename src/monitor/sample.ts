@@ -1,0 +1,165 @@
+import type { Client } from '../pg/client.js';
+
+/**
+ * One poll of a database, in ONE statement (no N+1): pg_stat_activity is read once
+ * (a CTE referenced several times is materialised), durations are computed on the
+ * server's clock, and only non-idle sessions come back row by row, so a database
+ * with hundreds of idle pooled connections still costs one small result.
+ *
+ * Library use (the guard reuses it): `sampleOnce(client, database, { appliedAt })`.
+ */
+
+/** A non-idle session of the database (the monitor's own session is never included). */
+export interface SessionSample {
+  pid: number;
+  backendStart: string;
+  usename: string | null;
+  applicationName: string;
+  clientAddr: string | null;
+  state: string;
+  waitEvent: string | null;
+  /** ms since query_start, when active; null otherwise. */
+  queryMs: number | null;
+  /** ms since state_change (how long it has been in `state`). */
+  stateMs: number;
+  /** ms since xact_start, when in a transaction. */
+  xactMs: number | null;
+  /** True when the session began before the latest apply: it still runs on the old settings. */
+  onOldSettings: boolean;
+  query: string;
+}
+
+export interface Rollout {
+  /** When the latest applied run changed the settings. */
+  appliedAt: string;
+  /** Other sessions that started before it (they keep the old settings until they reconnect). */
+  onOldSettings: number;
+  /** …of which idle: the ones --recycle-idle may end. */
+  idleOnOldSettings: number;
+  /** All other client sessions on the database. */
+  sessions: number;
+}
+
+export interface Sample {
+  database: string;
+  /** Server clock at the poll. */
+  at: string;
+  /** Round-trip cost of the poll, measured by the client (ms). */
+  pollMs: number;
+  myPid: number;
+  connections: {
+    /** Client backends on the database, the monitor's own included: it holds a slot too. */
+    total: number;
+    byState: Record<string, number>;
+    /** Longest open transaction per state (ms), as postgres_exporter's pg_stat_activity_max_tx_duration. */
+    maxTxMsByState: Record<string, number>;
+    /** pg_database.datconnlimit (-1 = no database limit). */
+    datconnlimit: number;
+    /** The limit that applies: datconnlimit, or max_connections minus the reserved slots when it is -1. */
+    limit: number;
+    limitSource: 'datconnlimit' | 'max_connections';
+  };
+  longestActiveMs: number;
+  longestIdleInTransactionMs: number;
+  /** Non-idle sessions, longest first. */
+  sessions: SessionSample[];
+  rollout: Rollout | null;
+  /** The pg_stat_database row of the database (counters as numbers), whatever the server version has. */
+  stats: Record<string, number | string | null>;
+}
+
+/** Sessions returned row by row at most (longest first); counts always cover every session. */
+const MAX_SESSIONS = 500;
+
+// A named statement: parsed and planned once per connection, not once per poll.
+const SAMPLE_SQL = `
+WITH a AS (
+  SELECT pid, backend_start, usename, application_name, client_addr, state, wait_event_type, wait_event,
+         xact_start, query_start, state_change, query
+    FROM pg_stat_activity
+   WHERE datname = $1 AND backend_type = 'client backend'
+)
+SELECT now() AS at, pg_backend_pid() AS my_pid,
+       (SELECT datconnlimit FROM pg_database WHERE datname = $1) AS datconnlimit,
+       current_setting('max_connections')::int
+         - current_setting('superuser_reserved_connections')::int
+         - coalesce(current_setting('reserved_connections', true)::int, 0) AS server_limit,
+       (SELECT to_jsonb(d) - 'datid' - 'datname' FROM pg_stat_database d WHERE datname = $1) AS stats,
+       (SELECT coalesce(jsonb_object_agg(st, jsonb_build_array(n, max_tx_ms)), '{}')
+          FROM (SELECT coalesce(state, 'unknown') AS st, count(*) AS n,
+                       coalesce(max(extract(epoch FROM now() - xact_start) * 1000), 0)::float8 AS max_tx_ms
+                  FROM a GROUP BY 1) s) AS states,
+       (SELECT count(*) FROM a WHERE pid <> pg_backend_pid())::int AS others,
+       (SELECT count(*) FROM a WHERE pid <> pg_backend_pid() AND backend_start < $2)::int AS old,
+       (SELECT count(*) FROM a WHERE pid <> pg_backend_pid() AND backend_start < $2 AND state = 'idle')::int AS old_idle,
+       (SELECT coalesce(jsonb_agg(x ORDER BY x.sort_ms DESC), '[]') FROM (
+          SELECT pid, backend_start, usename, application_name, host(client_addr) AS client_addr, state,
+                 wait_event_type || ':' || wait_event AS wait_event,
+                 CASE WHEN state = 'active' THEN extract(epoch FROM now() - query_start) * 1000 END AS query_ms,
+                 coalesce(extract(epoch FROM now() - state_change) * 1000, 0) AS state_ms,
+                 extract(epoch FROM now() - xact_start) * 1000 AS xact_ms,
+                 backend_start < $2 AS old,
+                 left(query, 300) AS query,
+                 extract(epoch FROM now() - coalesce(CASE WHEN state = 'active' THEN query_start END, state_change)) * 1000 AS sort_ms
+            FROM a
+           WHERE pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle'
+           ORDER BY sort_ms DESC NULLS LAST
+           LIMIT ${MAX_SESSIONS}) x) AS sessions`;
+
+export interface SampleOptions {
+  /** Latest apply time (ISO); sessions older than it are on the old settings. */
+  appliedAt?: string | null;
+}
+
+export const isIdleInTransaction = (state: string | null) => state === 'idle in transaction' || state === 'idle in transaction (aborted)';
+
+export async function sampleOnce(client: Client, database: string, opts: SampleOptions = {}): Promise<Sample> {
+  const started = performance.now();
+  const { rows } = await client.query({ name: 'pgharden_monitor_sample', text: SAMPLE_SQL, values: [database, opts.appliedAt ?? null] });
+  const pollMs = performance.now() - started;
+  const r = rows[0];
+  if (r.datconnlimit === null) throw new Error(`database ${JSON.stringify(database)} does not exist on this server (anymore)`);
+
+  const byState: Record<string, number> = {};
+  const maxTxMsByState: Record<string, number> = {};
+  for (const [state, [n, maxTx]] of Object.entries(r.states as Record<string, [number, number]>)) {
+    byState[state] = n;
+    maxTxMsByState[state] = maxTx;
+  }
+  const sessions: SessionSample[] = (r.sessions as Record<string, unknown>[]).map((s) => ({
+    pid: s.pid as number,
+    backendStart: new Date(s.backend_start as string).toISOString(),
+    usename: s.usename as string | null,
+    applicationName: (s.application_name as string) ?? '',
+    clientAddr: s.client_addr as string | null,
+    state: (s.state as string | null) ?? 'unknown',
+    waitEvent: s.wait_event as string | null,
+    queryMs: s.query_ms as number | null,
+    stateMs: s.state_ms as number,
+    xactMs: s.xact_ms as number | null,
+    onOldSettings: Boolean(s.old),
+    query: (s.query as string | null) ?? '',
+  }));
+  const limitSource = r.datconnlimit >= 0 ? 'datconnlimit' : 'max_connections';
+  return {
+    database,
+    at: new Date(r.at).toISOString(),
+    pollMs,
+    myPid: r.my_pid,
+    connections: {
+      total: Object.values(byState).reduce((a, b) => a + b, 0),
+      byState,
+      maxTxMsByState,
+      datconnlimit: r.datconnlimit,
+      limit: limitSource === 'datconnlimit' ? r.datconnlimit : r.server_limit,
+      limitSource,
+    },
+    longestActiveMs: Math.max(0, ...sessions.map((s) => s.queryMs ?? 0)),
+    longestIdleInTransactionMs: Math.max(0, ...sessions.filter((s) => isIdleInTransaction(s.state)).map((s) => s.stateMs)),
+    sessions,
+    rollout: opts.appliedAt
+      ? { appliedAt: opts.appliedAt, onOldSettings: r.old, idleOnOldSettings: r.old_idle, sessions: r.others }
+      : null,
+    stats: r.stats ?? {},
+  };
+}

@@ -1,0 +1,79 @@
+import { connect, isConnectFailure, type Client } from '../pg/client.js';
+import type { Target } from '../pg/target.js';
+import { latestApplyTime, recycleIdleSessions, type Recycled } from './rollout.js';
+import { sampleOnce, type Sample } from './sample.js';
+
+export interface SamplerOptions {
+  /** statement_timeout of the monitor's own session (ms): a poll must never hang. */
+  statementTimeoutMs?: number;
+  appName?: string;
+  /** How often the latest apply time is re-read (ms). */
+  applyRefreshMs?: number;
+}
+
+/**
+ * Owns the monitor's session: connects lazily, forgets the session as soon as the server
+ * ends it (57P01, restart, network loss: the 'error' event), and reconnects on the next
+ * call. Every failure surfaces as a rejected promise, never as an uncaught event.
+ *
+ * Library API: `const s = createSampler(target); await s.sample(); … await s.close()`.
+ */
+export class Sampler {
+  private client: Client | null = null;
+  private appliedAt: string | null = null;
+  private appliedAtReadAt = -Infinity;
+
+  constructor(readonly target: Target, private readonly opts: SamplerOptions = {}) {}
+
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
+  async sample(): Promise<Sample> {
+    return this.use(async (client) => {
+      if (performance.now() - this.appliedAtReadAt > (this.opts.applyRefreshMs ?? 10_000)) {
+        this.appliedAt = await latestApplyTime(client, this.target.database);
+        this.appliedAtReadAt = performance.now();
+      }
+      return sampleOnce(client, this.target.database, { appliedAt: this.appliedAt });
+    });
+  }
+
+  /** End idle sessions still on the pre-apply settings (see recycleIdleSessions). */
+  async recycleIdle(opts: { max: number; minIdleMs: number }): Promise<Recycled[]> {
+    const appliedAt = this.appliedAt;
+    if (!appliedAt) return [];
+    return this.use((client) => recycleIdleSessions(client, this.target.database, appliedAt, opts));
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async use<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    if (!this.client) {
+      const client: Client = await connect(this.target, {
+        appName: this.opts.appName ?? 'pgharden monitor',
+        statementTimeoutMs: this.opts.statementTimeoutMs ?? 5_000,
+        onError: () => {
+          if (this.client === client) void this.close();
+        },
+      });
+      this.client = client;
+      this.appliedAtReadAt = -Infinity;
+    }
+    try {
+      return await fn(this.client);
+    } catch (err) {
+      // A lost session (or an unknown failure) is not worth keeping: start clean on the next call.
+      // A plain SQL error (privilege, timeout of this statement) leaves the session usable.
+      const code = (err as { code?: string }).code ?? '';
+      if (isConnectFailure(err) || !/^[0-9A-Z]{5}$/.test(code)) await this.close();
+      throw err;
+    }
+  }
+}
+
+export const createSampler = (target: Target, opts?: SamplerOptions) => new Sampler(target, opts);
