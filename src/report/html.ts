@@ -7,7 +7,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .meta{color:#5b6575}.headline{padding:10px 14px;border-radius:6px;font-weight:600;margin:14px 0}
 .passed{background:#e3f4e8;color:#155d2c}.rolled_back,.triggered,.blocked{background:#fde6e4;color:#8a1c12}.interrupted,.unfinished{background:#fff3d6;color:#7a5200}
 table{border-collapse:collapse;width:100%;margin:6px 0}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e9ef;vertical-align:top}th{background:#f4f6f9}
-ul.criteria{list-style:none;padding:0}ul.criteria li{padding:4px 0}.st{display:inline-block;width:64px;font-weight:600}
+ul.criteria{list-style:none;padding:0}ul.criteria li{padding:4px 0}.st{display:inline-block;width:76px;white-space:nowrap;font-weight:600}
 .st-passed{color:#1b7a3a}.st-failed{color:#b3261e}.st-open{color:#7a8291}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.chart{border:1px solid #e6e9ef;border-radius:6px;background:#fff;max-width:100%;height:auto}
 .chart-title{font-size:13px;font-weight:600;fill:#1d2430}.tick{font-size:11px;fill:#5b6575}.axis{stroke:#8a93a3}.grid{stroke:#eef0f4}
