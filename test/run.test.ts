@@ -18,7 +18,7 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
     await withTestDatabase(server, uniqueName('run_ok'), async (db) => {
       const load = startWorkload(urlFor(server, db), 'SELECT count(*) FROM generate_series(1, 1000)');
       try {
-        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--approved-by', 'Jane DBA', '--probes', '--rehearse-rollback', '--json']);
+        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--approved-by', 'Jane DBA', '--rehearse-rollback', '--json']);
         expect(result.code, result.stderr).toBe(0);
         expect(result.json.outcome).toBe('passed');
         const report = JSON.parse(fs.readFileSync(result.json.reports.json, 'utf8'));
@@ -47,7 +47,7 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
       const before = await snapshot(server, db);
       const load = startWorkload(urlFor(server, db), 'SELECT pg_sleep(1.5)', 6);
       try {
-        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--yes', '--window', '20s', '--json']);
+        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--yes', '--no-probes', '--window', '20s', '--json']);
         expect(result.code, result.stderr).toBe(1);
         expect(result.json.outcome).toBe('rolled_back');
         const fired = result.json.record.guard.fired;
@@ -65,7 +65,7 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
   it('a failing user check fires the checks trigger', async () => {
     await withTestDatabase(server, uniqueName('run_check'), async (db) => {
       const policy = await policyFile(`${POLICY}rollback_triggers:\n  checks:\n    - name: orders table reachable\n      sql: SELECT count(*) FROM orders\n`);
-      const result = await runCli(['run', '--db', urlFor(server, db), '--policy', policy, '--yes', '--window', '10s', '--json']);
+      const result = await runCli(['run', '--db', urlFor(server, db), '--policy', policy, '--yes', '--no-probes', '--window', '10s', '--json']);
       expect(result.code).toBe(1);
       const fired = result.json.record.guard.fired;
       expect(fired).toHaveLength(1);
@@ -89,7 +89,7 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
       const before = await snapshot(server, db);
       const policy = await policyFile(POLICY);
       const cwd = await tempDir();
-      const child = spawn(process.execPath, [CLI, 'run', '--db', urlFor(server, db), '--policy', policy, '--yes', '--window', '60s'], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, [CLI, 'run', '--db', urlFor(server, db), '--policy', policy, '--yes', '--no-probes', '--window', '60s'], { cwd, env: { ...process.env, NO_COLOR: '1' } });
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
@@ -120,7 +120,7 @@ describe('the HTML report', () => {
     const [server] = testServers();
     await withTestDatabase(server, uniqueName('run_html'), async (db) => {
       const load = startWorkload(urlFor(server, db), 'SELECT 1');
-      const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--yes', '--window', '3s', '--json']);
+      const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--yes', '--no-probes', '--window', '3s', '--json']);
       await load.stop();
       expect(result.code, result.stderr).toBe(0);
       const { chromium } = await import('playwright-core');

@@ -62,6 +62,8 @@ export interface RunRow {
   startedAt: string;
   appliedAt: string | null;
   finishedAt: string | null;
+  /** The journal's newest entry: where an interrupted run stopped. */
+  lastStep?: string | null;
 }
 
 export async function ensureStateSchema(client: Client): Promise<void> {
@@ -140,7 +142,9 @@ export async function getRun(client: Client, id: string): Promise<RunRow | null>
 
 export async function listRuns(client: Client, database: string, limit = 10): Promise<RunRow[]> {
   const { rows } = await client.query(
-    `SELECT ${RUN_COLUMNS} FROM pgharden.runs WHERE database = $1 ORDER BY started_at DESC, id DESC LIMIT $2`,
+    `SELECT ${RUN_COLUMNS},
+            (SELECT s.name || ': ' || s.status FROM pgharden.steps s WHERE s.run_id = runs.id ORDER BY s.id DESC LIMIT 1) AS "lastStep"
+       FROM pgharden.runs WHERE database = $1 ORDER BY started_at DESC, id DESC LIMIT $2`,
     [database, limit],
   );
   return rows;

@@ -14,7 +14,7 @@ interface RunFlags extends GlobalOptions {
   rehearseRollback?: boolean;
   load?: boolean;
   loadSample: number;
-  probes?: boolean;
+  probes: boolean;
   log?: string;
   resume?: string | true;
   lockWait: number;
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option('--rehearse-rollback', 'first apply and roll back on a scratch database on the same server, and prove the restore')
     .option('--load', 'take a load sample before the change and back to back in the window (latency and error triggers)')
     .option('--load-sample <duration>', 'length of one load sample', durationOption, 5000)
-    .option('--probes', 'after apply, prove the timeouts bite with functional probes (takes about the longest timeout)')
+    .option('--no-probes', 'skip the functional probes after apply (they take about the longest timeout in the policy)')
     .option('--log <file>', 'server log to count timeout and too-many-connections messages in (stderr, csvlog or jsonlog)')
     .addOption(new Option('--resume [run-id]', 'continue an interrupted run (default: the latest)'))
     .option('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', durationOption, 60_000)
@@ -73,7 +73,7 @@ Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
             approvedBy: opts.approvedBy, windowMs: opts.window, intervalMs: opts.interval, autoRollback: opts.autoRollback,
             rehearse: Boolean(opts.rehearseRollback), logFile: opts.log, lockWaitMs: opts.lockWait, resume, signal: abort.signal,
             loadSampleMs: opts.loadSample,
-            probes: Boolean(opts.probes), json: Boolean(opts.json),
+            probes: opts.probes, json: Boolean(opts.json),
           });
           const reports = record.runId && record.outcome !== 'interrupted' ? await writeReports(record) : null;
           return { ok: record.outcome === 'passed', exitCode: EXIT[record.outcome ?? 'interrupted'], runId: record.runId, outcome: record.outcome, reports, record };

@@ -15,8 +15,8 @@ export function register(program: Command): void {
         log.info('');
         if (r.runs.length) {
           log.info('last runs:');
-          log.info(table(['run', 'command', 'status', 'operator', 'started', 'applied'], r.runs.map((x) => [
-            x.id, x.command, x.status, x.operator, new Date(x.startedAt).toISOString(), x.appliedAt ? new Date(x.appliedAt).toISOString() : null,
+          log.info(table(['run', 'command', 'status', 'last step', 'operator', 'started', 'applied'], r.runs.map((x) => [
+            x.id, x.command, x.status, x.lastStep, x.operator, new Date(x.startedAt).toISOString(), x.appliedAt ? new Date(x.appliedAt).toISOString() : null,
           ])));
         } else log.info('no runs recorded for this database yet');
         if (r.latestApply) {
