@@ -5,12 +5,15 @@ import * as alerts from './commands/alerts.js';
 import * as apply from './commands/apply.js';
 import * as demo from './commands/demo.js';
 import * as diagnose from './commands/diagnose.js';
+import * as guard from './commands/guard.js';
 import * as migrate from './commands/migrate.js';
 import * as monitor from './commands/monitor.js';
 import * as plan from './commands/plan.js';
 import * as preflight from './commands/preflight.js';
 import * as render from './commands/render.js';
+import * as report from './commands/report.js';
 import * as rollback from './commands/rollback.js';
+import * as run from './commands/run.js';
 import * as status from './commands/status.js';
 import * as verify from './commands/verify.js';
 
@@ -40,7 +43,7 @@ Exit codes: 0 ok · 1 a check failed · 2 bad usage or policy (nothing changed)
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [plan, preflight, apply, verify, rollback, status, monitor, diagnose, alerts, render, migrate, demo]) command.register(program);
+for (const command of [plan, preflight, apply, verify, rollback, status, run, guard, report, monitor, diagnose, alerts, render, migrate, demo]) command.register(program);
 
 try {
   await program.parseAsync();
