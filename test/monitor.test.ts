@@ -70,6 +70,22 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
     });
   });
 
+  it('the monitor session terminated by the server (57P01): it says so, reconnects and carries on', async () => {
+    await withTestDatabase(server, uniqueName('mon_57p01'), async (db) => {
+      const monitor = startMonitor(['--db', urlFor(server, db), '--policy', await monitorPolicy(), '--interval', `${INTERVAL_MS}ms`]);
+      try {
+        const first = await monitor.waitFor((r) => r.type === 'sample', 10_000, 'a first sample');
+        await sql(server, 'SELECT pg_terminate_backend($1)', [first.myPid]);
+        const lost = await monitor.waitFor((r) => r.type === 'connection_lost', 5_000, 'the lost connection');
+        expect(lost.code).toBe('57P01');
+        await monitor.waitFor((r) => r.type === 'connected' && r.reconnected, 5_000, 'the reconnection');
+        await monitor.waitFor((r) => r.type === 'sample' && r.myPid !== first.myPid, 5_000, 'a sample on the new session');
+      } finally {
+        expect(await monitor.stop()).toBe(0);
+      }
+    });
+  });
+
   it('--once exits 0 OK, 1 WARNING, 2 CRITICAL (and 3 UNKNOWN when it cannot connect), with perfdata', async () => {
     await withTestDatabase(server, uniqueName('mon_once'), async (db) => {
       const args = ['monitor', '--once', '--db', urlFor(server, db), '--policy', await monitorPolicy()];

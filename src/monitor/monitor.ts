@@ -46,7 +46,6 @@ const nowIso = () => new Date().toISOString();
  * backoff, for as long as the monitor runs. It never throws once started.
  */
 export async function runMonitor(opts: MonitorOptions): Promise<void> {
-  const sampler = new Sampler(opts.target, { statementTimeoutMs: Math.max(5_000, opts.intervalMs * 2) });
   const engine = new AlertEngine(opts.rules);
   const emit = (fn: (sink: Sink) => void) => {
     for (const sink of opts.sinks) {
@@ -58,6 +57,10 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
     }
   };
   const event = (e: MonitorEvent) => emit((s) => s.event?.(e));
+  const sampler = new Sampler(opts.target, {
+    statementTimeoutMs: Math.max(5_000, opts.intervalMs * 2),
+    onLost: (err) => event({ type: 'connection_lost', at: nowIso(), error: err.message, code: err.code }),
+  });
 
   let failures = 0;
   let lastRecycle = -Infinity;

@@ -9,6 +9,8 @@ export interface SamplerOptions {
   appName?: string;
   /** How often the latest apply time is re-read (ms). */
   applyRefreshMs?: number;
+  /** The server ended the session between polls (57P01, restart, network loss). */
+  onLost?: (err: Error & { code?: string }) => void;
 }
 
 /**
@@ -57,8 +59,10 @@ export class Sampler {
       const client: Client = await connect(this.target, {
         appName: this.opts.appName ?? 'pgharden monitor',
         statementTimeoutMs: this.opts.statementTimeoutMs ?? 5_000,
-        onError: () => {
-          if (this.client === client) void this.close();
+        onError: (err) => {
+          if (this.client !== client) return;
+          void this.close();
+          this.opts.onLost?.(err);
         },
       });
       this.client = client;

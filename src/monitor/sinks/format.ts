@@ -38,7 +38,8 @@ export function transitionLine(t: AlertTransition): string {
 export function eventLine(e: MonitorEvent): string {
   switch (e.type) {
     case 'connected': return `${e.at} ${e.reconnected ? 'reconnected to' : 'connected to'} ${e.target}`;
-    case 'poll_failed': return `${e.at} ${e.connectionLost ? 'connection lost' : 'poll failed'}: ${e.error}${e.code ? ` (${e.code})` : ''}; retry ${e.attempt} in ${formatDuration(e.retryInMs)}`;
+    case 'connection_lost': return `${e.at} connection lost: ${e.error}${e.code ? ` (${e.code})` : ''}`;
+    case 'poll_failed': return `${e.at} ${e.connectionLost ? 'not connected' : 'poll failed'}: ${e.error}${e.code ? ` (${e.code})` : ''}; retry ${e.attempt} in ${formatDuration(e.retryInMs)}`;
     case 'recycled': return `${e.at} recycled idle session pid ${e.pid} (${e.usename ?? '?'}, started ${e.backendStart}, before the apply)`;
     case 'warning': return `${e.at} warning: ${e.message}`;
   }

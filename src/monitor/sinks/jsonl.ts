@@ -5,7 +5,7 @@ import type { Sink } from './sink.js';
 /**
  * --jsonl FILE|-: one JSON object per line — `{"type":"sample",…}` per poll,
  * `{"type":"alert","state":"firing"|"resolved",…}` per transition, and the events
- * (`connected`, `poll_failed`, `recycled`, `warning`). A file is appended to.
+ * (`connected`, `connection_lost`, `poll_failed`, `recycled`, `warning`). A file is appended to.
  */
 export function jsonlSink(destination: string): Sink {
   const stream = destination === '-' ? process.stdout : fs.createWriteStream('', { fd: openForAppend(destination) });

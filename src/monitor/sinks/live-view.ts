@@ -104,7 +104,7 @@ export function liveViewSink(opts: LiveViewOptions): Sink {
       redraw();
     },
     event(e) {
-      if (e.type === 'poll_failed') problem = eventLine(e).slice(25);
+      if (e.type === 'poll_failed' || e.type === 'connection_lost') problem = eventLine(e).slice(25);
       else remember(eventLine(e));
       redraw();
     },

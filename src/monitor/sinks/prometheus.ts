@@ -92,7 +92,7 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
       }
     },
     event(e) {
-      if (e.type === 'poll_failed') up.set(0);
+      if (e.type === 'poll_failed' || e.type === 'connection_lost') up.set(0);
     },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

@@ -4,6 +4,8 @@ import type { Sample } from '../sample.js';
 /** Things the monitor reports besides samples and alerts. */
 export type MonitorEvent =
   | { type: 'connected'; at: string; target: string; reconnected: boolean }
+  /** The server ended the monitor's session between polls (57P01, restart, network loss). */
+  | { type: 'connection_lost'; at: string; error: string; code?: string }
   /** A poll failed; `connectionLost` says whether the session went with it (restart, 57P01, network). */
   | { type: 'poll_failed'; at: string; error: string; code?: string; connectionLost: boolean; attempt: number; retryInMs: number }
   | { type: 'recycled'; at: string; pid: number; usename: string | null; backendStart: string }

@@ -1,0 +1,84 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { freePort } from '../src/pg/embedded.js';
+import type { AlertTransition } from '../src/monitor/engine.js';
+import { parseListen } from '../src/monitor/sinks/prometheus.js';
+import { webhookSink } from '../src/monitor/sinks/webhook.js';
+import { runCli } from './helpers.js';
+import { monitorPolicy } from './monitor-helpers.js';
+
+const transition = (state: 'firing' | 'resolved'): AlertTransition => ({
+  type: 'alert', state, rule: 'long_query', severity: 'critical', key: 'long_query:42:2026-01-01T00:00:00.000Z',
+  value: 26_000, threshold: 25_000, message: 'pid 42 query running for 26s, over 25s', pid: 42,
+  since: '2026-01-01T00:00:30.000Z', at: '2026-01-01T00:00:30.000Z',
+});
+
+describe('monitor without a database', () => {
+  it('--webhook retries a failing endpoint with backoff, in order, without blocking the caller', async () => {
+    const received: { state: string }[] = [];
+    let calls = 0;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d)).on('end', () => {
+        calls++;
+        if (calls <= 2) return res.writeHead(503).end(); // down twice, then up
+        received.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const warnings: string[] = [];
+    const sink = webhookSink(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, { backoffMs: 50, onWarning: (m) => warnings.push(m) });
+    const started = performance.now();
+    sink.transition!(transition('firing'));
+    sink.transition!(transition('resolved'));
+    expect(performance.now() - started).toBeLessThan(20); // queued, not sent inline
+    for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await sink.close!();
+    server.close();
+    expect(received.map((r) => r.state)).toEqual(['firing', 'resolved']);
+    expect(calls).toBe(4);
+    expect(warnings).toEqual([]);
+  });
+
+  it('alerts export --format prometheus-rules: the policy thresholds as a rules file, for both metric sources', async () => {
+    const policy = await monitorPolicy();
+    const out = await runCli(['alerts', 'export', '--format', 'prometheus-rules', '--policy', policy]);
+    expect(out.code, out.stderr).toBe(0);
+    const rules = YAML.parse(out.stdout).groups[0].rules;
+    expect(rules.map((r: { alert: string; expr: string; labels: { severity: string } }) => [r.alert, r.expr, r.labels.severity])).toEqual([
+      ['PostgresLongRunningQuery', 'pgharden_longest_active_query_seconds > 2', 'critical'],
+      ['PostgresIdleInTransaction', 'pgharden_longest_idle_in_transaction_seconds > 1', 'warning'],
+      ['PostgresConnectionsNearLimit', 'pgharden_connections_used_ratio > 0.8', 'info'],
+    ]);
+    const exporter = await runCli(['alerts', 'export', '--format', 'prometheus-rules', '--metrics', 'postgres_exporter']);
+    expect(YAML.parse(exporter.stdout).groups[0].rules[0].expr).toBe('pg_stat_activity_max_tx_duration{state="active"} > 25');
+    expect((await runCli(['alerts', 'export', '--format', 'nagios'])).code).toBe(2);
+  });
+
+  it('bad monitor flags are usage errors (exit 2) before any connection', async () => {
+    const db = `postgres://nobody@127.0.0.1:${await freePort()}/x`;
+    const cases: [string[], RegExp][] = [
+      [['--jsonl', '/nonexistent-dir/out.jsonl'], /--jsonl .*cannot open/],
+      [['--prometheus', 'localhost:http'], /expected \[HOST:\]PORT/],
+      [['--webhook', 'ftp://example.com/x'], /only http/],
+      [['--interval', '10ms'], /at least 100ms/],
+      [['--interval', 'often'], /not a duration/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await runCli(['monitor', '--db', db, ...flags]);
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it('--prometheus accepts PORT, HOST:PORT and [IPv6]:PORT, binding 127.0.0.1 by default', () => {
+    expect(parseListen('9187')).toEqual({ host: '127.0.0.1', port: 9187 });
+    expect(parseListen(':9187')).toEqual({ host: '127.0.0.1', port: 9187 });
+    expect(parseListen('0.0.0.0:9187')).toEqual({ host: '0.0.0.0', port: 9187 });
+    expect(parseListen('[::1]:9187')).toEqual({ host: '::1', port: 9187 });
+    expect(() => parseListen('70000')).toThrow(/PORT/);
+  });
+});
