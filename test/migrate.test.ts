@@ -185,6 +185,21 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
     });
   });
 
+  it("one migration's session settings do not leak into the next; the migration session has our timeouts", async () => {
+    await withTestDatabase(server, uniqueName('mig_session'), async (db) => {
+      const dir = await migrationsFolder({
+        '001_elsewhere.sql': "CREATE SCHEMA elsewhere;\nSET search_path = elsewhere;\nSET lock_timeout = 0;\nCREATE TABLE first_table (id int);\n",
+        '001_elsewhere_rollback.sql': 'DROP SCHEMA elsewhere CASCADE;\n',
+        '002_second.sql': "CREATE TABLE second_table AS SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout;\n",
+        '002_second_rollback.sql': 'DROP TABLE second_table;\n',
+      });
+      const up = await runCli(['migrate', 'up', '--db', urlFor(server, db), '--dir', dir, '--lock-timeout', '3s', '--statement-timeout', '2min']);
+      expect(up.code, up.stderr).toBe(0);
+      expect(await sql(server, `SELECT to_regclass('elsewhere.first_table') IS NOT NULL AS a, to_regclass('public.second_table') IS NOT NULL AS b`, [], db)).toEqual([{ a: true, b: true }]);
+      expect(await sql(server, 'SELECT * FROM public.second_table', [], db)).toEqual([{ lock_timeout: '3s', statement_timeout: '2min' }]);
+    });
+  });
+
   it('--dry-run lints and prints the statements as they would run, and changes nothing', async () => {
     await withTestDatabase(server, uniqueName('mig_dry'), async (db) => {
       const dir = await migrationsFolder(THREE_PAIRS);

@@ -8,6 +8,7 @@ import { ensureHistory, readHistory, recordApplied, recordRolledBack, type Appli
 import { lintInputs, parametersTouched, parseInputs, runRules, type LintInput, type LintReport } from './lint.js';
 import { forDatabase } from './placeholder.js';
 import { planFile, runFile } from './run-file.js';
+import { prepareMigrationSession } from './session.js';
 import { refuseChanged, type Changed } from './validate.js';
 
 export interface MigrateOptions {
@@ -95,12 +96,7 @@ export async function migrate(
     const lint = await lintBeforeRunning(client, database, inputs);
 
     const steps: StepReport[] = [];
-    if (!opts.dryRun && chosen.length) {
-      await ensureHistory(client);
-      await client.query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [
-        `${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`,
-      ]);
-    }
+    if (!opts.dryRun && chosen.length) await ensureHistory(client);
     for (const m of chosen) {
       const file: MigrationFile = direction === 'up' ? m.forward : m.rollback!;
       const plan = await planFile(file.path, forDatabase(file.text, database));
@@ -110,6 +106,7 @@ export async function migrate(
       };
       steps.push(step);
       if (opts.dryRun) continue;
+      await prepareMigrationSession(client, opts);
       if (plan.reason) ctx.log.info(`${file.path}: ${plan.reason}: running it outside a transaction, statement by statement`);
       const started = performance.now();
       await runFile(client, file.path, plan, () => direction === 'up'
