@@ -28,6 +28,7 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
         expect(status(/Idle transaction timeout enforced/)).toBe('passed');
         expect(status(/Query complexity limits/)).toBe('passed');
         expect(status(/DBA approval/)).toBe('passed');
+        expect(status(/Monitoring and alerting functional/)).toBe('passed');
         expect(status(/Rollback procedures tested/)).toBe('passed');
         expect(status(/Documentation complete/)).toBe('open');
         expect(status(/Team training/)).toBe('open');
@@ -106,7 +107,7 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
       const resumed = await runCli(['run', '--db', urlFor(server, db), '--policy', policy, '--resume', '--window', '2s', '--json'], { cwd });
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.json.outcome).toBe('passed');
-      expect(resumed.json.record.stages.map((s: { stage: string }) => s.stage)).toEqual(['preflight', 'apply', 'verify', 'guard']);
+      expect(resumed.json.record.stages.map((s: { stage: string }) => s.stage)).toEqual(['preflight', 'apply', 'verify', 'alerting', 'guard']);
 
       const rolled = await runCli(['rollback', '--db', urlFor(server, db), '--policy', policy], { cwd });
       expect(rolled.code, rolled.stderr).toBe(0);

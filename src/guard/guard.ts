@@ -1,6 +1,9 @@
 import type { Client } from '../pg/client.js';
 import type { Baseline } from '../preflight/baseline.js';
 import type { StageContext } from '../stage.js';
+import { AlertEngine } from '../monitor/engine.js';
+import { rulesFromPolicy } from '../monitor/rules.js';
+import { sampleOnce } from '../monitor/sample.js';
 import { failureRate, readCounters, type Counters } from './counters.js';
 import { runChecks } from './checks.js';
 import { LogScanner } from './log-scan.js';
@@ -40,6 +43,8 @@ export interface GuardResult {
   observedMs: number;
   samples: GuardSample[];
   loads: LoadSample[];
+  /** Alert transitions of the policy's alert rules during the window (the monitor's engine). */
+  alerts: { at: string; elapsedMs: number; state: 'firing' | 'resolved'; rule: string; severity: string; message: string }[];
 }
 
 /** What "normal" was, from the baseline preflight captured (and its load sample, if any). */
@@ -89,6 +94,8 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
   let checking: Promise<void> | null = null;
   let triggers: TriggerResult[] = [];
   let done = false;
+  const engine = new AlertEngine(rulesFromPolicy(ctx.policy.alerts));
+  const alerts: GuardResult['alerts'] = [];
 
   // Load samples run back to back beside the sampler until the window closes.
   const loadLoop = (async () => {
@@ -100,7 +107,11 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
       await sleep(interval, opts.signal);
       if (opts.signal?.aborted) break;
       observation.last = await readCounters(client, db, watched);
-      observation.ownTransactions += watched.length ? 2 : 1;
+      const activity = await sampleOnce(client, db);
+      observation.ownTransactions += watched.length ? 3 : 2;
+      for (const t of engine.update(activity)) {
+        alerts.push({ at: t.at, elapsedMs: Date.now() - started, state: t.state, rule: t.rule, severity: t.severity, message: t.message });
+      }
       const { connections, connectionLimit } = observation.last;
       saturatedRun = connectionLimit > 0 && connections >= 0.95 * connectionLimit ? saturatedRun + 1 : 0;
       observation.saturatedSamples = Math.max(observation.saturatedSamples, saturatedRun);
@@ -129,6 +140,6 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
   const interrupted = Boolean(opts.signal?.aborted);
   return {
     passed: !interrupted && fired.length === 0, interrupted, fired, triggers,
-    windowMs: opts.windowMs, observedMs: Date.now() - started, samples, loads: observation.loads,
+    windowMs: opts.windowMs, observedMs: Date.now() - started, samples, loads: observation.loads, alerts,
   };
 }

@@ -59,7 +59,12 @@ export function successCriteria(r: RunRecord): Criterion[] {
         ? { status: complexity.every((c) => c.ok) ? ('passed' as const) : ('failed' as const), evidence: complexity.map((c) => c.message).join('; ') }
         : { status: 'open' as const, evidence: 'no complexity settings (work_mem, temp_file_limit, …) verified' }),
     },
-    { group: 'Security Validation', item: 'Monitoring and alerting functional', status: 'open', evidence: 'no synthetic alert was raised in this run (see `pgharden monitor`)' },
+    {
+      group: 'Security Validation', item: 'Monitoring and alerting functional',
+      ...(r.syntheticAlert
+        ? { status: r.syntheticAlert.ok ? ('passed' as const) : ('failed' as const), evidence: r.syntheticAlert.message }
+        : { status: 'open' as const, evidence: 'no synthetic alert was raised in this run' }),
+    },
     {
       group: 'Operational Validation', item: 'DBA approval obtained',
       ...(r.approvedBy ? { status: 'passed' as const, evidence: `approved by ${r.approvedBy} (recorded in pgharden.runs)` } : { status: 'open' as const, evidence: 'no --approved-by recorded' }),

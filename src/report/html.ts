@@ -46,6 +46,8 @@ ${groups.map((g) => `<h3>${esc(g)}</h3><ul class="criteria">${m.criteria.filter(
 <h2>Settings</h2>
 ${table(['setting', 'before (database level)', 'target', 'after (fresh session)'], m.settings.map((s) => [s.setting, s.before, s.target, s.after]))}
 ${m.triggers.length ? `<h2>Rollback triggers</h2>${table(['trigger', 'result', 'measurement', 'source'], m.triggers.map((t) => [t.trigger, t.fired ? 'FIRED' : t.measured ? 'ok' : 'not measured', t.summary, t.source]))}` : ''}
+<h2>Alerts raised</h2>
+${m.alerts.length ? table(['when', 'state', 'rule', 'severity', 'message'], m.alerts.map((a) => [a.at, a.state, a.rule, a.severity, a.message])) : '<p>none</p>'}
 <h2>Timeline</h2>
 ${table(['stage', 'result', 'seconds', 'details'], m.stages.map((s) => [s.stage, s.skipped ? 'skipped' : s.ok ? 'ok' : 'FAILED', s.seconds.toFixed(1), s.summary]))}
 <h2>Notice for the development team</h2>

@@ -33,6 +33,7 @@ export function renderMarkdown(m: ReportModel): string {
   if (m.triggers.length) {
     out.push('## Rollback triggers', '', mdTable(['trigger', 'result', 'measurement', 'source'], m.triggers.map((t) => [t.trigger, t.fired ? 'FIRED' : t.measured ? 'ok' : 'not measured', t.summary, t.source])), '');
   }
+  out.push('## Alerts raised', '', m.alerts.length ? mdTable(['when', 'state', 'rule', 'severity', 'message'], m.alerts.map((a) => [a.at, a.state, a.rule, a.severity, a.message])) : 'none', '');
   out.push('## Connections before', '', Object.entries(m.connectionsBefore).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none besides pgharden', '');
   out.push('## Timeline', '', mdTable(['stage', 'result', 'seconds', 'details'], m.stages.map((s) => [s.stage, s.skipped ? 'skipped' : s.ok ? 'ok' : 'FAILED', s.seconds.toFixed(1), s.summary])), '');
   if (m.contacts.length) out.push('## Contacts', '', ...m.contacts.map(([k, v]) => `- ${k}: ${v}`), '');

@@ -22,6 +22,7 @@ export interface ReportModel {
   connectionLimit: number | null;
   stages: { stage: string; ok: boolean; skipped: boolean; seconds: number; start: number; summary: string }[];
   events: { at: number; label: string; severity: string }[];
+  alerts: { at: string; state: string; rule: string; severity: string; message: string }[];
   notice: string[];
 }
 
@@ -63,6 +64,9 @@ export function buildReport(r: RunRecord): ReportModel {
     return entry;
   });
   const events = (r.guard?.fired ?? []).map((t) => ({ at: guardStart + (r.guard?.observedMs ?? 0) / 1000, label: `${t.trigger}: ${t.summary}`, severity: 'critical' }));
+  for (const a of r.guard?.alerts ?? []) {
+    if (a.state === 'firing') events.push({ at: guardStart + a.elapsedMs / 1000, label: `${a.severity} alert: ${a.message}`, severity: a.severity });
+  }
   if (r.rollback) events.push({ at: clock, label: r.rollback.message, severity: 'info' });
 
   const beforeLoad = r.baselineLoad?.latency ?? null;
@@ -88,6 +92,10 @@ export function buildReport(r: RunRecord): ReportModel {
     connectionLimit: r.guard?.samples.at(-1)?.connectionLimit ?? null,
     stages,
     events,
+    alerts: [
+      ...(r.syntheticAlert ? [{ at: 'before the window', state: r.syntheticAlert.ok ? 'fired and resolved' : 'not seen', rule: 'long_query (synthetic)', severity: r.policy.alerts.long_query.severity, message: r.syntheticAlert.message }] : []),
+      ...(r.guard?.alerts ?? []).map(({ at, state, rule, severity, message }) => ({ at, state, rule, severity, message })),
+    ],
     notice: developerNotice(r),
   };
 }

@@ -14,6 +14,7 @@ import { RunDir } from '../state/run-dir.js';
 import { getRun, recordStep, saveRunResult, setRunStatus } from '../state/store.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
 import { Checklist, type StageRecord } from './checklist.js';
+import { raiseSyntheticAlert, type SyntheticAlert } from './synthetic-alert.js';
 
 export type RunOutcome = 'passed' | 'rolled_back' | 'triggered' | 'interrupted' | 'blocked';
 
@@ -39,6 +40,8 @@ export interface RunRecord {
   afterRollback: VerifyResult | null;
   /** The baseline's latency probe again, after the window. */
   afterLatency: LatencySample | null;
+  /** Monitoring proven end to end: a synthetic alert fired and resolved. */
+  syntheticAlert: SyntheticAlert | null;
 }
 
 export interface RunOptions {
@@ -87,7 +90,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     record = {
       runId: '', database: ctx.target.database, policySource: ctx.policy.source, policy: ctx.policy, approvedBy: opts.approvedBy ?? null,
       startedAt: new Date().toISOString(), finishedAt: null, outcome: null, stages: [], baseline: null, baselineLoad: null,
-      rehearsal: null, apply: null, verify: null, guard: null, rollback: null, afterRollback: null, afterLatency: null,
+      rehearsal: null, apply: null, verify: null, guard: null, rollback: null, afterRollback: null, afterLatency: null, syntheticAlert: null,
     };
   }
   const doneStages = new Set(record.stages.filter((s) => s.ok).map((s) => s.stage));
@@ -159,6 +162,10 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
         ok: record.verify.ok,
         summary: (failed.length ? `${failed.length} check(s) failed: ${failed.map((c) => c.message).join('; ')}` : `${record.verify.checks.length} checks passed`) + probeNote,
       };
+    });
+    await stage('alerting', 'a synthetic alert must fire and resolve', async () => {
+      record.syntheticAlert = await raiseSyntheticAlert(ctx, client);
+      return { ok: record.syntheticAlert.ok, summary: record.syntheticAlert.message };
     });
     const verifyFailed = record.verify && !record.stages.find((s) => s.stage === 'verify')?.ok;
 
