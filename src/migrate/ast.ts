@@ -31,3 +31,6 @@ export function funcName(call: any): string {
   const parts = (call?.funcname ?? []) as any[];
   return parts.at(-1)?.String?.sval ?? '';
 }
+
+/** Whether a `DefElem` list (statement options such as VACUUM's or REINDEX's) holds `name`. */
+export const hasOption = (options: any[] | undefined, name: string): boolean => (options ?? []).some((o) => o.DefElem?.defname === name);

@@ -3,6 +3,7 @@ import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
 import type { Client } from '../pg/client.js';
 import type { StageContext } from '../stage.js';
 import { connectedContext } from './catalog.js';
+import { humanLines } from './format.js';
 import { label, readMigrations, type Migration, type MigrationFile } from './folder.js';
 import { ensureHistory, readHistory, recordApplied, recordRolledBack, type AppliedMigration } from './history.js';
 import { lintInputs, parametersTouched, parseInputs, runRules, type LintInput, type LintReport } from './lint.js';
@@ -72,7 +73,10 @@ function selectDown(migrations: Migration[], history: Map<number, AppliedMigrati
 async function lintBeforeRunning(client: Client, database: string, inputs: LintInput[]): Promise<LintReport> {
   const parsed = await parseInputs(inputs);
   const report = runRules(parsed, await connectedContext(client, database, parametersTouched(parsed.files)));
-  if (report.errors) throw new BlockedError(`lint found ${report.errors} error(s); nothing was changed (run \`pgharden migrate lint\` for details)`).withDetails({ lint: report });
+  if (report.errors) {
+    const lines = humanLines(report.diagnostics).map((l) => `  ${l}`).join('\n');
+    throw new BlockedError(`blocked by lint (${report.errors} error(s)); nothing was changed:\n${lines}`).withDetails({ lint: report });
+  }
   return report;
 }
 

@@ -1,6 +1,6 @@
+import { hasOption } from './ast.js';
 import type { Statement } from './sql-file.js';
 
-const hasOption = (options: any[] | undefined, name: string) => (options ?? []).some((o) => o.DefElem?.defname === name);
 
 /**
  * Why `stmt` cannot run inside a transaction block (PostgreSQL's PreventInTransactionBlock),

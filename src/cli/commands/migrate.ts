@@ -10,19 +10,13 @@ import { lintInputs, lintInputsFromPaths, parametersTouched, parseInputs, runRul
 import { newMigration } from '../../migrate/new.js';
 import { downSelection, migrate, type MigrateOptions, type MigrateResult } from '../../migrate/runner.js';
 import { migrateStatus } from '../../migrate/status.js';
-import { durationOption } from '../options.js';
+import { durationOption, positiveInt } from '../options.js';
 import { fail, runCommand, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
 
 function migrationNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a migration number`);
-  return n;
-}
-
-function stepCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
   return n;
 }
 
@@ -79,7 +73,7 @@ function registerRunner(migrateCmd: Command, direction: 'up' | 'down'): void {
   const cmd = runnerOptions(migrateCmd.command(direction))
     .description(direction === 'up' ? 'lint, then apply pending migrations in order' : 'run the rollback files of applied migrations, newest first')
     .option('--to <N>', direction === 'up' ? 'apply up to and including migration N' : 'roll back every migration numbered above N', migrationNumber);
-  if (direction === 'down') cmd.option('--steps <K>', 'roll back the last K migrations (default 1)', stepCount);
+  if (direction === 'down') cmd.option('--steps <K>', 'roll back the last K migrations (default 1)', positiveInt);
   cmd.action(async (_o, c: Command) => {
     const o = c.optsWithGlobals<RunnerFlags>();
     await runCommand(o, ({ ctx, client }) => {

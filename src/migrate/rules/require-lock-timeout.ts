@@ -1,4 +1,4 @@
-import { nodesOf } from '../ast.js';
+import { hasOption, nodesOf } from '../ast.js';
 import { at, type Finding, type Rule } from '../lint-types.js';
 import { settingChange } from '../settings.js';
 import type { Statement } from '../sql-file.js';
@@ -6,7 +6,6 @@ import type { Statement } from '../sql-file.js';
 const ACCESS_EXCLUSIVE_MODE = 8;
 const DROPPED_RELATIONS = new Set(['OBJECT_TABLE', 'OBJECT_MATVIEW', 'OBJECT_INDEX', 'OBJECT_VIEW', 'OBJECT_SEQUENCE']);
 
-const hasOption = (options: any[] | undefined, name: string) => (options ?? []).some((o) => o.DefElem?.defname === name);
 const relname = (r: any): string | null => (r?.relname ? (r.schemaname ? `${r.schemaname}.${r.relname}` : r.relname) : null);
 
 /** Relations an ACCESS EXCLUSIVE statement locks, or [] when it takes a weaker lock (or none). */
