@@ -230,7 +230,7 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
         .map((d: { file: string; line: number; severity: string }) => [path.basename(d.file), d.line, d.severity]);
       expect(pick('hard-coded-database')).toEqual([['002_other.sql', 1, 'error'], ['002_other_rollback.sql', 1, 'error']]);
       // 300s = the prior 5min: fine. work_mem was not set at database level: RESET, not 4MB.
-      expect(pick('rollback-hard-coded-value')).toEqual([['001_harden.sql', 2, 'warning']]);
+      expect(pick('rollback-hard-coded-value')).toEqual([['001_harden_rollback.sql', 2, 'warning']]);
       const offline = await runCli(['migrate', 'lint', '--dir', dir, '--json']);
       expect(offline.code).toBe(0);
     });

@@ -49,6 +49,8 @@ export interface LintContext {
 
 /** What a rule reports; the engine adds the rule name, file and default severity. */
 export interface Finding {
+  /** Another file than the one checked (a pair rule pointing into the rollback file). */
+  file?: string;
   line: number;
   col: number;
   message: string;

@@ -91,7 +91,7 @@ export function runRules(parsed: ParsedInputs, ctx: LintContext, rules: Rule[] =
   for (const file of parsed.files) {
     for (const rule of rules) {
       for (const f of rule.check(file, ctx)) {
-        diagnostics.push({ rule: rule.name, severity: f.severity ?? rule.severity, file: file.path, line: f.line, col: f.col, message: f.message, fix: f.fix });
+        diagnostics.push({ rule: rule.name, severity: f.severity ?? rule.severity, file: f.file ?? file.path, line: f.line, col: f.col, message: f.message, fix: f.fix });
       }
     }
   }

@@ -16,7 +16,9 @@ describe(rule, () => {
       rollback: runbookRollback,
       connected: target({ databaseValues: new Map([['work_mem', '64MB']]), connectionLimit: -1, settings }),
     });
-    expect(found.map((d) => [d.line, d.severity])).toEqual([[1, 'warning'], [2, 'warning'], [3, 'warning']]);
+    expect(found.map((d) => [d.file, d.line, d.severity])).toEqual([
+      ['001_test_rollback.sql', 1, 'warning'], ['001_test_rollback.sql', 2, 'warning'], ['001_test_rollback.sql', 3, 'warning'],
+    ]);
     expect(found[0].message).toMatch(/not set at database level .* RESET statement_timeout/);
     expect(found[1].message).toMatch(/before this migration is '64MB'/);
     expect(found[2].message).toMatch(/limit before this migration is -1/);
