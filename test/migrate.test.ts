@@ -249,6 +249,14 @@ describe('migrate without a server', () => {
     expect(r2.stderr).toMatch(/migration numbers are missing .*: 11;/);
   });
 
+  it('bad usage is refused before connecting (exit 2): --to with --steps, an unknown PostgreSQL major', async () => {
+    const dir = await migrationsFolder(THREE_PAIRS);
+    const both = await runCli(['migrate', 'down', '--to', '1', '--steps', '1', '--dir', dir, '--db', 'postgres://nobody@127.0.0.1:1/none']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/'--steps <K>' cannot be used with option '--to <N>'/);
+    expect((await runCli(['migrate', 'lint', '--pg-version', '12', '--dir', dir])).code).toBe(2);
+  });
+
   it('new creates the next numbered pair, which lints clean', async () => {
     const dir = await migrationsFolder({ '009_security_hardening.sql': 'SELECT 1;\n', '009_security_hardening_rollback.sql': 'SELECT 1;\n' });
     const r = await runCli(['migrate', 'new', 'add_orders_index', '--dir', dir, '--json']);

@@ -1,4 +1,4 @@
-import { BlockedError, UsageError } from '../errors.js';
+import { BlockedError } from '../errors.js';
 import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
 import type { Client } from '../pg/client.js';
 import type { StageContext } from '../stage.js';
@@ -123,10 +123,4 @@ export async function migrate(
   } finally {
     if (!opts.dryRun) await releaseChangeLock(client);
   }
-}
-
-/** `--to N` and `--steps K` together would be ambiguous. */
-export function downSelection(to?: number, steps?: number): { to?: number; steps?: number } {
-  if (to !== undefined && steps !== undefined) throw new UsageError('give --to or --steps, not both');
-  return { to, steps };
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { consoleLog, type Log } from '../../log.js';
 import { wantsEmbedded } from '../../pg/target.js';
@@ -8,7 +8,7 @@ import { DEFAULT_DIR, readMigrations } from '../../migrate/folder.js';
 import { githubLines, humanLines, summaryLine } from '../../migrate/format.js';
 import { lintInputs, lintInputsFromPaths, parametersTouched, parseInputs, runRules, type LintReport } from '../../migrate/lint.js';
 import { newMigration } from '../../migrate/new.js';
-import { downSelection, migrate, type MigrateOptions, type MigrateResult } from '../../migrate/runner.js';
+import { migrate, type MigrateOptions, type MigrateResult } from '../../migrate/runner.js';
 import { migrateStatus } from '../../migrate/status.js';
 import { durationOption, positiveInt } from '../options.js';
 import { fail, runCommand, type GlobalOptions } from '../session.js';
@@ -28,14 +28,17 @@ function pgMajor(value: string): number {
 
 const dirOption = (cmd: Command) => cmd.option('--dir <folder>', 'the migrations folder', DEFAULT_DIR);
 
+const duration = (flags: string, what: string, ms: number, shown: string) =>
+  new Option(flags, what).argParser(durationOption).default(ms, shown);
+
 /** Options of the commands that change the database. */
 function runnerOptions(cmd: Command): Command {
   return dirOption(cmd)
     .option('--dry-run', 'lint and print what would run; change nothing')
     .option('--allow-changed', 'proceed even if an applied file changed since it ran')
-    .option('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', durationOption, 60_000)
-    .option('--lock-timeout <duration>', 'lock_timeout of the migration session', durationOption, 5_000)
-    .option('--statement-timeout <duration>', 'statement_timeout of the migration session', durationOption, 600_000);
+    .addOption(duration('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', 60_000, '60s'))
+    .addOption(duration('--lock-timeout <duration>', 'lock_timeout of the migration session', 5_000, '5s'))
+    .addOption(duration('--statement-timeout <duration>', 'statement_timeout of the migration session', 600_000, '10min'));
 }
 
 type RunnerFlags = GlobalOptions & { dir: string; dryRun?: boolean; allowChanged?: boolean; lockWait: number; lockTimeout: number; statementTimeout: number; to?: number; steps?: number };
@@ -73,13 +76,10 @@ function registerRunner(migrateCmd: Command, direction: 'up' | 'down'): void {
   const cmd = runnerOptions(migrateCmd.command(direction))
     .description(direction === 'up' ? 'lint, then apply pending migrations in order' : 'run the rollback files of applied migrations, newest first')
     .option('--to <N>', direction === 'up' ? 'apply up to and including migration N' : 'roll back every migration numbered above N', migrationNumber);
-  if (direction === 'down') cmd.option('--steps <K>', 'roll back the last K migrations (default 1)', positiveInt);
+  if (direction === 'down') cmd.addOption(new Option('--steps <K>', 'roll back the last K migrations (default 1)').argParser(positiveInt).conflicts('to'));
   cmd.action(async (_o, c: Command) => {
     const o = c.optsWithGlobals<RunnerFlags>();
-    await runCommand(o, ({ ctx, client }) => {
-      const sel = direction === 'down' ? downSelection(o.to, o.steps) : { to: o.to };
-      return migrate(ctx, client, direction, runnerOpts(o), sel);
-    }, (r, { log }) => renderRun(r, log));
+    await runCommand(o, ({ ctx, client }) => migrate(ctx, client, direction, runnerOpts(o), { to: o.to, steps: o.steps }), (r, { log }) => renderRun(r, log));
   });
 }
 
