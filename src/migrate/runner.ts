@@ -2,7 +2,7 @@ import { BlockedError } from '../errors.js';
 import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
 import type { Client } from '../pg/client.js';
 import type { StageContext } from '../stage.js';
-import { connectedContext } from './catalog.js';
+import { connectedContext } from './lint-context.js';
 import { humanLines } from './format.js';
 import { label, readMigrations, type Migration, type MigrationFile } from './folder.js';
 import { ensureHistory, readHistory, recordApplied, recordRolledBack, type AppliedMigration } from './history.js';

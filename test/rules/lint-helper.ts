@@ -1,4 +1,4 @@
-import { offlineContext } from '../../src/migrate/catalog.js';
+import { offlineContext } from '../../src/migrate/lint-context.js';
 import type { Diagnostic, LintContext, LintTarget } from '../../src/migrate/lint-types.js';
 import { parseInputs, runRules } from '../../src/migrate/lint.js';
 

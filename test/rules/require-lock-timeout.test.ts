@@ -14,6 +14,11 @@ describe(rule, () => {
     expect(await lintRule(rule, "BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;")).toEqual([]);
   });
 
+  it("warns after the transaction whose SET LOCAL lock_timeout covered the earlier DDL", async () => {
+    const found = await lintRule(rule, "BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE a ADD COLUMN x int;\nCOMMIT;\nALTER TABLE b ADD COLUMN y int;");
+    expect(found.map((d) => d.line)).toEqual([5]);
+  });
+
   it('warns again after lock_timeout is set back to 0', async () => {
     expect(await lintRule(rule, "SET lock_timeout = '5s';\nSET lock_timeout = 0;\nALTER TABLE orders DROP COLUMN note;")).toHaveLength(1);
   });

@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { consoleLog, type Log } from '../../log.js';
 import { wantsEmbedded } from '../../pg/target.js';
-import { connectedContext, offlineContext } from '../../migrate/catalog.js';
+import { connectedContext, offlineContext } from '../../migrate/lint-context.js';
 import { BUILTIN_MAJORS, DEFAULT_MAJOR } from '../../migrate/contexts.js';
 import { DEFAULT_DIR, readMigrations } from '../../migrate/folder.js';
 import { githubLines, humanLines, summaryLine } from '../../migrate/format.js';

@@ -2,6 +2,7 @@ import { hasOption, nodesOf } from '../ast.js';
 import { at, type Finding, type Rule } from '../lint-types.js';
 import { settingChange } from '../settings.js';
 import type { Statement } from '../sql-file.js';
+import { transactionEffect } from '../transactional.js';
 
 const ACCESS_EXCLUSIVE_MODE = 8;
 const DROPPED_RELATIONS = new Set(['OBJECT_TABLE', 'OBJECT_MATVIEW', 'OBJECT_INDEX', 'OBJECT_VIEW', 'OBJECT_SEQUENCE']);
@@ -39,10 +40,18 @@ export const requireLockTimeout: Rule = {
   check(file) {
     const findings: Finding[] = [];
     const created = new Set<string>();
-    let lockTimeoutSet = false;
+    // SET LOCAL lasts until the end of the file's transaction; SET until the end of the session.
+    let session = false;
+    let local = false;
     for (const stmt of file.statements) {
       const change = settingChange(stmt);
-      if (change?.name === 'lock_timeout' && change.scope === 'session') lockTimeoutSet = change.action === 'set' && change.value !== '0';
+      if (change?.name === 'lock_timeout' && change.scope === 'session') {
+        const on = change.action === 'set' && change.value !== '0';
+        if (change.local) local = on;
+        else session = on;
+      }
+      if (transactionEffect(stmt) === 'end') local = false;
+      const lockTimeoutSet = session || local;
       const made = createdRelation(stmt);
       if (made) created.add(made);
       const existing = accessExclusiveTargets(stmt).filter((r) => !created.has(r));
