@@ -16,9 +16,9 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
         const running = sleeper.query('SELECT pg_sleep(4)');
         const fired = await monitor.waitFor(isAlert('firing', 'long_query', sleeper.pid), 8_000, 'the long_query alert');
         expect(fired.severity).toBe('critical');
-        // Measured on the server clock at the sample that fired: past 2 s by at most one interval (+ poll jitter).
+        // Measured on the server clock at the sample that fired: past 2 s by at most one interval (+ timer and poll jitter on a busy machine).
         expect(fired.value).toBeGreaterThan(2_000);
-        expect(fired.value).toBeLessThan(2_000 + INTERVAL_MS + 300);
+        expect(fired.value).toBeLessThan(2_000 + INTERVAL_MS + 400);
         await running;
         const resolved = await monitor.waitFor(isAlert('resolved', 'long_query', sleeper.pid), 5_000, 'the resolution');
         expect(resolved.key).toBe(fired.key);
@@ -103,7 +103,7 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
         expect(warning.code, warning.stdout).toBe(1);
         expect(warning.stdout).toMatch(new RegExp(`^PGHARDEN WARNING - warning: pid ${idle.pid} .*idle in transaction`));
 
-        const running = sleeper.query('SELECT pg_sleep(3)');
+        const running = sleeper.query('SELECT pg_sleep(5)');
         await new Promise((r) => setTimeout(r, 2_300));
         const critical = await runCli([...args, '--json']);
         expect(critical.code, critical.stdout).toBe(2);
@@ -217,15 +217,17 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
 
   it('diagnose names the idle transaction and the slow query with the runbook remedies', async () => {
     await withTestDatabase(server, uniqueName('mon_diag'), async (db) => {
-      await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET statement_timeout = '3s'`);
-      await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET idle_in_transaction_session_timeout = '4s'`);
+      // Opened before the timeouts are set, so the server does not end them while diagnose looks.
       const idle = await session(server, db);
       const sleeper = await session(server, db);
+      await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET statement_timeout = '3s'`);
+      await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET idle_in_transaction_session_timeout = '4s'`);
       await idle.query('BEGIN');
       await idle.query('SELECT 1');
-      const running = sleeper.query('SELECT pg_sleep(2.8)').catch(() => undefined);
+      const running = sleeper.query('SELECT pg_sleep(30)').catch(() => undefined);
       await new Promise((r) => setTimeout(r, 2_100));
       const result = await runCli(['diagnose', '--db', urlFor(server, db), '--json']);
+      await sql(server, 'SELECT pg_cancel_backend($1)', [sleeper.pid]);
       await running;
       await Promise.all([idle.end(), sleeper.end()]);
       expect(result.code, result.stderr).toBe(1);

@@ -79,7 +79,8 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
         emit((s) => s.sample?.(sample, firing));
         for (const t of transitions) emit((s) => s.transition?.(t));
 
-        if (opts.recycle && sample.rollout?.idleOnOldSettings && tick - lastRecycle >= opts.recycle.everyMs) {
+        // Half an interval of slack: ticks are never exactly everyMs apart.
+        if (opts.recycle && sample.rollout?.idleOnOldSettings && tick - lastRecycle >= opts.recycle.everyMs - opts.intervalMs / 2) {
           lastRecycle = tick;
           const ended = await sampler.recycleIdle({ max: 1, minIdleMs: opts.recycle.minIdleMs }).catch((err) => {
             event({ type: 'warning', at: nowIso(), message: `--recycle-idle: ${(err as Error).message}` });

@@ -1,4 +1,5 @@
 import { formatDuration } from '../policy/duration.js';
+import { elapsed } from './elapsed.js';
 import type { Policy } from '../policy/schema.js';
 import { isIdleInTransaction, type Sample } from './sample.js';
 
@@ -68,7 +69,7 @@ export function evaluate(rule: AlertRule, sample: Sample): Condition[] {
   return sample.sessions.flatMap((s) => {
     const ms = idle ? (isIdleInTransaction(s.state) ? s.stateMs : null) : s.queryMs;
     if (ms === null || ms <= rule.over) return [];
-    const what = idle ? `idle in transaction for ${formatDuration(ms)}` : `query running for ${formatDuration(ms)}`;
+    const what = idle ? `idle in transaction for ${elapsed(ms)}` : `query running for ${elapsed(ms)}`;
     return [{
       ...base, key: sessionKey(rule.name, s), value: ms,
       message: `pid ${s.pid} (${s.usename ?? '?'}${s.applicationName ? `, ${s.applicationName}` : ''}) ${what}, over ${formatDuration(rule.over)}`,

@@ -1,4 +1,5 @@
 import { formatDuration } from '../../policy/duration.js';
+import { elapsed } from '../elapsed.js';
 import type { AlertTransition } from '../engine.js';
 import type { Sample } from '../sample.js';
 import type { MonitorEvent } from './sink.js';
@@ -6,6 +7,7 @@ import type { MonitorEvent } from './sink.js';
 /** Text shared by the live view and the plain-line sink. */
 
 export const percent = (share: number) => `${Math.round(share * 100)}%`;
+
 
 export function connectionsText(s: Sample): string {
   const { total, limit, limitSource } = s.connections;
@@ -24,8 +26,8 @@ export function rolloutText(s: Sample): string {
 export function sampleLine(s: Sample, firing: number): string {
   const states = Object.entries(s.connections.byState).map(([k, v]) => `${k.replace(/ /g, '_')}=${v}`).join(' ');
   const old = s.rollout ? ` old_settings=${s.rollout.onOldSettings}` : '';
-  return `${s.at} ${connectionsText(s)} ${states} longest_query=${formatDuration(s.longestActiveMs)} ` +
-    `longest_idle_in_tx=${formatDuration(s.longestIdleInTransactionMs)}${old} firing=${firing} poll=${s.pollMs.toFixed(1)}ms`;
+  return `${s.at} ${connectionsText(s)} ${states} longest_query=${elapsed(s.longestActiveMs)} ` +
+    `longest_idle_in_tx=${elapsed(s.longestIdleInTransactionMs)}${old} firing=${firing} poll=${s.pollMs.toFixed(1)}ms`;
 }
 
 export function transitionLine(t: AlertTransition): string {

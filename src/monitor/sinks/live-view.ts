@@ -2,6 +2,7 @@ import { formatDuration } from '../../policy/duration.js';
 import type { Alert } from '../engine.js';
 import type { AlertRule, Severity } from '../rules.js';
 import { isIdleInTransaction, type Sample, type SessionSample } from '../sample.js';
+import { elapsed } from '../elapsed.js';
 import { connectionsText, eventLine, percent, rolloutText, transitionLine } from './format.js';
 import type { Sink } from './sink.js';
 
@@ -49,7 +50,7 @@ export function liveViewSink(opts: LiveViewOptions): Sink {
   const durationCell = (s: SessionSample): string => {
     const idle = isIdleInTransaction(s.state);
     const ms = s.state === 'active' ? (s.queryMs ?? 0) : s.stateMs;
-    const cell = formatDuration(ms).padStart(9);
+    const cell = elapsed(ms).padStart(9);
     const r = s.state === 'active' ? rule('long_query') : idle ? rule('idle_in_transaction') : null;
     if (!r) return cell;
     if (ms > r.over) return color(SEVERITY_COLOR[r.severity], cell);
@@ -64,8 +65,8 @@ export function liveViewSink(opts: LiveViewOptions): Sink {
     const head = [
       color('1', `pgharden monitor — ${opts.target}`) + `   server ${s.at.slice(11, 19)}Z   poll ${s.pollMs.toFixed(1)}ms   every ${formatDuration(opts.intervalMs)}   q to quit`,
       `${connectionsText(s)}, ${cn.severity} over ${percent(cn.over)}   ${states}`,
-      `longest query ${formatDuration(s.longestActiveMs)} (${lq.severity} over ${formatDuration(lq.over)})   ` +
-        `longest idle in transaction ${formatDuration(s.longestIdleInTransactionMs)} (${it.severity} over ${formatDuration(it.over)})`,
+      `longest query ${elapsed(s.longestActiveMs)} (${lq.severity} over ${formatDuration(lq.over)})   ` +
+        `longest idle in transaction ${elapsed(s.longestIdleInTransactionMs)} (${it.severity} over ${formatDuration(it.over)})`,
       rolloutText(s) + (s.rollout ? `   recycling idle: ${opts.recycling ? 'on' : 'off (--recycle-idle)'}` : ''),
       '',
       color('7', `${'PID'.padStart(7)} ${'USER'.padEnd(12)} ${'APPLICATION'.padEnd(16)} ${'STATE'.padEnd(20)} ${'DURATION'.padStart(9)} ${'WAIT'.padEnd(18)} QUERY`.padEnd(width)),
