@@ -6,6 +6,7 @@ import * as apply from './commands/apply.js';
 import * as demo from './commands/demo.js';
 import * as diagnose from './commands/diagnose.js';
 import * as guard from './commands/guard.js';
+import * as loadtest from './commands/loadtest.js';
 import * as migrate from './commands/migrate.js';
 import * as monitor from './commands/monitor.js';
 import * as plan from './commands/plan.js';
@@ -43,7 +44,7 @@ Exit codes: 0 ok · 1 a check failed · 2 bad usage or policy (nothing changed)
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [plan, preflight, apply, verify, rollback, status, run, guard, report, monitor, diagnose, alerts, render, migrate, demo]) command.register(program);
+for (const command of [plan, preflight, apply, verify, rollback, status, run, guard, report, monitor, loadtest, diagnose, alerts, render, migrate, demo]) command.register(program);
 
 try {
   await program.parseAsync();

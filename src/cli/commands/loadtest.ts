@@ -1,0 +1,105 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { dropBenchData } from '../../load/bench-data.js';
+import { runPgbench } from '../../load/pgbench.js';
+import { runLoad, type LoadOptions, type LoadProgress, type LoadResult } from '../../load/run-load.js';
+import { saveLoadResult } from '../../load/store.js';
+import { WORKLOADS, type WorkloadName } from '../../load/workloads/types.js';
+import type { Log } from '../../log.js';
+import { RunDir, newRunId } from '../../state/run-dir.js';
+import { durationOption, positiveInt } from '../options.js';
+import { runCommand, type GlobalOptions } from '../session.js';
+import { table } from '../table.js';
+
+interface LoadtestFlags extends GlobalOptions {
+  workload: WorkloadName;
+  clients: number;
+  duration: number;
+  rate?: number;
+  scale?: number;
+  pipeline: number;
+  threads?: number;
+  slow?: number;
+  think?: number;
+  drop?: boolean;
+  pgbench?: boolean;
+  runId?: string;
+  label?: string;
+}
+
+function workloadOption(value: string): WorkloadName {
+  if (!(WORKLOADS as readonly string[]).includes(value)) throw new InvalidArgumentError(`"${value}" is not a workload; allowed: ${WORKLOADS.join(', ')}`);
+  return value as WorkloadName;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive number`);
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('loadtest')
+    .description('load the database like pgbench, but count every error by SQLSTATE and keep going')
+    .option('--workload <name>', `select (pgbench -S), tpcb (pgbench's TPC-B-like) or app (reads, writes, thinking transactions, slow statements)`, workloadOption, 'select')
+    .option('--clients <n>', 'concurrent sessions', positiveInt, 8)
+    .option('--duration <duration>', 'how long to run, e.g. 15s, 5m', durationOption, 10_000)
+    .option('--rate <tps>', 'open loop: Poisson arrivals at this many transactions per second (latency counts from the scheduled start)', positiveNumber)
+    .option('--scale <n>', "bench data size, as pgbench's scale (100,000 accounts each); default what is there, else 1", positiveInt)
+    .option('--pipeline <n>', 'transactions in flight per session (select/tpcb; 1 = like pgbench)', positiveInt, 1)
+    .option('--threads <n>', 'worker threads (default: one per CPU, at most one per client)', positiveInt)
+    .option('--slow <duration>', 'app: duration of its slow statements (set it past statement_timeout to see 57014)', durationOption)
+    .option('--think <duration>', 'app: idle time inside its thinking transactions (past idle_in_transaction_session_timeout: 25P03)', durationOption)
+    .option('--drop', 'remove the pgharden_bench tables after the run')
+    .option('--pgbench', 'drive pgbench instead (select/tpcb), same clients/threads/duration, same result shape')
+    .option('--run-id <id>', 'store the result in this run directory (e.g. the preflight run) instead of a new one')
+    .option('--label <text>', 'name this result within the run, e.g. baseline or after-apply')
+    .addHelpText('after', `
+Creates and fills its own tables in schema pgharden_bench (pgbench's layout) when missing.
+Sessions log in as an application does, so the database's and roles' settings apply: with
+the hardening in place, slow statements fail with 57014 and idle transactions die with 25P03.
+Every error is counted by SQLSTATE and by workload step; a terminated session reconnects.
+Results: .pgharden/runs/<run-id>/loadtest[-<label>].json and table pgharden.loadtests.
+Exit 0 when the run completed (errors are measurements, not failures), 2 bad usage, 3 cannot connect.`)
+    .action(async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<LoadtestFlags>();
+      await runCommand(opts, async ({ ctx, client, log, json }) => {
+        const load: LoadOptions = {
+          workload: opts.workload, clients: opts.clients, durationMs: opts.duration, rate: opts.rate, scale: opts.scale,
+          pipeline: opts.pipeline, threads: opts.threads, slowMs: opts.slow, thinkMs: opts.think,
+        };
+        log.info(`loadtest ${ctx.target.display}: ${opts.pgbench ? 'pgbench ' : ''}${describe(load)}…`);
+        const progress = !json && process.stderr.isTTY ? progressLine : undefined;
+        const result = await (opts.pgbench ? runPgbench : runLoad)(ctx.target, load, progress);
+        const runDir = new RunDir(opts.runId ?? newRunId(), ctx.runsRoot);
+        const file = await saveLoadResult(client, runDir, result, opts.label);
+        if (opts.drop) await dropBenchData(client);
+        return { ok: true, runId: runDir.runId, file, dropped: Boolean(opts.drop), ...result };
+      }, (r, { log }) => renderLoad(log, r, r.file, r.dropped));
+    });
+}
+
+function describe(o: LoadOptions): string {
+  const loop = o.rate ? `open loop at ${o.rate} tps` : `closed loop${(o.pipeline ?? 1) > 1 ? `, pipeline ${o.pipeline}` : ''}`;
+  return `workload ${o.workload}, ${o.clients} client(s), ${o.durationMs / 1000}s, ${loop}`;
+}
+
+function progressLine(p: LoadProgress): void {
+  process.stderr.write(`  ${(p.elapsedMs / 1000).toFixed(0).padStart(4)}s  ${Math.round(p.tps).toLocaleString('en-US').padStart(8)} tps  ${p.transactions.toLocaleString('en-US')} transactions, ${p.errors} error(s)\n`);
+}
+
+export function renderLoad(log: Log, r: LoadResult, file?: string, dropped?: boolean): void {
+  const l = r.latency;
+  log.info(table(['engine', 'workload', 'clients', 'threads', 'transactions', 'tps', 'p50', 'p95', 'p99', 'max', 'client CPU/txn'], [[
+    r.engine, `${r.workload} (scale ${r.scale})`, r.clients, r.threads, r.transactions.toLocaleString('en-US'), Math.round(r.tps).toLocaleString('en-US'),
+    `${l.p50Ms}ms`, `${l.p95Ms}ms`, `${l.p99Ms}ms`, `${l.maxMs}ms`, r.cpuUsPerTransaction === null ? '—' : `${r.cpuUsPerTransaction}µs`,
+  ]]));
+  const codes = Object.entries(r.errors);
+  if (!codes.length) log.info('errors: none');
+  else {
+    log.info(`errors: ${r.failedTransactions} failed transaction(s), ${r.reconnects} reconnect(s)`);
+    log.info(table(['SQLSTATE', 'count', 'first message'], codes.map(([code, n]) => [code, n, r.errorMessages[code] ?? ''])));
+    log.info(table(['step', 'errors by SQLSTATE'], Object.entries(r.errorsByStep).map(([step, byCode]) => [step, Object.entries(byCode).map(([c, n]) => `${c} ×${n}`).join(', ')])));
+  }
+  if (file) log.info(`saved: ${file} and pgharden.loadtests${dropped ? '; pgharden_bench tables dropped' : ''}`);
+}

@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ConnectionError, PghardenError, UsageError } from '../errors.js';
+import { withClient } from '../pg/client.js';
+import type { Target } from '../pg/target.js';
+import { ensureBenchData } from './bench-data.js';
+import { runGroup, type GroupProgress, type GroupSpec } from './group.js';
+import { LoadStats, type StatsSnapshot } from './stats.js';
+import type { WorkloadName } from './workloads/types.js';
+
+export interface LoadOptions {
+  workload: WorkloadName;
+  clients: number;
+  durationMs: number;
+  /** Open loop at this many transactions per second (Poisson arrivals); closed loop when absent. */
+  rate?: number;
+  /** Bench data scale (pgbench's): default what is there, else 1. */
+  scale?: number;
+  /** Transactions in flight per session (select/tpcb only); 1 = like pgbench. */
+  pipeline?: number;
+  /** Worker threads; default min(clients, CPUs). */
+  threads?: number;
+  /** app workload: duration of its slow statements, and think time in its thinking transaction. */
+  slowMs?: number;
+  thinkMs?: number;
+}
+
+export interface LoadProgress {
+  elapsedMs: number;
+  transactions: number;
+  /** Throughput over the last second. */
+  tps: number;
+  errors: number;
+}
+
+/** What a loadtest measured; `pgharden loadtest --pgbench` fills the same shape from pgbench's report. */
+export interface LoadResult {
+  engine: 'pgharden' | 'pgbench';
+  workload: WorkloadName;
+  clients: number;
+  threads: number;
+  pipeline: number;
+  scale: number;
+  /** Requested arrival rate (open loop), or null for closed loop. */
+  rate: number | null;
+  durationMs: number;
+  elapsedMs: number;
+  transactions: number;
+  failedTransactions: number;
+  tps: number;
+  latency: { p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; meanMs: number };
+  /** Errors by SQLSTATE (57014, 25P03, 53300, 40001, …; 08006 = connection lost). */
+  errors: Record<string, number>;
+  /** Errors by workload step (`tpcb.update_branch`, `think.idle`, `connect`, …), then SQLSTATE. */
+  errorsByStep: Record<string, Record<string, number>>;
+  errorMessages: Record<string, string>;
+  reconnects: number;
+  /** Client CPU (user + system) spent during the run, and per transaction. */
+  clientCpuMs: number | null;
+  cpuUsPerTransaction: number | null;
+  startedAt: string;
+}
+
+const WORKER = new URL('./worker.js', import.meta.url);
+const DEFAULT_SLOW_MS = 500;
+const DEFAULT_THINK_MS = 200;
+
+/**
+ * Stable API (used by `pgharden loadtest` and by `pgharden run`/guard):
+ *   runLoad(target, { workload, clients, durationMs, rate?, scale?, pipeline?, threads?, slowMs?, thinkMs? }, onProgress?)
+ *     : Promise<LoadResult>
+ * Creates/fills the pgharden_bench tables if needed (tool session), then runs the clients on
+ * fresh application-like sessions (the database's and roles' settings apply) spread over
+ * worker threads, surviving and counting every error. `onProgress` is called once a second.
+ */
+export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<LoadResult> {
+  const pipeline = opts.pipeline ?? 1;
+  if (pipeline > 1 && opts.workload === 'app') throw new UsageError('--pipeline works with the select and tpcb workloads only (app transactions think between round trips)');
+  if (pipeline > 1 && opts.rate) throw new UsageError('--pipeline is for closed-loop runs; --rate already sets the arrival rate');
+  const { scale } = await withClient(target, (c) => ensureBenchData(c, opts.scale), { appName: 'pgharden loadtest setup' });
+
+  const threads = Math.max(1, Math.min(opts.threads ?? os.availableParallelism(), opts.clients));
+  const inWorkers = threads > 1 && fs.existsSync(fileURLToPath(WORKER));
+  const groups = inWorkers ? threads : 1;
+  const specs: GroupSpec[] = Array.from({ length: groups }, (_, g) => {
+    const clients = Math.floor(opts.clients / groups) + (g < opts.clients % groups ? 1 : 0);
+    return {
+      target, workload: opts.workload, clients, durationMs: opts.durationMs, pipeline,
+      workloadOptions: { scale, slowMs: opts.slowMs ?? DEFAULT_SLOW_MS, thinkMs: opts.thinkMs ?? DEFAULT_THINK_MS },
+      rate: opts.rate ? (opts.rate * clients) / opts.clients : undefined,
+      graceMs: Math.max(1000, opts.slowMs ?? 0, opts.thinkMs ?? 0),
+    };
+  });
+
+  const ticks = new Map<number, GroupProgress>();
+  const startedAt = new Date().toISOString();
+  const cpuBefore = process.cpuUsage();
+  const t0 = performance.now();
+  let last = 0;
+  const ticker = onProgress && setInterval(() => {
+    const transactions = [...ticks.values()].reduce((a, t) => a + t.transactions, 0);
+    const errors = [...ticks.values()].reduce((a, t) => a + t.errors, 0);
+    onProgress({ elapsedMs: performance.now() - t0, transactions, tps: transactions - last, errors });
+    last = transactions;
+  }, 1000);
+  let results: { stats: StatsSnapshot; elapsedMs: number }[];
+  try {
+    results = await Promise.all(specs.map((spec, g) => (inWorkers ? inWorker(spec, (p) => ticks.set(g, p)) : runGroup(spec, (p) => ticks.set(g, p)))));
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+
+  const stats = new LoadStats();
+  for (const r of results) stats.merge(r.stats);
+  const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
+  const latency = stats.latency.summary();
+  const clientCpuMs = (cpu.user + cpu.system) / 1000;
+  return {
+    engine: 'pgharden', workload: opts.workload, clients: opts.clients, threads: groups, pipeline, scale,
+    rate: opts.rate ?? null, durationMs: opts.durationMs, elapsedMs: round(elapsedMs),
+    transactions: stats.transactions, failedTransactions: stats.failed,
+    tps: round((stats.transactions / elapsedMs) * 1000),
+    latency: { p50Ms: latency.p50Ms, p95Ms: latency.p95Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, meanMs: latency.meanMs },
+    errors: stats.errors, errorsByStep: stats.errorsByStep, errorMessages: stats.messages, reconnects: stats.reconnects,
+    clientCpuMs: round(clientCpuMs), cpuUsPerTransaction: stats.transactions ? round((clientCpuMs * 1000) / stats.transactions) : null,
+    startedAt,
+  };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+function inWorker(spec: GroupSpec, onTick: (p: GroupProgress) => void): Promise<{ stats: StatsSnapshot; elapsedMs: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: spec });
+    worker.on('message', (m) => {
+      if (m.type === 'tick') onTick(m);
+      else if (m.type === 'done') resolve(m);
+      else reject(m.name === 'ConnectionError' ? new ConnectionError(m.message) : new PghardenError(`loadtest could not run: ${m.message}${m.code ? ` (${m.code})` : ''}`, m.exitCode ?? 3));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => code !== 0 && reject(new Error(`loadtest worker exited with code ${code}`)));
+  });
+}
