@@ -1,15 +1,50 @@
 /**
  * Parameter contexts (pg_settings.context) for linting without a server. Captured from
- * pg_settings of PostgreSQL 18.4 and 15.20; parameters not listed are `user` context or
- * unknown (custom `ext.name` parameters). 16 and 17 use the 18 table with the differences
- * known from the release notes, so prefer a connected lint (live catalog) when it matters.
+ * pg_settings of PostgreSQL 18.4 and 15.20 (extension parameters, `ext.name`, left out).
+ * 16 and 17 use the 18 table with the differences known from the release notes, so prefer
+ * a connected lint (live catalog) when it matters.
  */
 export type ParamContext = 'internal' | 'postmaster' | 'sighup' | 'superuser-backend' | 'backend' | 'superuser' | 'user';
 
 const words = (s: string) => s.trim().split(/\s+/);
 
-/** PostgreSQL 18: every parameter whose context is not `user`. */
-const PG18: Record<Exclude<ParamContext, 'user'>, string[]> = {
+/** PostgreSQL 18: every built-in parameter by context (names lower-cased, as the parser gives them). */
+const PG18: Record<ParamContext, string[]> = {
+  'user': words(`
+    datestyle intervalstyle timezone application_name array_nulls backend_flush_after backslash_quote
+    bytea_output check_function_bodies client_connection_check_interval client_encoding client_min_messages
+    commit_siblings constraint_exclusion cpu_index_tuple_cost cpu_operator_cost cpu_tuple_cost
+    createrole_self_grant cursor_tuple_fraction debug_logical_replication_streaming debug_parallel_query
+    debug_pretty_print debug_print_parse debug_print_plan debug_print_rewritten default_statistics_target
+    default_table_access_method default_tablespace default_text_search_config default_toast_compression
+    default_transaction_deferrable default_transaction_isolation default_transaction_read_only
+    effective_cache_size effective_io_concurrency enable_async_append enable_bitmapscan
+    enable_distinct_reordering enable_gathermerge enable_group_by_reordering enable_hashagg enable_hashjoin
+    enable_incremental_sort enable_indexonlyscan enable_indexscan enable_material enable_memoize
+    enable_mergejoin enable_nestloop enable_parallel_append enable_parallel_hash enable_partition_pruning
+    enable_partitionwise_aggregate enable_partitionwise_join enable_presorted_aggregate
+    enable_self_join_elimination enable_seqscan enable_sort enable_tidscan escape_string_warning
+    exit_on_error extra_float_digits file_copy_method from_collapse_limit geqo geqo_effort geqo_generations
+    geqo_pool_size geqo_seed geqo_selection_bias geqo_threshold gin_fuzzy_search_limit
+    gin_pending_list_limit hash_mem_multiplier icu_validation_level idle_in_transaction_session_timeout
+    idle_session_timeout io_combine_limit jit jit_above_cost jit_expressions jit_inline_above_cost
+    jit_optimize_above_cost jit_tuple_deforming join_collapse_limit lc_monetary lc_numeric lc_time
+    local_preload_libraries lock_timeout log_parameter_max_length_on_error logical_decoding_work_mem
+    maintenance_io_concurrency maintenance_work_mem max_parallel_maintenance_workers max_parallel_workers
+    max_parallel_workers_per_gather md5_password_warnings min_parallel_index_scan_size
+    min_parallel_table_scan_size parallel_leader_participation parallel_setup_cost parallel_tuple_cost
+    password_encryption plan_cache_mode quote_all_identifiers random_page_cost recursive_worktable_factor
+    restrict_nonsystem_relation_kind row_security scram_iterations search_path seq_page_cost
+    standard_conforming_strings statement_timeout stats_fetch_consistency synchronize_seqscans
+    synchronous_commit tcp_keepalives_count tcp_keepalives_idle tcp_keepalives_interval tcp_user_timeout
+    temp_buffers temp_tablespaces timezone_abbreviations trace_notify trace_sort transaction_deferrable
+    transaction_isolation transaction_read_only transaction_timeout transform_null_equals
+    vacuum_buffer_usage_limit vacuum_cost_delay vacuum_cost_limit vacuum_cost_page_dirty
+    vacuum_cost_page_hit vacuum_cost_page_miss vacuum_failsafe_age vacuum_freeze_min_age
+    vacuum_freeze_table_age vacuum_max_eager_freeze_failure_rate vacuum_multixact_failsafe_age
+    vacuum_multixact_freeze_min_age vacuum_multixact_freeze_table_age vacuum_truncate wal_sender_timeout
+    wal_skip_threshold work_mem xmlbinary xmloption
+  `),
   'internal': words(`
     block_size data_checksums data_directory_mode debug_assertions huge_pages_status in_hot_standby
     integer_datetimes max_function_args max_identifier_length max_index_keys num_os_semaphores segment_size
@@ -84,6 +119,7 @@ const OLDER: Record<number, Record<string, ParamContext>> = {
   16: { autovacuum_max_workers: 'postmaster', old_snapshot_threshold: 'postmaster', db_user_namespace: 'sighup', trace_recovery_messages: 'sighup' },
   15: {
     autovacuum_max_workers: 'postmaster',
+    force_parallel_mode: 'user',
     db_user_namespace: 'sighup',
     lc_collate: 'internal',
     lc_ctype: 'internal',
@@ -98,7 +134,7 @@ const OLDER: Record<number, Record<string, ParamContext>> = {
 export const BUILTIN_MAJORS = [15, 16, 17, 18] as const;
 export const DEFAULT_MAJOR = 18;
 
-/** name → context for one PostgreSQL major (15–18); parameters absent from the map are `user` or unknown. */
+/** name → context for one PostgreSQL major (15–18); a name absent from the map is not a built-in parameter. */
 export function builtinContexts(major: number): Map<string, ParamContext> {
   const table = new Map<string, ParamContext>();
   for (const [context, names] of Object.entries(PG18)) for (const name of names) table.set(name, context as ParamContext);

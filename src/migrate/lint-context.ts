@@ -2,22 +2,24 @@ import { readDatabaseState } from '../pg/catalog.js';
 import type { Client } from '../pg/client.js';
 import { builtinContexts, DEFAULT_MAJOR, type ParamContext } from './contexts.js';
 import { readHistory } from './history.js';
-import type { LintContext } from './lint-types.js';
+import type { LintCatalog, LintContext } from './lint-types.js';
+
+const catalogOf = (description: string, contexts: Map<string, ParamContext>): LintCatalog =>
+  ({ description, contextOf: (name) => contexts.get(name.toLowerCase()), names: () => [...contexts.keys()] });
 
 /** Offline: the built-in context table for one PostgreSQL major. */
 export function offlineContext(major = DEFAULT_MAJOR): LintContext {
-  const table = builtinContexts(major);
-  return { catalog: { description: `built-in table for PostgreSQL ${major}`, contextOf: (name) => table.get(name) }, target: null };
+  return { catalog: catalogOf(`built-in table for PostgreSQL ${major}`, builtinContexts(major)), target: null };
 }
 
 /** Connected: the live pg_settings, who we are, and what the database holds now. */
 export async function connectedContext(client: Client, database: string, params: string[]): Promise<LintContext> {
   const state = await readDatabaseState(client, database, params);
   return {
-    catalog: {
-      description: `live pg_settings, PostgreSQL ${state.server.version}`,
-      contextOf: (name) => state.settings.get(name)?.context as ParamContext | undefined,
-    },
+    catalog: catalogOf(
+      `live pg_settings, PostgreSQL ${state.server.version}`,
+      new Map([...state.settings.values()].map((s) => [s.name.toLowerCase(), s.context as ParamContext])),
+    ),
     target: {
       database,
       superuser: state.me.superuser,

@@ -40,9 +40,17 @@ export interface LintTarget {
   applied: Set<number>;
 }
 
+/** Parameter contexts by lower-cased name, from the live pg_settings or a built-in table. */
+export interface LintCatalog {
+  /** e.g. "live pg_settings, PostgreSQL 18.4" or "built-in table for PostgreSQL 18". */
+  description: string;
+  /** Undefined: not a parameter this server knows. */
+  contextOf(name: string): ParamContext | undefined;
+  names(): string[];
+}
+
 export interface LintContext {
-  /** Where parameter contexts come from, e.g. "live pg_settings" or "built-in table for PostgreSQL 18". */
-  catalog: { description: string; contextOf(name: string): ParamContext | undefined };
+  catalog: LintCatalog;
   /** Null offline. */
   target: LintTarget | null;
 }

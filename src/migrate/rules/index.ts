@@ -9,6 +9,7 @@ import { rollbackMissing } from './rollback-missing.js';
 import { sessionSetProvesNothing } from './session-set-proves-nothing.js';
 import { settingNotDatabaseSettable } from './setting-not-database-settable.js';
 import { superuserSetting } from './superuser-setting.js';
+import { unknownSetting } from './unknown-setting.js';
 
 /** Every lint rule, in the order docs/migrate.md documents them. */
 export const RULES: Rule[] = [
@@ -22,4 +23,5 @@ export const RULES: Rule[] = [
   rollbackIncomplete,
   rollbackHardCodedValue,
   nonTransactionalInTransaction,
+  unknownSetting,
 ];
