@@ -84,7 +84,8 @@ async function lintBeforeRunning(client: Client, database: string, inputs: LintI
 export async function migrate(
   ctx: StageContext, client: Client, direction: Direction, opts: MigrateOptions, sel: { to?: number; steps?: number } = {},
 ): Promise<MigrateResult> {
-  const { migrations } = await readMigrations(opts.dir);
+  const { migrations, ignored } = await readMigrations(opts.dir);
+  for (const name of ignored) ctx.log.warn(`${opts.dir}/${name} is not named NNN_name.sql: ignored`);
   const database = ctx.target.database;
   if (!opts.dryRun) {
     await acquireChangeLock(client, opts.lockWaitMs, (h) =>
@@ -92,6 +93,8 @@ export async function migrate(
   }
   try {
     const history = await readHistory(client);
+    const inFolder = new Set(migrations.map((m) => m.version));
+    for (const h of history.values()) if (!inFolder.has(h.version)) ctx.log.warn(`migration ${h.version} (${h.name}) is applied but its file is not in ${opts.dir}`);
     const changed = refuseChanged(migrations, history, opts.allowChanged);
     const chosen = direction === 'up' ? selectUp(migrations, history, sel.to) : selectDown(migrations, history, sel);
     const inputs: LintInput[] = direction === 'up'

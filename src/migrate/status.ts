@@ -1,6 +1,7 @@
 import type { Client } from '../pg/client.js';
 import { label, readMigrations } from './folder.js';
 import { readHistory } from './history.js';
+import { changedSinceApplied } from './validate.js';
 
 export interface StatusRow {
   version: number;
@@ -27,11 +28,12 @@ export interface MigrateStatus {
 export async function migrateStatus(client: Client, database: string, dir: string): Promise<MigrateStatus> {
   const { migrations } = await readMigrations(dir);
   const history = await readHistory(client);
+  const changed = new Set(changedSinceApplied(migrations, history).map((c) => c.version));
   const rows: StatusRow[] = migrations.map((m) => {
     const h = history.get(m.version);
     return {
       version: m.version, migration: label(m), hasRollback: m.rollback !== null,
-      state: !h ? 'pending' : h.checksum === m.forward.checksum ? 'applied' : 'changed',
+      state: !h ? 'pending' : changed.has(m.version) ? 'changed' : 'applied',
       appliedAt: h?.appliedAt ?? null, appliedBy: h?.appliedBy ?? null, durationMs: h?.durationMs ?? null, transactional: h?.transactional ?? null,
     };
   });
@@ -44,6 +46,6 @@ export async function migrateStatus(client: Client, database: string, dir: strin
     });
   }
   rows.sort((a, b) => a.version - b.version);
-  const changed = rows.filter((r) => r.state === 'changed' || r.state === 'missing').length;
-  return { ok: changed === 0, database, dir, rows, pending: rows.filter((r) => r.state === 'pending').length, changed };
+  const drifted = rows.filter((r) => r.state === 'changed' || r.state === 'missing').length;
+  return { ok: drifted === 0, database, dir, rows, pending: rows.filter((r) => r.state === 'pending').length, changed: drifted };
 }
