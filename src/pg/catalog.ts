@@ -68,11 +68,14 @@ export interface DatabaseState {
   capturedAt: string;
 }
 
-/** `{a=1,b=2}` → [{name:'a', value:'1'}, …] (values may contain '='). */
+/**
+ * `{a=1,b=2}` → [{name:'a', value:'1'}, …] (values may contain '='). Parameter names are
+ * case-insensitive in PostgreSQL (`TimeZone`, `timezone`): we key everything by lower case.
+ */
 export function parseSetconfig(entries: string[] | null): { name: string; value: string }[] {
   return (entries ?? []).map((e) => {
     const i = e.indexOf('=');
-    return { name: e.slice(0, i), value: e.slice(i + 1) };
+    return { name: e.slice(0, i).toLowerCase(), value: e.slice(i + 1) };
   });
 }
 
@@ -84,9 +87,9 @@ export async function readSettings(client: Client): Promise<Map<string, SettingR
   );
   return new Map(
     rows.map((r) => [
-      r.name,
+      r.name.toLowerCase(),
       {
-        name: r.name, setting: r.setting, unit: r.unit, vartype: r.vartype, context: r.context,
+        name: r.name.toLowerCase(), setting: r.setting, unit: r.unit, vartype: r.vartype, context: r.context,
         source: r.source, sourcefile: r.sourcefile, bootVal: r.boot_val, resetVal: r.reset_val,
         shortDesc: r.short_desc, min: r.min, max: r.max, enumvals: r.enumvals,
       } satisfies SettingRow,
@@ -181,7 +184,7 @@ async function readSetPrivileges(client: Client, params: string[], superuser: bo
     return Object.fromEntries(params.map((p) => [p, superuser]));
   }
   const { rows } = await client.query(
-    `SELECT p AS name, coalesce((SELECT has_parameter_privilege(p, 'SET') FROM pg_settings WHERE name = p), false) AS ok
+    `SELECT p AS name, coalesce((SELECT has_parameter_privilege(s.name, 'SET') FROM pg_settings s WHERE lower(s.name) = lower(p)), false) AS ok
        FROM unnest($1::text[]) AS p`,
     [params],
   );
@@ -220,7 +223,7 @@ function serverValues(settings: Map<string, SettingRow>, fromFiles: Map<string, 
 async function readFileSettings(client: Client): Promise<Map<string, string> | null> {
   try {
     const { rows } = await client.query(`SELECT name, setting FROM pg_file_settings WHERE applied ORDER BY seqno`);
-    return new Map(rows.map((r) => [r.name, r.setting]));
+    return new Map(rows.map((r) => [r.name.toLowerCase(), r.setting]));
   } catch {
     return null;
   }

@@ -46,7 +46,9 @@ export async function connect(target: Target, opts: ConnectOptions = {}): Promis
   };
   if (!opts.raw) {
     const timeout = opts.statementTimeoutMs ?? DEFAULT_TOOL_STATEMENT_TIMEOUT_MS;
-    config.options = `-c statement_timeout=${timeout} -c idle_in_transaction_session_timeout=0`;
+    // Appended, so options from the user's URL or PGOPTIONS (search_path, …) still apply.
+    const own = `-c statement_timeout=${timeout} -c idle_in_transaction_session_timeout=0`;
+    config.options = [config.options ?? process.env.PGOPTIONS, own].filter(Boolean).join(' ');
   }
   const client = new pg.Client(config);
   client.on('error', (err) => opts.onError?.(err));

@@ -34,7 +34,14 @@ const check = z
 export const policySchema = z
   .object({
     database: z.string().min(1).max(63).optional(),
-    settings: z.record(parameterName, settingValue).default({}),
+    // Parameter names are case-insensitive in PostgreSQL: keep them in lower case from here on.
+    settings: z
+      .record(parameterName, settingValue)
+      .default({})
+      .refine((o) => new Set(Object.keys(o).map((k) => k.toLowerCase())).size === Object.keys(o).length, {
+        error: 'names a parameter twice (parameter names are case-insensitive)',
+      })
+      .transform((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]))),
     connection_limit: z.number().int('must be a whole number').min(-1, 'must be -1 (no limit) or more').optional(),
     alerts: z
       .object({

@@ -38,7 +38,7 @@ export interface VerifyOptions {
 async function readLiveValues(ctx: StageContext, names: string[]) {
   return withClient(ctx.target, async (fresh) => {
     const { rows } = await fresh.query(
-      `SELECT current_user AS role, name, setting, source FROM pg_settings WHERE name = ANY($1::text[])`,
+      `SELECT current_user AS role, lower(name) AS name, setting, source FROM pg_settings WHERE lower(name) = ANY($1::text[])`,
       [names],
     );
     const byName = new Map(rows.map((r) => [r.name as string, r as { setting: string; source: string }]));
