@@ -22,7 +22,7 @@ describe.each(testServers())('functional probes on $name PostgreSQL', (server) =
       expect(probes.map((p) => p.probe).sort()).toEqual(['idle_in_transaction_session_timeout', 'statement_timeout']);
       for (const p of probes) {
         expect(p.status).toBe('passed');
-        expect(p.measuredMs).toBeGreaterThanOrEqual(2_000);
+        expect(p.measuredMs).toBeGreaterThanOrEqual(2_000 - 50); // the server's timer starts just before our stamp
         expect(p.measuredMs).toBeLessThanOrEqual(2_000 + p.toleranceMs!);
       }
 

@@ -94,23 +94,13 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
     };
   });
 
-  const ticks = new Map<number, GroupProgress>();
   const startedAt = new Date().toISOString();
   const cpuBefore = process.cpuUsage();
-  const t0 = performance.now();
-  let last = 0;
-  const ticker = onProgress && setInterval(() => {
-    const transactions = [...ticks.values()].reduce((a, t) => a + t.transactions, 0);
-    const errors = [...ticks.values()].reduce((a, t) => a + t.errors, 0);
-    onProgress({ elapsedMs: performance.now() - t0, transactions, tps: transactions - last, errors });
-    last = transactions;
-  }, 1000);
-  let results: { stats: StatsSnapshot; elapsedMs: number }[];
-  try {
-    results = await Promise.all(specs.map((spec, g) => (inWorkers ? inWorker(spec, (p) => ticks.set(g, p)) : runGroup(spec, (p) => ticks.set(g, p)))));
-  } finally {
-    if (ticker) clearInterval(ticker);
-  }
+  const progress = onProgress && secondsProgress(groups, onProgress);
+  const results = await Promise.all(specs.map((spec, g) => {
+    const tick = (p: GroupProgress) => progress?.(g, p);
+    return inWorkers ? inWorker(spec, tick) : runGroup(spec, tick);
+  }));
   const cpu = process.cpuUsage(cpuBefore);
 
   const stats = new LoadStats();
@@ -127,6 +117,23 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
     errors: stats.errors, errorsByStep: stats.errorsByStep, errorMessages: stats.messages, reconnects: stats.reconnects,
     clientCpuMs: round(clientCpuMs), cpuUsPerTransaction: stats.transactions ? round((clientCpuMs * 1000) / stats.transactions) : null,
     startedAt,
+  };
+}
+
+/** Once every group has reported its n-th second, report second n with the groups' totals. */
+function secondsProgress(groups: number, onProgress: (p: LoadProgress) => void) {
+  const latest: GroupProgress[][] = Array.from({ length: groups }, () => []);
+  let reported = 0;
+  let lastTotal = 0;
+  return (group: number, p: GroupProgress) => {
+    latest[group].push(p);
+    while (latest.every((ticks) => ticks.length > reported)) {
+      const at = latest.map((ticks) => ticks[reported]);
+      const transactions = at.reduce((a, t) => a + t.transactions, 0);
+      reported++;
+      onProgress({ elapsedMs: reported * 1000, transactions, tps: transactions - lastTotal, errors: at.reduce((a, t) => a + t.errors, 0) });
+      lastTotal = transactions;
+    }
   };
 }
 

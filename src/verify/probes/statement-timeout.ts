@@ -1,7 +1,7 @@
 import type { Target } from '../../pg/target.js';
 import { isResult, probeLogin } from './login.js';
 import { sqlstateOf } from './session.js';
-import { probeResult, seconds, toleranceFor, type ProbeResult } from './types.js';
+import { probeResult, roundMs, seconds, toleranceFor, withinLimit, type ProbeResult } from './types.js';
 
 const CANCELLED = '57014';
 
@@ -18,17 +18,17 @@ export async function probeStatementTimeout(target: Target, limitMs: number): Pr
   const started = performance.now();
   try {
     await login.session.client.query('SELECT pg_sleep($1)', [sleepMs / 1000]);
-    const measuredMs = performance.now() - started;
+    const measuredMs = roundMs(performance.now() - started);
     return probeResult({ ...base, status: 'failed', measuredMs, actual: `completed after ${seconds(measuredMs)}`,
       message: `pg_sleep(${seconds(sleepMs)}) as ${login.role} ran to completion: nothing cancelled it (the session got statement_timeout = ${login.value})` });
   } catch (err) {
-    const measuredMs = performance.now() - started;
+    const measuredMs = roundMs(performance.now() - started);
     const sqlstate = sqlstateOf(err);
     if (sqlstate !== CANCELLED) {
       return probeResult({ ...base, status: 'failed', measuredMs, sqlstate, actual: `${sqlstate ?? 'error'} after ${seconds(measuredMs)}`,
         message: `pg_sleep as ${login.role} failed with ${(err as Error).message}${sqlstate ? ` (${sqlstate})` : ''}, not a statement timeout` });
     }
-    const inWindow = measuredMs >= limitMs && measuredMs <= limitMs + toleranceMs;
+    const inWindow = withinLimit(measuredMs, limitMs, toleranceMs);
     return probeResult({ ...base, status: inWindow ? 'passed' : 'failed', measuredMs, sqlstate, actual: `57014 after ${seconds(measuredMs)}`,
       message: inWindow
         ? `a statement as ${login.role} was cancelled after ${seconds(measuredMs)} (57014; limit ${seconds(limitMs)})`

@@ -2,7 +2,7 @@ import type { Client } from '../../pg/client.js';
 import type { Target } from '../../pg/target.js';
 import { isResult, probeLogin } from './login.js';
 import { sleep, sqlstateOf } from './session.js';
-import { probeResult, seconds, toleranceFor, type ProbeKind, type ProbeResult } from './types.js';
+import { probeResult, roundMs, seconds, toleranceFor, withinLimit, type ProbeKind, type ProbeResult } from './types.js';
 
 /** A limit the server enforces by ending the session (FATAL + SQLSTATE), not by cancelling a statement. */
 export interface TerminationSpec {
@@ -32,14 +32,14 @@ export async function probeTermination(spec: TerminationSpec, target: Target, li
     const started = await spec.enter(session.client);
     const held = spec.hold ? spec.hold(session.client, () => done).then(() => null, (err: Error) => err) : new Promise<null>(() => undefined);
     const outcome = await Promise.race([session.ended, held, sleep(limitMs + toleranceMs + 500).then(() => 'waited' as const)]);
-    const measuredMs = performance.now() - started;
+    const measuredMs = roundMs(performance.now() - started);
     if (outcome === 'waited' || outcome === null) {
       const what = outcome === 'waited' ? `was still alive after ${seconds(measuredMs)}` : `ended after ${seconds(measuredMs)} without an error`;
       return probeResult({ ...base, status: 'failed', measuredMs, actual: what,
         message: `a session of ${role} ${spec.state} ${what}: ${spec.probe} did not end it (the session got ${spec.probe} = ${login.value})` });
     }
     const sqlstate = sqlstateOf(outcome);
-    const inWindow = sqlstate === spec.sqlstate && measuredMs >= limitMs && measuredMs <= limitMs + toleranceMs;
+    const inWindow = sqlstate === spec.sqlstate && withinLimit(measuredMs, limitMs, toleranceMs);
     return probeResult({ ...base, status: inWindow ? 'passed' : 'failed', measuredMs, sqlstate, actual: `${sqlstate ?? 'no SQLSTATE'} after ${seconds(measuredMs)}`,
       message: inWindow
         ? `a session of ${role} ${spec.state} was terminated after ${seconds(measuredMs)} (${sqlstate}; limit ${seconds(limitMs)})`

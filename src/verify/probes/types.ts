@@ -50,4 +50,17 @@ export function toleranceFor(limitMs: number): number {
   return Math.max(500, Math.round(limitMs * 0.1));
 }
 
+/**
+ * The server arms a timer a moment before we can stamp the start (it sends ReadyForQuery first),
+ * so a measured time may fall this much short of the limit and still be the limit at work.
+ */
+export const EARLY_SLACK_MS = 50;
+
+/** Whether `measuredMs` is the limit at work: [limit − slack, limit + tolerance]. */
+export const withinLimit = (measuredMs: number, limitMs: number, toleranceMs: number) =>
+  measuredMs >= limitMs - EARLY_SLACK_MS && measuredMs <= limitMs + toleranceMs;
+
+/** Measured times in results: 0.1 ms is plenty. */
+export const roundMs = (ms: number) => Math.round(ms * 10) / 10;
+
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 3 : 1)}s`;
