@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { diagnose } from '../../monitor/diagnose.js';
+import { elapsed } from '../../monitor/elapsed.js';
 import { formatDuration } from '../../policy/duration.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 import { paint, table } from '../table.js';
@@ -25,7 +26,7 @@ Exit 0 nothing found, 1 a problem was found, 3 cannot connect.`)
           log.info(`  ${f.summary}`);
           if (f.sessions.length) {
             log.info(table(['pid', 'user', 'application', 'state', 'for', 'query'], f.sessions.slice(0, 20).map((s) => [
-              s.pid, s.usename, s.applicationName, s.state, formatDuration(s.durationMs), s.query.replace(/\s+/g, ' ').slice(0, 80),
+              s.pid, s.usename, s.applicationName, s.state, elapsed(s.durationMs), s.query.replace(/\s+/g, ' ').slice(0, 80),
             ])).replace(/^/gm, '  '));
           }
           if (f.statements?.length) {
