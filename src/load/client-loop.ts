@@ -63,6 +63,8 @@ export class ClientLoop {
   private stopping = false;
   private nextArrival = 0;
   private arrivalTimer: NodeJS.Timeout | null = null;
+  /** The arrival was waited for with a timer (so the session was free): its ms-granular lateness is ours, not the server's. */
+  private onTime = false;
   private idleWaiter: (() => void) | null = null;
 
   constructor(private readonly workload: Workload, private readonly stats: LoadStats, private readonly opts: LoopOptions) {
@@ -115,11 +117,13 @@ export class ClientLoop {
       let startMs = performance.now();
       if (this.opts.ratePerMs) {
         if (this.nextArrival > startMs) {
-          if (!this.arrivalTimer) this.arrivalTimer = setTimeout(() => { this.arrivalTimer = null; this.fill(); }, this.nextArrival - startMs);
+          if (!this.arrivalTimer) this.arrivalTimer = setTimeout(() => { this.arrivalTimer = null; this.onTime = true; this.fill(); }, this.nextArrival - startMs);
           return;
         }
-        // Latency counts from the scheduled arrival, so a backlog shows (no coordinated omission).
-        startMs = this.nextArrival;
+        // An arrival that came due while the session was busy counts from when it was due,
+        // so a backlog shows in the latency (no coordinated omission).
+        if (!this.onTime) startMs = this.nextArrival;
+        this.onTime = false;
         this.nextArrival += this.interArrival();
       }
       const i = (this.head + this.inFlight) % this.opts.pipeline;
