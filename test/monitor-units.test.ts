@@ -10,14 +10,14 @@ import { runCli } from './helpers.js';
 import { monitorPolicy } from './monitor-helpers.js';
 
 const transition = (state: 'firing' | 'resolved'): AlertTransition => ({
-  type: 'alert', state, rule: 'long_query', severity: 'critical', key: 'long_query:42:2026-01-01T00:00:00.000Z',
+  type: 'alert', state, rule: 'long_query', severity: 'critical', database: 'codex_memory', key: 'long_query:42:2026-01-01T00:00:00.000Z',
   value: 26_000, threshold: 25_000, message: 'pid 42 query running for 26s, over 25s', pid: 42,
   since: '2026-01-01T00:00:30.000Z', at: '2026-01-01T00:00:30.000Z',
 });
 
 describe('monitor without a database', () => {
   it('--webhook retries a failing endpoint with backoff, in order, without blocking the caller', async () => {
-    const received: { state: string }[] = [];
+    const received: { state: string; target: string; database: string }[] = [];
     let calls = 0;
     const server = http.createServer((req, res) => {
       let body = '';
@@ -30,7 +30,7 @@ describe('monitor without a database', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const warnings: string[] = [];
-    const sink = webhookSink(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, { backoffMs: 50, onWarning: (m) => warnings.push(m) });
+    const sink = webhookSink(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, { backoffMs: 50, onWarning: (m) => warnings.push(m), source: 'postgres://monitor@db:5432/codex_memory' });
     const started = performance.now();
     sink.transition!(transition('firing'));
     sink.transition!(transition('resolved'));
@@ -39,6 +39,7 @@ describe('monitor without a database', () => {
     await sink.close!();
     server.close();
     expect(received.map((r) => r.state)).toEqual(['firing', 'resolved']);
+    expect(received[0]).toMatchObject({ target: 'postgres://monitor@db:5432/codex_memory', database: 'codex_memory' });
     expect(calls).toBe(4);
     expect(warnings).toEqual([]);
   });

@@ -23,6 +23,7 @@ export interface AlertRule {
 export interface Condition {
   rule: RuleName;
   severity: Severity;
+  database: string;
   key: string;
   /** The measured value (ms, or a fraction) and the threshold it passed. */
   value: number;
@@ -54,7 +55,7 @@ export function describeRule(rule: AlertRule): string {
 const sessionKey = (rule: RuleName, s: { pid: number; backendStart: string }) => `${rule}:${s.pid}:${s.backendStart}`;
 
 export function evaluate(rule: AlertRule, sample: Sample): Condition[] {
-  const base = { rule: rule.name, severity: rule.severity, threshold: rule.over };
+  const base = { rule: rule.name, severity: rule.severity, database: sample.database, threshold: rule.over };
   if (rule.name === 'connections') {
     const { total, limit, limitSource } = sample.connections;
     const share = limit > 0 ? total / limit : 1;

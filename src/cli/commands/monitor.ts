@@ -116,7 +116,7 @@ async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target
   const sinks: Sink[] = [];
   try {
     if (opts.jsonl) sinks.push(jsonlSink(opts.jsonl));
-    if (opts.webhook) sinks.push(webhookSink(opts.webhook));
+    if (opts.webhook) sinks.push(webhookSink(opts.webhook, { source: target.display }));
     if (opts.prometheus) {
       const prom = await prometheusSink(opts.prometheus, rules);
       process.stderr.write(`pgharden monitor: serving ${prom.url}\n`);

@@ -12,6 +12,8 @@ export interface WebhookOptions {
   /** Transitions kept waiting at most; the oldest are dropped beyond it (a dead endpoint must not eat memory). */
   maxQueue?: number;
   onWarning?: (message: string) => void;
+  /** Which server the monitor watches (`postgres://user@host:port/db`, no password), sent as `target`. */
+  source?: string;
 }
 
 export function parseWebhookUrl(text: string): URL {
@@ -26,12 +28,12 @@ export function parseWebhookUrl(text: string): URL {
 }
 
 /**
- * --webhook URL: POST each alert transition as JSON (`{"type":"alert","state":"firing",…}`).
+ * --webhook URL: POST each alert transition as JSON (`{"type":"alert","state":"firing",…,"target"}`).
  * transition() only queues; one background worker delivers in order, retrying 5xx, 429
  * and network errors with exponential backoff, so a slow or dead endpoint never delays a poll.
  */
-export function webhookSink(target: string, opts: WebhookOptions = {}): Sink {
-  const url = parseWebhookUrl(target);
+export function webhookSink(endpoint: string, opts: WebhookOptions = {}): Sink {
+  const url = parseWebhookUrl(endpoint);
   const attempts = opts.attempts ?? 5;
   const backoff = opts.backoffMs ?? 500;
   const timeoutMs = opts.timeoutMs ?? 5_000;
@@ -48,7 +50,7 @@ export function webhookSink(target: string, opts: WebhookOptions = {}): Sink {
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'pgharden-monitor' },
-          body: JSON.stringify(t),
+          body: JSON.stringify(opts.source ? { ...t, target: opts.source } : t),
           signal: AbortSignal.timeout(timeoutMs),
         });
         await res.arrayBuffer().catch(() => undefined);
