@@ -78,6 +78,19 @@ describe.each(testServers())('functional probes on $name PostgreSQL', (server) =
     });
   });
 
+  it('idle_session_timeout (PG 14+) and transaction_timeout (PG 17+) get probes of the same kind; a server without the parameter skips it', async () => {
+    await withTestDatabase(server, uniqueName('pg17'), async (db) => {
+      const [{ v }] = await sql<{ v: number }>(server, `SELECT current_setting('server_version_num')::int AS v`);
+      await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET idle_session_timeout = '2s'`);
+      if (v >= 170000) await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET transaction_timeout = '2s'`);
+      const ctx = { target: targetFor(server, db), policy: parsePolicy('settings:\n  transaction_timeout: 2s\n  idle_session_timeout: 2s\n', 'test'), log: silentLog };
+      const probes = Object.fromEntries((await runProbes(ctx)).map((p) => [p.probe, p]));
+      expect(probes.idle_session_timeout).toMatchObject({ status: 'passed', sqlstate: '57P05' });
+      if (v >= 170000) expect(probes.transaction_timeout).toMatchObject({ status: 'passed', sqlstate: '25P04' });
+      else expect(probes.transaction_timeout).toMatchObject({ status: 'skipped', ok: false, message: expect.stringMatching(/no parameter transaction_timeout/) });
+    });
+  });
+
   it('a probe that cannot run is skipped with the reason, never passed', async () => {
     await withTestDatabase(server, uniqueName('skip'), async (db) => {
       const ctx = { target: targetFor(server, db), policy: parsePolicy('settings:\n  statement_timeout: 0\nconnection_limit: 5\n', 'test'), log: silentLog };

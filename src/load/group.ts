@@ -15,6 +15,8 @@ export interface GroupSpec {
   rate?: number;
   /** How long in-flight transactions may take to finish after the deadline. */
   graceMs: number;
+  /** The run's first group: if its first login fails, nothing can run, so that error ends the run. */
+  first: boolean;
 }
 
 export interface GroupProgress {
@@ -39,7 +41,7 @@ export async function runGroup(spec: GroupSpec, onTick?: (p: GroupProgress) => v
       loops.push(loop);
       await loop.connect().catch((err) => {
         // Past the connection limit is a measurement, not a reason to stop: count it, retry under load.
-        if (!RETRYABLE_LOGIN.has(loginSqlstate(err)) || i === 0) throw err;
+        if (!RETRYABLE_LOGIN.has(loginSqlstate(err)) || (spec.first && i === 0)) throw err;
         stats.error('connect', loginSqlstate(err), (err as Error).message);
       });
     }

@@ -91,6 +91,7 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
       workloadOptions: { scale, slowMs: opts.slowMs ?? DEFAULT_SLOW_MS, thinkMs: opts.thinkMs ?? DEFAULT_THINK_MS },
       rate: opts.rate ? (opts.rate * clients) / opts.clients : undefined,
       graceMs: Math.max(1000, opts.slowMs ?? 0, opts.thinkMs ?? 0),
+      first: g === 0,
     };
   });
 

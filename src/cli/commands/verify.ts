@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { fromUrl } from '../../pg/target.js';
 import { verify } from '../../verify/verify.js';
 import type { ProbeResult } from '../../verify/probes/types.js';
 import type { Log } from '../../log.js';
@@ -42,6 +44,13 @@ Exit 0 all checks and probes pass, 1 a check or a probe failed.`)
       const wantProbes = Boolean(opts.probes || opts.probeConnections || opts.probeUrl.length);
       const countdown = probeCountdown(Boolean(opts.json));
       await runCommand(opts, async ({ ctx, client }) => {
+        for (const url of opts.probeUrl) {
+          try {
+            fromUrl(url, '--db');
+          } catch {
+            throw new UsageError(`--probe-url ${JSON.stringify(url.replace(/:[^:@/]*@/, ':…@'))} is not a connection URL (postgres://user:password@host:port/database)`);
+          }
+        }
         try {
           return await verify(ctx, client, wantProbes ? { probes: { urls: opts.probeUrl, connections: opts.probeConnections, onProgress: countdown.onProgress } } : {});
         } finally {
@@ -58,6 +67,10 @@ Exit 0 all checks and probes pass, 1 a check or a probe failed.`)
 }
 
 function renderProbes(log: Log, probes: ProbeResult[]): void {
+  if (!probes.length) {
+    log.info('probes: none apply (the policy sets no statement, idle, transaction or idle-session timeout; --probe-connections probes the connection limit)');
+    return;
+  }
   log.info(`probes (fresh sessions, run concurrently):`);
   for (const p of probes) {
     const tag = p.status === 'passed' ? paint.ok('✔') : p.status === 'failed' ? paint.bad('✘') : paint.warn('– skipped');
