@@ -62,6 +62,23 @@ describe.each(testServers())('loadtest on $name PostgreSQL', (server) => {
     });
   });
 
+  it('a result stored with a label can be compared with a later run of the same workload', async () => {
+    await withTestDatabase(server, uniqueName('load_compare'), async (db) => {
+      const base = ['loadtest', '--db', urlFor(server, db), '--clients', '2', '--duration', '1s', '--scale', '1', '--json'];
+      const before = await runCli([...base, '--label', 'baseline']);
+      expect(before.code, before.stderr).toBe(0);
+      const after = await runCli([...base, '--run-id', before.json.runId, '--label', 'after-apply', '--compare', `${before.json.runId}:baseline`]);
+      expect(after.code, after.stderr).toBe(0);
+      expect(after.json.comparison).toMatchObject({ with: `${before.json.runId}:baseline`, errorRate: { before: 0, after: 0 } });
+      expect(after.json.comparison.tpsChange).toBeCloseTo(after.json.tps / before.json.tps - 1, 5);
+      const labels = await sql<{ label: string }>(server, `SELECT label FROM pgharden.loadtests WHERE run_id = $1 ORDER BY id`, [before.json.runId], db);
+      expect(labels.map((l) => l.label)).toEqual(['baseline', 'after-apply']);
+      const missing = await runCli([...base, '--compare', 'no-such-run']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/no stored loadtest result for run no-such-run/);
+    });
+  });
+
   it('--pgbench drives pgbench into the same result shape', async () => {
     await withTestDatabase(server, uniqueName('load_pgbench'), async (db) => {
       const r = await runCli(['loadtest', '--db', urlFor(server, db), '--pgbench', '--clients', '2', '--duration', '2s', '--scale', '1', '--json']);

@@ -1,10 +1,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import { dropBenchData } from '../../load/bench-data.js';
 import { runPgbench } from '../../load/pgbench.js';
 import { runLoad, type LoadOptions, type LoadProgress, type LoadResult } from '../../load/run-load.js';
-import { saveLoadResult } from '../../load/store.js';
+import { compareLoad, type LoadComparison } from '../../load/compare.js';
+import { loadLoadResults, saveLoadResult } from '../../load/store.js';
 import { WORKLOADS, type WorkloadName } from '../../load/workloads/types.js';
 import type { Log } from '../../log.js';
+import type { Client } from '../../pg/client.js';
 import { RunDir, newRunId } from '../../state/run-dir.js';
 import { durationOption, positiveInt } from '../options.js';
 import { runCommand, type GlobalOptions } from '../session.js';
@@ -24,6 +27,7 @@ interface LoadtestFlags extends GlobalOptions {
   pgbench?: boolean;
   runId?: string;
   label?: string;
+  compare?: string;
 }
 
 function workloadOption(value: string): WorkloadName {
@@ -54,6 +58,7 @@ export function register(program: Command): void {
     .option('--pgbench', 'drive pgbench instead (select/tpcb), same clients/threads/duration, same result shape')
     .option('--run-id <id>', 'store the result in this run directory (e.g. the preflight run) instead of a new one')
     .option('--label <text>', 'name this result within the run, e.g. baseline or after-apply')
+    .option('--compare <run-id[:label]>', 'compare with a stored result (same workload): throughput, latency and error-rate changes')
     .addHelpText('after', `
 Creates and fills its own tables in schema pgharden_bench (pgbench's layout) when missing.
 Sessions log in as an application does, so the database's and roles' settings apply: with
@@ -68,15 +73,37 @@ Exit 0 when the run completed (errors are measurements, not failures), 2 bad usa
           workload: opts.workload, clients: opts.clients, durationMs: opts.duration, rate: opts.rate, scale: opts.scale,
           pipeline: opts.pipeline, threads: opts.threads, slowMs: opts.slow, thinkMs: opts.think,
         };
+        const baseline = opts.compare ? await storedResult(client, opts.compare, opts.workload) : undefined;
         log.info(`loadtest ${ctx.target.display}: ${opts.pgbench ? 'pgbench ' : ''}${describe(load)}…`);
         const progress = !json && process.stderr.isTTY ? progressLine : undefined;
         const result = await (opts.pgbench ? runPgbench : runLoad)(ctx.target, load, progress);
         const runDir = new RunDir(opts.runId ?? newRunId(), ctx.runsRoot);
         const file = await saveLoadResult(client, runDir, result, opts.label);
         if (opts.drop) await dropBenchData(client);
-        return { ok: true, runId: runDir.runId, file, dropped: Boolean(opts.drop), ...result };
-      }, (r, { log }) => renderLoad(log, r, r.file, r.dropped));
+        const comparison = baseline ? { with: opts.compare!, ...compareLoad(baseline, result) } : undefined;
+        return { ok: true, runId: runDir.runId, file, dropped: Boolean(opts.drop), ...result, comparison };
+      }, (r, { log }) => {
+        renderLoad(log, r, r.file, r.dropped);
+        if (r.comparison) renderComparison(log, r.comparison);
+      });
     });
+}
+
+/** `run-id` or `run-id:label`: the latest stored result of that run (with that label). */
+async function storedResult(client: Client, ref: string, workload: WorkloadName): Promise<LoadResult> {
+  const [runId, label] = ref.split(':', 2);
+  const found = (await loadLoadResults(client, runId)).filter((r) => label === undefined || r.label === label);
+  if (!found.length) throw new UsageError(`--compare ${ref}: no stored loadtest result for run ${runId}${label ? ` labelled ${label}` : ''} in pgharden.loadtests`);
+  const stored = found[found.length - 1].result;
+  if (stored.workload !== workload) throw new UsageError(`--compare ${ref}: that result is of workload ${stored.workload}, this run is ${workload}; compare like with like`);
+  return stored;
+}
+
+function renderComparison(log: Log, c: LoadComparison & { with: string }): void {
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+  const share = (x: number) => `${(x * 100).toFixed(2)}%`;
+  log.info(`compared with ${c.with}: throughput ${pct(c.tpsChange)}, p95 ${pct(c.p95Change)}, p99 ${pct(c.p99Change)}; ` +
+    `errors ${share(c.errorRate.before)} → ${share(c.errorRate.after)} of transactions (limit errors ${share(c.limitErrorRate.before)} → ${share(c.limitErrorRate.after)})`);
 }
 
 function describe(o: LoadOptions): string {
