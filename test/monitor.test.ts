@@ -30,9 +30,9 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
     });
   });
 
-  it('an idle-in-transaction session past 1 s fires the warning', async () => {
+  it('an idle-in-transaction session past 1 s fires the warning; --record keeps both transitions in pgharden.alerts', async () => {
     await withTestDatabase(server, uniqueName('mon_idle'), async (db) => {
-      const monitor = startMonitor(['--db', urlFor(server, db), '--policy', await monitorPolicy(), '--interval', `${INTERVAL_MS}ms`]);
+      const monitor = startMonitor(['--db', urlFor(server, db), '--policy', await monitorPolicy(), '--interval', `${INTERVAL_MS}ms`, '--record']);
       const idle = await session(server, db);
       try {
         await idle.query('BEGIN');
@@ -46,6 +46,12 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
         await idle.end();
         await monitor.stop();
       }
+      const rows = await sql<{ state: string; rule: string; severity: string; pid: number; database: string }>(server,
+        'SELECT state, rule, severity, pid, database FROM pgharden.alerts ORDER BY id', [], db);
+      expect(rows).toEqual([
+        { state: 'firing', rule: 'idle_in_transaction', severity: 'warning', pid: idle.pid, database: db },
+        { state: 'resolved', rule: 'idle_in_transaction', severity: 'warning', pid: idle.pid, database: db },
+      ]);
     });
   });
 

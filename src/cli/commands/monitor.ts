@@ -4,6 +4,7 @@ import { consoleLog, type Log } from '../../log.js';
 import { withClient } from '../../pg/client.js';
 import type { EmbeddedServer } from '../../pg/embedded.js';
 import { resolveTarget, wantsEmbedded, withDatabase, type Target } from '../../pg/target.js';
+import { formatDuration } from '../../policy/duration.js';
 import { loadPolicy } from '../../policy/load.js';
 import type { Policy } from '../../policy/schema.js';
 import { runMonitor } from '../../monitor/monitor.js';
@@ -15,6 +16,7 @@ import { jsonlSink } from '../../monitor/sinks/jsonl.js';
 import { liveViewSink } from '../../monitor/sinks/live-view.js';
 import { plainLinesSink } from '../../monitor/sinks/plain-lines.js';
 import { prometheusSink } from '../../monitor/sinks/prometheus.js';
+import { recordSink } from '../../monitor/sinks/record.js';
 import type { Sink } from '../../monitor/sinks/sink.js';
 import { webhookSink } from '../../monitor/sinks/webhook.js';
 import { durationOption, positiveInt } from '../options.js';
@@ -26,6 +28,7 @@ interface MonitorFlags extends GlobalOptions {
   jsonl?: string;
   prometheus?: string;
   webhook?: string;
+  record?: boolean;
   recycleIdle?: boolean;
   recycleEvery: number;
   recycleMinIdle: number;
@@ -39,18 +42,19 @@ export function register(program: Command): void {
   program
     .command('monitor')
     .description("watch the database against the policy's alert thresholds: live view, JSON lines, Prometheus, webhook, Nagios check")
-    .option('--interval <duration>', 'time between polls', durationOption, 1_000)
+    .addOption(durationFlag('--interval <duration>', 'time between polls', 1_000))
     .option('--once', 'take one sample, print a Nagios/check_postgres-style line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
     .option('--jsonl <file|->', "append one JSON object per sample, alert transition and event to FILE ('-': stdout)")
     .option('--prometheus <[host:]port>', 'serve /metrics for Prometheus (host defaults to 127.0.0.1)')
     .option('--webhook <url>', 'POST each alert transition as JSON (retried with backoff in the background)')
+    .option('--record', "keep alert transitions in the database's pgharden.alerts table (created on first use)")
     .option('--recycle-idle', 'terminate sessions still on pre-apply settings, only while idle, one at a time')
-    .option('--recycle-every <duration>', 'with --recycle-idle: at most one session per this interval', durationOption, 2_000)
-    .option('--recycle-min-idle <duration>', 'with --recycle-idle: only sessions idle at least this long', durationOption, 1_000)
+    .addOption(durationFlag('--recycle-every <duration>', 'with --recycle-idle: at most one session per this interval', 2_000))
+    .addOption(durationFlag('--recycle-min-idle <duration>', 'with --recycle-idle: only sessions idle at least this long', 1_000))
     .option('--top <n>', 'sessions listed in the live view', positiveInt, 15)
     .option('--duration <duration>', 'stop after this long (default: until q, Ctrl-C or SIGTERM)', durationOption)
     .option('--plain', 'plain lines even on a terminal')
-    .addOption(new Option('--reconnect-max <duration>', 'longest wait between reconnect attempts').argParser(durationOption).default(5_000).hideHelp())
+    .addOption(durationFlag('--reconnect-max <duration>', 'longest wait between reconnect attempts', 5_000).hideHelp())
     .addHelpText('after', `
 Thresholds come from the policy's alerts: block (runbook: critical when a query runs over
 25s, warning when a session is idle in transaction over 50s, info over 80% of the
@@ -62,6 +66,7 @@ The monitor survives server restarts, terminated sessions (57P01) and network lo
 says so and reconnects with backoff. Only the first connection must succeed (else exit 3).
 
 To see other roles' query text, connect as a member of pg_monitor (or pg_read_all_stats);
+--record needs CREATE on the database the first time (then INSERT on pgharden.alerts);
 --recycle-idle needs pg_signal_backend (or superuser) and never touches active or
 idle-in-transaction sessions, nor pgharden's own.
 
@@ -78,6 +83,10 @@ Examples:
       await (opts.once ? checkOnce(opts) : monitor(opts));
     });
 }
+
+/** A duration flag whose default shows as `1s`, not `1000`. */
+const durationFlag = (flags: string, description: string, ms: number) =>
+  new Option(flags, description).argParser(durationOption).default(ms, formatDuration(ms));
 
 /** Which server: --db / DATABASE_URL / PG* variables, or the embedded default (as every command). */
 async function chooseTarget(opts: GlobalOptions, policy: Policy, log: Log): Promise<{ target: Target; embedded: EmbeddedServer | null }> {
@@ -117,6 +126,7 @@ async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target
   try {
     if (opts.jsonl) sinks.push(jsonlSink(opts.jsonl));
     if (opts.webhook) sinks.push(webhookSink(opts.webhook, { source: target.display }));
+    if (opts.record) sinks.push(await recordSink(target));
     if (opts.prometheus) {
       const prom = await prometheusSink(opts.prometheus, rules);
       process.stderr.write(`pgharden monitor: serving ${prom.url}\n`);

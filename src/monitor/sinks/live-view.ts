@@ -105,8 +105,9 @@ export function liveViewSink(opts: LiveViewOptions): Sink {
       redraw();
     },
     event(e) {
+      // A failure shows as a banner until the next sample; the loss itself also goes to RECENT.
       if (e.type === 'poll_failed' || e.type === 'connection_lost') problem = eventLine(e).slice(25);
-      else remember(eventLine(e));
+      if (e.type !== 'poll_failed') remember(eventLine(e));
       redraw();
     },
     close() {

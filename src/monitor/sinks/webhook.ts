@@ -1,19 +1,15 @@
 import { UsageError } from '../../errors.js';
 import type { AlertTransition } from '../engine.js';
+import { deliveryQueue, type Attempt, type DeliveryOptions } from './delivery-queue.js';
 import type { Sink } from './sink.js';
 
-export interface WebhookOptions {
-  /** Attempts per transition (first try included). */
-  attempts?: number;
-  /** First retry delay (ms); doubles each time. */
-  backoffMs?: number;
-  /** Per-request timeout (ms). */
+export interface WebhookOptions extends Pick<DeliveryOptions<AlertTransition>, 'attempts' | 'backoffMs' | 'maxQueue'> {
+  /** Per-request timeout (ms); also how long close() waits for what is queued. */
   timeoutMs?: number;
-  /** Transitions kept waiting at most; the oldest are dropped beyond it (a dead endpoint must not eat memory). */
-  maxQueue?: number;
-  onWarning?: (message: string) => void;
   /** Which server the monitor watches (`postgres://user@host:port/db`, no password), sent as `target`. */
   source?: string;
+  /** Where delivery problems are reported (default: stderr). */
+  onWarning?: (message: string) => void;
 }
 
 export function parseWebhookUrl(text: string): URL {
@@ -28,58 +24,30 @@ export function parseWebhookUrl(text: string): URL {
 }
 
 /**
- * --webhook URL: POST each alert transition as JSON (`{"type":"alert","state":"firing",…,"target"}`).
- * transition() only queues; one background worker delivers in order, retrying 5xx, 429
- * and network errors with exponential backoff, so a slow or dead endpoint never delays a poll.
+ * --webhook URL: POST each alert transition as JSON (`{"type":"alert","state":"firing",…,"target"}`),
+ * in order, in the background: 5xx, 429 and network errors are retried with exponential
+ * backoff, other 4xx are not, and a slow or dead endpoint never delays a poll.
  */
 export function webhookSink(endpoint: string, opts: WebhookOptions = {}): Sink {
   const url = parseWebhookUrl(endpoint);
-  const attempts = opts.attempts ?? 5;
-  const backoff = opts.backoffMs ?? 500;
   const timeoutMs = opts.timeoutMs ?? 5_000;
-  const maxQueue = opts.maxQueue ?? 1_000;
-  const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`pgharden monitor: webhook: ${m}\n`));
-  const queue: AlertTransition[] = [];
-  let worker: Promise<void> | null = null;
-  let closing = false;
-
-  const post = async (t: AlertTransition): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      let why: string;
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'pgharden-monitor' },
-          body: JSON.stringify(opts.source ? { ...t, target: opts.source } : t),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) return;
-        why = `HTTP ${res.status}`;
-        if (res.status < 500 && res.status !== 429) return warn(`${t.state} ${t.rule} rejected with ${why}; not retried`);
-      } catch (err) {
-        why = (err as Error).message;
-      }
-      if (attempt >= attempts || closing) return warn(`${t.state} ${t.rule} not delivered after ${attempt} attempt(s): ${why}`);
-      await new Promise((r) => setTimeout(r, backoff * 2 ** (attempt - 1)));
-    }
+  const post = async (t: AlertTransition): Promise<Attempt> => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'pgharden-monitor' },
+      body: JSON.stringify(opts.source ? { ...t, target: opts.source } : t),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    return res.ok ? { ok: true } : { ok: false, why: `HTTP ${res.status}`, retry: res.status >= 500 || res.status === 429 };
   };
-
-  const drain = async () => {
-    while (queue.length) await post(queue.shift()!);
-    worker = null;
-  };
-
-  return {
-    transition(t) {
-      queue.push(t);
-      if (queue.length > maxQueue) warn(`queue full: dropped ${queue.splice(0, queue.length - maxQueue).length} old transition(s)`);
-      worker ??= drain();
-    },
-    /** Give queued transitions a last chance (a few seconds), without retries. */
-    async close() {
-      closing = true;
-      if (worker) await Promise.race([worker, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
-    },
-  };
+  const queue = deliveryQueue(post, {
+    attempts: opts.attempts,
+    backoffMs: opts.backoffMs,
+    maxQueue: opts.maxQueue,
+    closeWaitMs: timeoutMs,
+    warn: opts.onWarning ?? ((m) => process.stderr.write(`pgharden monitor: webhook: ${m}\n`)),
+    describe: (t) => `${t.state} ${t.rule}`,
+  });
+  return { transition: (t) => queue.push(t), close: () => queue.close() };
 }
