@@ -17,6 +17,17 @@ export interface TerminationSpec {
   hold?(client: Client, stop: () => boolean): Promise<void>;
 }
 
+/** A limit on idleness: run `statements`, then stay idle; the limit counts from the last answer. */
+export function idleSpec(spec: Pick<TerminationSpec, 'probe' | 'sqlstate' | 'state'>, statements: string[]): TerminationSpec {
+  return {
+    ...spec,
+    async enter(client) {
+      for (const sql of statements) await client.query(sql);
+      return performance.now();
+    },
+  };
+}
+
 /**
  * Enter the state, wait up to limit + tolerance + ½ s for the server to end the session
  * with the expected SQLSTATE, and measure when it did. The session is closed whatever happens.
