@@ -16,7 +16,9 @@ const SCRIPTS = { select: ['-S'], tpcb: [] as string[] } as const;
 /** pgbench's connection: the target's settings as libpq variables (the password never on a command line). */
 function pgbenchEnv(target: Target): NodeJS.ProcessEnv {
   const c = target.config;
-  const env: NodeJS.ProcessEnv = { ...process.env, PGDATABASE: target.database, PGOPTIONS: `-c search_path=${BENCH_SCHEMA}` };
+  // Appended, so the user's own options (URL `options`, PGOPTIONS) still apply, as in connect().
+  const options = [c.options ?? process.env.PGOPTIONS, `-c search_path=${BENCH_SCHEMA}`].filter(Boolean).join(' ');
+  const env: NodeJS.ProcessEnv = { ...process.env, PGDATABASE: target.database, PGOPTIONS: options };
   if (c.host) env.PGHOST = c.host;
   if (c.port) env.PGPORT = String(c.port);
   if (c.user) env.PGUSER = c.user;
