@@ -48,13 +48,9 @@ export function liveViewSink(opts: LiveViewOptions): Sink {
   out.on('resize', redraw);
 
   const durationCell = (s: SessionSample): string => {
-    const idle = isIdleInTransaction(s.state);
     const ms = s.state === 'active' ? (s.queryMs ?? 0) : s.stateMs;
-    const cell = elapsed(ms).padStart(9);
-    const r = s.state === 'active' ? rule('long_query') : idle ? rule('idle_in_transaction') : null;
-    if (!r) return cell;
-    if (ms > r.over) return color(SEVERITY_COLOR[r.severity], cell);
-    return ms > r.over * 0.8 ? color('33', cell) : cell;
+    const r = s.state === 'active' ? rule('long_query') : isIdleInTransaction(s.state) ? rule('idle_in_transaction') : null;
+    return r ? overColor(ms, r, elapsed(ms).padStart(9)) : elapsed(ms).padStart(9);
   };
 
   const frame = (s: Sample, firing: Alert[], width: number, height: number): string[] => {
@@ -64,7 +60,7 @@ export function liveViewSink(opts: LiveViewOptions): Sink {
     const states = Object.entries(s.connections.byState).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(' · ');
     const head = [
       color('1', `pgharden monitor — ${opts.target}`) + `   server ${s.at.slice(11, 19)}Z   poll ${s.pollMs.toFixed(1)}ms   every ${formatDuration(opts.intervalMs)}   q to quit`,
-      `${connectionsText(s)}, ${cn.severity} over ${percent(cn.over)}   ${states}`,
+      `${overColor(s.connections.total / Math.max(1, s.connections.limit), cn, connectionsText(s))}, ${cn.severity} over ${percent(cn.over)}   ${states}`,
       `longest query ${elapsed(s.longestActiveMs)} (${lq.severity} over ${formatDuration(lq.over)})   ` +
         `longest idle in transaction ${elapsed(s.longestIdleInTransactionMs)} (${it.severity} over ${formatDuration(it.over)})`,
       rolloutText(s) + (s.rollout ? `   recycling idle: ${opts.recycling ? 'on' : 'off (--recycle-idle)'}` : ''),
@@ -115,6 +111,12 @@ export function liveViewSink(opts: LiveViewOptions): Sink {
       out.write(`${ESC}?25h${ESC}?1049l`);
     },
   };
+}
+
+/** `text` in the rule's severity colour once `value` is over its threshold, yellow from 80 % of it. */
+function overColor(value: number, rule: AlertRule, text: string): string {
+  if (value > rule.over) return color(SEVERITY_COLOR[rule.severity], text);
+  return value > rule.over * 0.8 ? color('33', text) : text;
 }
 
 /** Cut a line to the terminal width, counting only visible characters (colour codes are kept). */
