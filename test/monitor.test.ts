@@ -92,6 +92,35 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
     });
   });
 
+  it('a role without pg_monitor: other roles\' sessions are counted as "unknown", raise no session alert, and the monitor says why', async () => {
+    const role = uniqueName('mon_unprivileged');
+    await sql(server, `CREATE ROLE ${role} LOGIN PASSWORD 'monitor-test'`);
+    try {
+      await withTestDatabase(server, uniqueName('mon_priv'), async (db) => {
+        const idle = await session(server, db);
+        await idle.query('BEGIN');
+        await idle.query('SELECT 1');
+        const url = new URL(urlFor(server, db));
+        url.username = role;
+        url.password = 'monitor-test';
+        const monitor = startMonitor(['--db', url.toString(), '--policy', await monitorPolicy(), '--interval', `${INTERVAL_MS}ms`]);
+        try {
+          const warning = await monitor.waitFor((r) => r.type === 'warning', 10_000, 'the privilege warning');
+          expect(warning.message).toMatch(/pg_monitor or pg_read_all_stats/);
+          const sample = await monitor.waitFor((r) => r.type === 'sample' && r.connections.total === 2, 5_000, 'a sample counting both sessions');
+          expect(sample.connections.byState).toEqual({ active: 1, unknown: 1 });
+          await new Promise((r) => setTimeout(r, 1_500));
+          expect(monitor.records.filter((r) => r.type === 'alert')).toEqual([]);
+        } finally {
+          await idle.end();
+          await monitor.stop();
+        }
+      });
+    } finally {
+      await sql(server, `DROP ROLE ${role}`);
+    }
+  });
+
   it('--once exits 0 OK, 1 WARNING, 2 CRITICAL (and 3 UNKNOWN when it cannot connect), with perfdata', async () => {
     await withTestDatabase(server, uniqueName('mon_once'), async (db) => {
       const args = ['monitor', '--once', '--db', urlFor(server, db), '--policy', await monitorPolicy()];

@@ -72,6 +72,12 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
         const wasConnected = sampler.connected;
         const sample = await sampler.sample();
         if (!wasConnected) event({ type: 'connected', at: nowIso(), target: opts.target.display, reconnected: !first });
+        if (first && !(await sampler.seesAllSessions())) {
+          event({
+            type: 'warning', at: nowIso(),
+            message: `${opts.target.display}: this role is not a member of pg_monitor or pg_read_all_stats: other roles' sessions are counted (state "unknown") but their durations and queries are hidden, so they raise no session alerts`,
+          });
+        }
         first = false;
         failures = 0;
         const transitions = engine.update(sample);

@@ -76,14 +76,15 @@ const MAX_SESSIONS = 500;
 // filtered on datid, it skips the view's joins for every backend (user names are looked
 // up for the returned non-idle sessions only), and the few pg_stat_database counters are
 // read by their functions instead of computing every column of the view: half the cost
-// at 250 connections (bench/monitor).
+// at 250 connections (bench/monitor). Without pg_read_all_stats, other roles' sessions
+// come back with backend_type and state NULL: they are counted (state 'unknown'), not dropped.
 const SAMPLE_SQL = `
 WITH db AS (SELECT oid, datconnlimit FROM pg_database WHERE datname = $1),
 a AS (
   SELECT pid, backend_start, usesysid, application_name, client_addr, state, wait_event_type, wait_event,
          xact_start, query_start, state_change, query
     FROM pg_stat_get_activity(NULL) s
-   WHERE s.datid = (SELECT oid FROM db) AND s.backend_type = 'client backend'
+   WHERE s.datid = (SELECT oid FROM db) AND coalesce(s.backend_type, 'client backend') = 'client backend'
 )
 SELECT now() AS at, pg_backend_pid() AS my_pid,
        (SELECT datconnlimit FROM db) AS datconnlimit,

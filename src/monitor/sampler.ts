@@ -48,6 +48,20 @@ export class Sampler {
     return this.use((client) => recycleIdleSessions(client, this.target.database, appliedAt, opts));
   }
 
+  /**
+   * Whether this role sees every session's state, times and query (superuser, or a member of
+   * pg_read_all_stats, which pg_monitor includes); without it, other roles' sessions are
+   * counted but cannot raise session alerts.
+   */
+  async seesAllSessions(): Promise<boolean> {
+    return this.use(async (client) => {
+      const { rows } = await client.query(
+        `SELECT rolsuper OR pg_has_role('pg_read_all_stats', 'MEMBER') AS ok FROM pg_roles WHERE rolname = current_user`,
+      );
+      return Boolean(rows[0]?.ok);
+    });
+  }
+
   async close(): Promise<void> {
     const client = this.client;
     this.client = null;
