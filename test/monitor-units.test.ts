@@ -3,11 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { freePort } from '../src/pg/embedded.js';
-import type { AlertTransition } from '../src/monitor/engine.js';
+import { AlertEngine, type AlertTransition } from '../src/monitor/engine.js';
+import { rulesFromPolicy } from '../src/monitor/rules.js';
+import type { Sample, SessionSample } from '../src/monitor/sample.js';
+import { parsePolicy } from '../src/policy/load.js';
 import { parseListen } from '../src/monitor/sinks/prometheus.js';
 import { webhookSink } from '../src/monitor/sinks/webhook.js';
 import { runCli } from './helpers.js';
-import { monitorPolicy } from './monitor-helpers.js';
+import { MONITOR_POLICY, monitorPolicy } from './monitor-helpers.js';
 
 const transition = (state: 'firing' | 'resolved'): AlertTransition => ({
   type: 'alert', state, rule: 'long_query', severity: 'critical', database: 'codex_memory', key: 'long_query:42:2026-01-01T00:00:00.000Z',
@@ -15,7 +18,36 @@ const transition = (state: 'firing' | 'resolved'): AlertTransition => ({
   since: '2026-01-01T00:00:30.000Z', at: '2026-01-01T00:00:30.000Z',
 });
 
+/** A sample as the sampler would return it: `total` connections of a limit of 10, and these sessions. */
+function fakeSample(at: number, total: number, sessions: Partial<SessionSample>[] = []): Sample {
+  return {
+    database: 'codex_memory', at: new Date(at * 1000).toISOString(), pollMs: 1, myPid: 1,
+    connections: { total, byState: { idle: total }, maxTxMsByState: {}, datconnlimit: 10, limit: 10, limitSource: 'datconnlimit' },
+    longestActiveMs: 0, longestIdleInTransactionMs: 0, rollout: null, stats: {},
+    sessions: sessions.map((s) => ({
+      pid: 7, backendStart: '2026-01-01T00:00:00.000Z', usename: 'app', applicationName: 'api', clientAddr: null, state: 'active',
+      waitEvent: null, queryMs: null, stateMs: 0, xactMs: null, onOldSettings: false, query: 'SELECT 1', ...s,
+    })),
+  };
+}
+
 describe('monitor without a database', () => {
+  it('alert lifecycle: fires once, stays quiet while it holds, resolves once; connections resolve 5 points under the threshold', () => {
+    const engine = new AlertEngine(rulesFromPolicy(parsePolicy(MONITOR_POLICY, 'test').alerts));
+    const states = (ts: AlertTransition[]) => ts.map((t) => `${t.state} ${t.rule}${t.pid ? ` ${t.pid}` : ''}`);
+    expect(states(engine.update(fakeSample(0, 5, [{ queryMs: 1_900 }])))).toEqual([]);
+    expect(states(engine.update(fakeSample(1, 9, [{ queryMs: 2_100 }])))).toEqual(['firing long_query 7', 'firing connections']);
+    expect(states(engine.update(fakeSample(2, 9, [{ queryMs: 3_100 }])))).toEqual([]);
+    expect(engine.firing().map((a) => a.rule)).toEqual(['long_query', 'connections']); // most severe first
+    // 8 of 10 is not over 80 %, but within the 5-point margin: still firing, no flapping.
+    expect(states(engine.update(fakeSample(3, 8, [{ queryMs: 4_100 }])))).toEqual([]);
+    expect(engine.firing().find((a) => a.rule === 'connections')!.message).toMatch(/back under 80%, resolves under 75%/);
+    // The query ended; a new session reuses pid 7: it is another session, so its alert is another one.
+    expect(states(engine.update(fakeSample(4, 7, [])))).toEqual(['resolved long_query 7', 'resolved connections']);
+    expect(states(engine.update(fakeSample(5, 7, [{ queryMs: 2_500, backendStart: '2026-01-01T00:00:04.000Z' }])))).toEqual(['firing long_query 7']);
+    expect(states(engine.update(fakeSample(6, 7, [{ state: 'idle in transaction', stateMs: 1_200 }])))).toEqual(['resolved long_query 7', 'firing idle_in_transaction 7']);
+  });
+
   it('--webhook retries a failing endpoint with backoff, in order, without blocking the caller', async () => {
     const received: { state: string; target: string; database: string }[] = [];
     let calls = 0;

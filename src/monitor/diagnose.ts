@@ -4,6 +4,7 @@ import { parseValue, toMilliseconds } from '../pg/units.js';
 import { effectiveFor } from '../plan/effective.js';
 import { formatDuration } from '../policy/duration.js';
 import type { StageContext } from '../stage.js';
+import { percent } from './rules.js';
 
 /**
  * `pgharden diagnose`: the runbook's Troubleshooting Guide as a command. Each of its
@@ -97,8 +98,8 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
       code: 'connection-pool',
       issue: 'Connection pool exhaustion',
       problem: share > alerts.connections.over,
-      summary: `${total} of ${limit} connections (${Math.round(share * 100)}% of ${limitSource === 'datconnlimit' ? 'the database limit' : 'max_connections minus reserved'}; ` +
-        `alert over ${Math.round(alerts.connections.over * 100)}%): ${Object.entries(byState).map(([k, v]) => `${v} ${k}`).join(', ') || 'no other sessions'}`,
+      summary: `${total} of ${limit} connections (${percent(share)} of ${limitSource === 'datconnlimit' ? 'the database limit' : 'max_connections minus reserved'}; ` +
+        `alert over ${percent(alerts.connections.over)}): ${Object.entries(byState).map(([k, v]) => `${v} ${k}`).join(', ') || 'no other sessions'}`,
       remedy: 'Review application connection management: pool sizes against the limit, connections returned to the pool, ' +
         `no sessions left idle in transaction${idleInTx ? ` (${idleInTx} now)` : ''}.`,
       sessions: [],

@@ -33,7 +33,7 @@ export class AlertEngine {
 
   update(sample: Sample): AlertTransition[] {
     const now = new Map<string, Condition>();
-    for (const rule of this.rules) for (const c of evaluate(rule, sample)) now.set(c.key, c);
+    for (const rule of this.rules) for (const c of evaluate(rule, sample, (key) => this.active.has(key))) now.set(c.key, c);
 
     const transitions: AlertTransition[] = [];
     for (const [key, alert] of this.active) {

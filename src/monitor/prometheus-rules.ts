@@ -1,6 +1,6 @@
 import YAML from 'yaml';
 import { formatDuration } from '../policy/duration.js';
-import { describeRule, type AlertRule, type RuleName } from './rules.js';
+import { describeRule, percent, type AlertRule, type RuleName } from './rules.js';
 
 /**
  * `pgharden alerts export --format prometheus-rules`: the policy's thresholds as a
@@ -57,7 +57,7 @@ export function prometheusRules(rules: AlertRule[], source: MetricSource = 'pgha
           summary: `PostgreSQL ${r.severity}: ${describeRule(r)} ({{ $labels.datname }} on {{ $labels.instance }})`,
           description: `${r.name === 'connections' ? 'Connection share' : 'Longest'} is {{ $value | humanize }}` +
             `${r.name === 'connections' ? '' : 's'}; the threshold is ` +
-            `${r.name === 'connections' ? `${Math.round(r.over * 100)}%` : formatDuration(r.over)}. ${REMEDY[r.name]}`,
+            `${r.name === 'connections' ? percent(r.over) : formatDuration(r.over)}. ${REMEDY[r.name]}`,
         },
       })),
     }],

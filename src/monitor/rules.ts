@@ -47,23 +47,36 @@ export function describeRule(rule: AlertRule): string {
   switch (rule.name) {
     case 'long_query': return `a query active for more than ${formatDuration(rule.over)}`;
     case 'idle_in_transaction': return `a session idle in transaction for more than ${formatDuration(rule.over)}`;
-    case 'connections': return `connections above ${Math.round(rule.over * 100)}% of the database's limit`;
+    case 'connections': return `connections above ${percent(rule.over)} of the database's limit`;
   }
 }
+
+/** `0.8` → `80%`. */
+export const percent = (share: number) => `${Math.round(share * 100)}%`;
 
 /** Per session, by pid + backend_start: a pid reused by a new backend is another session. */
 const sessionKey = (rule: RuleName, s: { pid: number; backendStart: string }) => `${rule}:${s.pid}:${s.backendStart}`;
 
-export function evaluate(rule: AlertRule, sample: Sample): Condition[] {
+/**
+ * A firing connections alert resolves only once the share is this much under the threshold,
+ * so a pool hovering at 80 % does not fire and resolve on every other poll. Session alerts
+ * need no margin: a query or a transaction that ended does not come back.
+ */
+export const CONNECTIONS_CLEAR_MARGIN = 0.05;
+
+/** The conditions of `rule` in `sample`; `firing(key)` says which are firing now (for hysteresis). */
+export function evaluate(rule: AlertRule, sample: Sample, firing: (key: string) => boolean = () => false): Condition[] {
   const base = { rule: rule.name, severity: rule.severity, database: sample.database, threshold: rule.over };
   if (rule.name === 'connections') {
     const { total, limit, limitSource } = sample.connections;
     const share = limit > 0 ? total / limit : 1;
-    if (share <= rule.over) return [];
+    const key = `connections:${sample.database}`;
+    if (share <= rule.over - (firing(key) ? CONNECTIONS_CLEAR_MARGIN : 0)) return [];
     const of = limitSource === 'datconnlimit' ? 'the database connection limit' : 'max_connections minus reserved slots';
     return [{
-      ...base, key: `connections:${sample.database}`, value: share,
-      message: `${total} connections on ${sample.database}: ${Math.round(share * 100)}% of ${of} (${limit}), over ${Math.round(rule.over * 100)}%`,
+      ...base, key, value: share,
+      message: `${total} connections on ${sample.database}: ${percent(share)} of ${of} (${limit}), ` +
+        (share > rule.over ? `over ${percent(rule.over)}` : `back under ${percent(rule.over)}, resolves under ${percent(rule.over - CONNECTIONS_CLEAR_MARGIN)}`),
     }];
   }
   const idle = rule.name === 'idle_in_transaction';

@@ -1,12 +1,11 @@
 import { formatDuration } from '../../policy/duration.js';
 import { elapsed } from '../elapsed.js';
+import { percent } from '../rules.js';
 import type { AlertTransition } from '../engine.js';
 import type { Sample } from '../sample.js';
 import type { MonitorEvent } from './sink.js';
 
 /** Text shared by the live view and the plain-line sink. */
-
-export const percent = (share: number) => `${Math.round(share * 100)}%`;
 
 
 export function connectionsText(s: Sample): string {

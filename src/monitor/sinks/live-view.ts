@@ -1,9 +1,9 @@
 import { formatDuration } from '../../policy/duration.js';
 import type { Alert } from '../engine.js';
-import type { AlertRule, Severity } from '../rules.js';
+import { percent, type AlertRule, type Severity } from '../rules.js';
 import { isIdleInTransaction, type Sample, type SessionSample } from '../sample.js';
 import { elapsed } from '../elapsed.js';
-import { connectionsText, eventLine, percent, rolloutText, transitionLine } from './format.js';
+import { connectionsText, eventLine, rolloutText, transitionLine } from './format.js';
 import type { Sink } from './sink.js';
 
 export interface LiveViewOptions {
