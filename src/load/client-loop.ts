@@ -220,8 +220,8 @@ export class ClientLoop {
     while (!this.stopping) {
       try {
         await this.connect();
-        this.stats.reconnects++;
         if (this.stopping) return this.close();
+        this.stats.reconnects++;
         return this.fill();
       } catch (err) {
         this.stats.error('connect', loginSqlstate(err), (err as Error).message);
