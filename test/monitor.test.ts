@@ -52,6 +52,9 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
         { state: 'firing', rule: 'idle_in_transaction', severity: 'warning', pid: idle.pid, database: db },
         { state: 'resolved', rule: 'idle_in_transaction', severity: 'warning', pid: idle.pid, database: db },
       ]);
+      const listed = await runCli(['alerts', 'list', '--db', urlFor(server, db), '--json']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.json.alerts.map((a: { state: string; pid: number }) => `${a.state} ${a.pid}`)).toEqual([`firing ${idle.pid}`, `resolved ${idle.pid}`]);
     });
   });
 

@@ -4,10 +4,27 @@ import { UsageError } from '../../errors.js';
 import { loadPolicy } from '../../policy/load.js';
 import { prometheusRules, type MetricSource } from '../../monitor/prometheus-rules.js';
 import { rulesFromPolicy } from '../../monitor/rules.js';
-import { fail, type GlobalOptions } from '../session.js';
+import { listAlerts } from '../../monitor/alert-store.js';
+import { durationOption } from '../options.js';
+import { fail, runCommand, type GlobalOptions } from '../session.js';
+import { table } from '../table.js';
 
 export function register(program: Command): void {
-  const alerts = program.command('alerts').description("the policy's alert thresholds, for other monitoring systems");
+  const alerts = program.command('alerts').description("the policy's alert thresholds for other monitoring systems, and the alerts monitor --record kept");
+  alerts
+    .command('list')
+    .description('alert transitions recorded in pgharden.alerts by `pgharden monitor --record`')
+    .option('--since <duration>', 'how far back', durationOption, 24 * 3_600_000)
+    .action(async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & { since: number }>();
+      await runCommand(opts, async ({ ctx, client }) => {
+        const since = new Date(Date.now() - opts.since).toISOString();
+        return { ok: true, database: ctx.target.database, since, alerts: await listAlerts(client, ctx.target.database, since) };
+      }, (r, { log }) => {
+        if (!r.alerts.length) return log.info(`no alerts recorded for ${r.database} since ${r.since} (record them with pgharden monitor --record)`);
+        log.info(table(['at', 'state', 'severity', 'rule', 'pid', 'message'], r.alerts.map((a) => [a.at, a.state, a.severity, a.rule, a.pid, a.message])));
+      });
+    });
   alerts
     .command('export')
     .description('write the alert rules for another system (no database needed)')
