@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { LatencyHistogram } from '../src/load/histogram.js';
 import { runLoad } from '../src/load/run-load.js';
@@ -95,6 +96,11 @@ describe.each(testServers())('loadtest on $name PostgreSQL', (server) => {
       expect(result.transactions).toBeGreaterThan(0);
       const [{ n }] = await sql<{ n: number }>(server, `SELECT count(*)::int AS n FROM pgharden_bench.pgbench_history`, [], db);
       expect(n).toBe(result.transactions);
+      // A socket of the caller's own (as with TLS): reads arrive as 'data' events instead of into our buffer.
+      const ownSocket = targetFor(server, db);
+      ownSocket.config = { ...ownSocket.config, stream: () => new net.Socket() };
+      const viaEvents = await runLoad(ownSocket, { workload: 'select', clients: 2, durationMs: 500 });
+      expect(viaEvents.transactions).toBeGreaterThan(0);
       const bad = await runCli(['loadtest', '--db', urlFor(server, db), '--workload', 'app', '--pipeline', '2']);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/--pipeline works with the select and tpcb/);

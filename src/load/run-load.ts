@@ -82,7 +82,9 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
   const { scale } = await withClient(target, (c) => ensureBenchData(c, opts.scale), { appName: 'pgharden loadtest setup' });
 
   const threads = Math.max(1, Math.min(opts.threads ?? os.availableParallelism(), opts.clients));
-  const inWorkers = threads > 1 && fs.existsSync(fileURLToPath(WORKER));
+  // Worker threads get the target by structured clone: a config holding functions (a custom stream) stays in this thread.
+  const cloneable = Object.values(target.config).every((v) => typeof v !== 'function');
+  const inWorkers = threads > 1 && cloneable && fs.existsSync(fileURLToPath(WORKER));
   const groups = inWorkers ? threads : 1;
   const specs: GroupSpec[] = Array.from({ length: groups }, (_, g) => {
     const clients = Math.floor(opts.clients / groups) + (g < opts.clients % groups ? 1 : 0);
