@@ -62,6 +62,7 @@ connection limit). One cheap query per poll; durations on the server's clock.
 Alerts fire once per session (pid + backend_start) or condition and resolve when it clears.
 
 On a terminal: a live view (q or Ctrl-C to quit). Otherwise one line per sample and event.
+--json is --jsonl - (with --once: one JSON document).
 The monitor survives server restarts, terminated sessions (57P01) and network loss: it
 says so and reconnects with backoff. Only the first connection must succeed (else exit 3).
 
@@ -123,8 +124,9 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
 
 async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target): Promise<Sink[]> {
   const sinks: Sink[] = [];
+  const jsonl = opts.jsonl ?? (opts.json ? '-' : undefined); // --json: the JSON lines on stdout
   try {
-    if (opts.jsonl) sinks.push(jsonlSink(opts.jsonl));
+    if (jsonl) sinks.push(jsonlSink(jsonl));
     if (opts.webhook) sinks.push(webhookSink(opts.webhook, { source: target.display }));
     if (opts.record) sinks.push(await recordSink(target));
     if (opts.prometheus) {
@@ -132,7 +134,7 @@ async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target
       process.stderr.write(`pgharden monitor: serving ${prom.url}\n`);
       sinks.push(prom);
     }
-    const stdoutTaken = opts.jsonl === '-' || opts.json;
+    const stdoutTaken = jsonl === '-';
     if (!stdoutTaken && process.stdout.isTTY && !opts.plain) {
       sinks.push(liveViewSink({ out: process.stdout, rules, target: target.display, intervalMs: opts.interval, top: opts.top, recycling: Boolean(opts.recycleIdle) }));
     } else if (!stdoutTaken) {
