@@ -1,5 +1,5 @@
 import type { Log } from '../log.js';
-import type { Client } from '../pg/client.js';
+import { inTransaction, type Client } from '../pg/client.js';
 import { quoteLiteral } from '../pg/quote.js';
 import { recordStep } from '../state/store.js';
 
@@ -41,14 +41,13 @@ async function viewComment(client: Client): Promise<string | null | undefined> {
 export async function ensureMonitoringView(client: Client, runId: string, log: Log): Promise<void> {
   try {
     if ((await viewComment(client)) !== undefined) return;
-    await client.query('BEGIN');
-    await client.query(DEFINITION);
-    await client.query(`COMMENT ON VIEW ${VIEW} IS ${quoteLiteral(MARK + runId)}`);
-    await client.query(`GRANT SELECT ON ${VIEW} TO pg_monitor`);
-    await client.query('COMMIT');
+    await inTransaction(client, async () => {
+      await client.query(DEFINITION);
+      await client.query(`COMMENT ON VIEW ${VIEW} IS ${quoteLiteral(MARK + runId)}`);
+      await client.query(`GRANT SELECT ON ${VIEW} TO pg_monitor`);
+    });
     await recordStep(client, runId, 'create security_monitoring view', 'done');
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
     log.warn(`could not create ${VIEW}: ${(err as Error).message} (the settings were applied)`);
     await recordStep(client, runId, 'create security_monitoring view', 'failed', { error: (err as Error).message }).catch(() => undefined);
   }
