@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import readline from 'node:readline';
 import pg from 'pg';
 import { CLI, policyFile, tempDir, targetFor, type TestServer } from './helpers.js';
@@ -85,3 +86,36 @@ export const isAlert = (state: 'firing' | 'resolved', rule: string, pid?: number
   r.type === 'alert' && r.state === state && r.rule === rule && (pid === undefined || r.pid === pid);
 
 export { tempDir };
+
+/**
+ * A TCP proxy to the server whose cut() silently drops everything on the connections open
+ * at that moment (no FIN, no RST), as a failed link or a NAT losing its state does; new
+ * connections go through again.
+ */
+export async function droppingProxy(server: TestServer): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+  const upstream = new URL(server.url);
+  const open = new Set<{ dropped: boolean; sockets: net.Socket[] }>();
+  const proxy = net.createServer((client) => {
+    const remote = net.connect(Number(upstream.port || 5432), upstream.hostname);
+    const link = { dropped: false, sockets: [client, remote] };
+    open.add(link);
+    client.on('data', (d) => link.dropped || remote.write(d));
+    remote.on('data', (d) => link.dropped || client.write(d));
+    for (const s of link.sockets) {
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        open.delete(link);
+        for (const other of link.sockets) if (!link.dropped) other.destroy();
+      });
+    }
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  return {
+    port: (proxy.address() as net.AddressInfo).port,
+    cut: () => open.forEach((link) => (link.dropped = true)),
+    close: async () => {
+      for (const link of open) for (const s of link.sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
+    },
+  };
+}

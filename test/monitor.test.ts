@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/pg/embedded.js';
 import { quoteIdent } from '../src/pg/quote.js';
 import { TEST_POLICY, policyFile, runCli, sql, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
-import { isAlert, monitorPolicy, session, startMonitor } from './monitor-helpers.js';
+import { droppingProxy, isAlert, monitorPolicy, session, startMonitor } from './monitor-helpers.js';
 
 const INTERVAL_MS = 200;
 
@@ -122,6 +122,27 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
     } finally {
       await sql(server, `DROP ROLE ${role}`);
     }
+  });
+
+  it('the network silently drops the monitor\'s connection: a client-side deadline notices, and it reconnects', async () => {
+    await withTestDatabase(server, uniqueName('mon_net'), async (db) => {
+      const proxy = await droppingProxy(server);
+      const url = new URL(urlFor(server, db));
+      url.hostname = '127.0.0.1';
+      url.port = String(proxy.port);
+      const monitor = startMonitor(['--db', url.toString(), '--policy', await monitorPolicy(), '--interval', `${INTERVAL_MS}ms`]);
+      try {
+        const first = await monitor.waitFor((r) => r.type === 'sample', 10_000, 'a first sample');
+        proxy.cut();
+        const failed = await monitor.waitFor((r) => r.type === 'poll_failed', 15_000, 'the deadline');
+        expect(failed.error).toMatch(/no answer from the server for 7s/);
+        await monitor.waitFor((r) => r.type === 'connected' && r.reconnected, 10_000, 'the reconnection');
+        await monitor.waitFor((r) => r.type === 'sample' && r.myPid !== first.myPid, 5_000, 'a sample on the new session');
+      } finally {
+        expect(await monitor.stop()).toBe(0);
+        await proxy.close();
+      }
+    });
   });
 
   it('--once exits 0 OK, 1 WARNING, 2 CRITICAL (and 3 UNKNOWN when it cannot connect), with perfdata', async () => {

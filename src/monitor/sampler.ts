@@ -65,7 +65,8 @@ export class Sampler {
   async close(): Promise<void> {
     const client = this.client;
     this.client = null;
-    await client?.end().catch(() => undefined);
+    // end() waits for the server's goodbye, which a dead network never sends.
+    if (client) await Promise.race([client.end().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
   }
 
   private async use<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -82,14 +83,28 @@ export class Sampler {
       this.client = client;
       this.appliedAtReadAt = -Infinity;
     }
+    const client = this.client;
+    // statement_timeout is enforced by the server: when the network silently drops our
+    // packets, only a client-side deadline notices. Cutting the socket makes pg reject
+    // the pending query, and the next call reconnects.
+    const limitMs = (this.opts.statementTimeoutMs ?? 5_000) + 2_000;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`no answer from the server for ${limitMs / 1000}s: network down?`));
+        (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      }, limitMs);
+    });
     try {
-      return await fn(this.client);
+      return await Promise.race([fn(client), deadline]);
     } catch (err) {
       // A lost session (or an unknown failure) is not worth keeping: start clean on the next call.
       // A plain SQL error (privilege, timeout of this statement) leaves the session usable.
       const code = (err as { code?: string }).code ?? '';
       if (isConnectFailure(err) || !/^[0-9A-Z]{5}$/.test(code)) await this.close();
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
