@@ -64,8 +64,8 @@ export interface LoadResult {
 }
 
 const WORKER = new URL('./worker.js', import.meta.url);
-const DEFAULT_SLOW_MS = 500;
-const DEFAULT_THINK_MS = 200;
+export const DEFAULT_SLOW_MS = 500;
+export const DEFAULT_THINK_MS = 200;
 
 /**
  * Stable API (used by `pgharden loadtest` and by `pgharden run`/guard):

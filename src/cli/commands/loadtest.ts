@@ -2,14 +2,14 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { dropBenchData } from '../../load/bench-data.js';
 import { runPgbench } from '../../load/pgbench.js';
-import { runLoad, type LoadOptions, type LoadProgress, type LoadResult } from '../../load/run-load.js';
+import { DEFAULT_SLOW_MS, DEFAULT_THINK_MS, runLoad, type LoadOptions, type LoadProgress, type LoadResult } from '../../load/run-load.js';
 import { compareLoad, type LoadComparison } from '../../load/compare.js';
 import { loadLoadResults, saveLoadResult } from '../../load/store.js';
 import { WORKLOADS, type WorkloadName } from '../../load/workloads/types.js';
 import type { Log } from '../../log.js';
 import type { Client } from '../../pg/client.js';
 import { RunDir, newRunId } from '../../state/run-dir.js';
-import { durationOption, positiveInt } from '../options.js';
+import { durationFlag, durationOption, positiveInt } from '../options.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
 
@@ -47,13 +47,13 @@ export function register(program: Command): void {
     .description('load the database like pgbench, but count every error by SQLSTATE and keep going')
     .option('--workload <name>', `select (pgbench -S), tpcb (pgbench's TPC-B-like) or app (reads, writes, thinking transactions, slow statements)`, workloadOption, 'select')
     .option('--clients <n>', 'concurrent sessions', positiveInt, 8)
-    .option('--duration <duration>', 'how long to run, e.g. 15s, 5m', durationOption, 10_000)
+    .addOption(durationFlag('--duration <duration>', 'how long to run, e.g. 15s, 5m', 10_000))
     .option('--rate <tps>', 'open loop: Poisson arrivals at this many transactions per second (latency counts from the scheduled start)', positiveNumber)
     .option('--scale <n>', "bench data size, as pgbench's scale (100,000 accounts each); default what is there, else 1", positiveInt)
     .option('--pipeline <n>', 'transactions in flight per session (select/tpcb; 1 = like pgbench)', positiveInt, 1)
     .option('--threads <n>', 'worker threads (default: one per CPU, at most one per client)', positiveInt)
-    .option('--slow <duration>', 'app: duration of its slow statements (set it past statement_timeout to see 57014)', durationOption)
-    .option('--think <duration>', 'app: idle time inside its thinking transactions (past idle_in_transaction_session_timeout: 25P03)', durationOption)
+    .addOption(durationFlag('--slow <duration>', 'app: duration of its slow statements (set it past statement_timeout to see 57014)', DEFAULT_SLOW_MS))
+    .addOption(durationFlag('--think <duration>', 'app: idle time inside its thinking transactions (past idle_in_transaction_session_timeout: 25P03)', DEFAULT_THINK_MS))
     .option('--drop', 'remove the pgharden_bench tables after the run')
     .option('--pgbench', 'drive pgbench instead (select/tpcb), same clients/threads/duration, same result shape')
     .option('--run-id <id>', 'store the result in this run directory (e.g. the preflight run) instead of a new one')

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { fromUrl } from '../../pg/target.js';
 import { verify } from '../../verify/verify.js';
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .command('verify')
     .description('prove the policy is in force for new sessions, for every login role')
     .option('--probes', 'also prove the limits bite: timeouts must cancel/terminate fresh sessions (takes about the longest timeout)')
-    .option('--probe-url <url>', 'also run the timeout probes logged in as this connection string (repeatable; implies --probes)', collect, [])
+    .addOption(new Option('--probe-url <url>', 'also run the timeout probes logged in as this connection string (repeatable; implies --probes)').argParser(collect).default([], 'none'))
     .option('--probe-connections', 'also fill the database up to its connection limit with a temporary role (implies --probes)')
     .addHelpText('after', `
 Reads the values on a fresh session of the connecting role (not a SET in our own session),
