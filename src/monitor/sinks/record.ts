@@ -1,6 +1,7 @@
-import { connect, isConnectFailure, type Client } from '../../pg/client.js';
 import type { Target } from '../../pg/target.js';
 import { ensureAlertsTable, recordTransition } from '../alert-store.js';
+import type { AlertTransition } from '../engine.js';
+import { LazySession, sessionBroken } from '../lazy-session.js';
 import { deliveryQueue, type Attempt } from './delivery-queue.js';
 import type { Sink } from './sink.js';
 
@@ -11,32 +12,19 @@ import type { Sink } from './sink.js';
  * is reopened and the insert retried with backoff.
  */
 export async function recordSink(target: Target): Promise<Sink> {
-  let client: Client | null = null;
-  const session = async (): Promise<Client> => {
-    if (client) return client;
-    const opened: Client = await connect(target, {
-      appName: 'pgharden monitor (alerts)',
-      statementTimeoutMs: 5_000,
-      onError: () => {
-        if (client === opened) client = null;
-        void opened.end().catch(() => undefined);
-      },
-    });
-    return (client = opened);
-  };
-  await ensureAlertsTable(await session());
-
-  const insert = async (t: Parameters<typeof recordTransition>[1]): Promise<Attempt> => {
+  const session = new LazySession(target, { appName: 'pgharden monitor (alerts)', statementTimeoutMs: 5_000 });
+  try {
+    await session.use(ensureAlertsTable);
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+  const insert = async (t: AlertTransition): Promise<Attempt> => {
     try {
-      await recordTransition(await session(), t);
+      await session.use((client) => recordTransition(client, t));
       return { ok: true };
     } catch (err) {
-      const lost = isConnectFailure(err) || !(err as { code?: string }).code;
-      if (lost) {
-        await client?.end().catch(() => undefined);
-        client = null;
-      }
-      return { ok: false, why: (err as Error).message, retry: lost };
+      return { ok: false, why: (err as Error).message, retry: sessionBroken(err) };
     }
   };
   const queue = deliveryQueue(insert, {
@@ -47,7 +35,7 @@ export async function recordSink(target: Target): Promise<Sink> {
     transition: (t) => queue.push(t),
     async close() {
       await queue.close();
-      await client?.end().catch(() => undefined);
+      await session.close();
     },
   };
 }
