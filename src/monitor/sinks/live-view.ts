@@ -65,12 +65,12 @@ export function liveViewSink(opts: LiveViewOptions): Sink {
         `longest idle in transaction ${elapsed(s.longestIdleInTransactionMs)} (${it.severity} over ${formatDuration(it.over)})`,
       rolloutText(s) + (s.rollout ? `   recycling idle: ${opts.recycling ? 'on' : 'off (--recycle-idle)'}` : ''),
       '',
-      color('7', `${'PID'.padStart(7)} ${'USER'.padEnd(12)} ${'APPLICATION'.padEnd(16)} ${'STATE'.padEnd(20)} ${'DURATION'.padStart(9)} ${'WAIT'.padEnd(18)} QUERY`.padEnd(width)),
+      color('7', `${'PID'.padStart(7)} ${'USER'.padEnd(12)} ${'APPLICATION'.padEnd(16)} ${'STATE'.padEnd(20)} ${'DURATION'.padStart(9)}  ${'WAIT'.padEnd(18)} QUERY`.padEnd(width)),
     ];
     const room = Math.max(1, Math.min(opts.top, height - head.length - firing.length - RECENT_LINES - 5));
     const rows = s.sessions.slice(0, room).map((x) =>
       `${String(x.pid).padStart(7)} ${(x.usename ?? '').slice(0, 12).padEnd(12)} ${x.applicationName.slice(0, 16).padEnd(16)} ` +
-      `${x.state.slice(0, 20).padEnd(20)} ${durationCell(x)}${x.onOldSettings ? '*' : ' '}${(x.waitEvent ?? '').slice(0, 18).padEnd(18)} ` +
+      `${x.state.slice(0, 20).padEnd(20)} ${durationCell(x)}${x.onOldSettings ? '*' : ' '} ${(x.waitEvent ?? '').slice(0, 18).padEnd(18)} ` +
       x.query.replace(/\s+/g, ' '));
     if (!rows.length) rows.push(color('2', '   (no active or idle-in-transaction sessions)'));
     if (s.sessions.length > room) rows.push(color('2', `   … ${s.sessions.length - room} more`));
