@@ -41,7 +41,7 @@ describe('monitor without a database', () => {
     expect(engine.firing().map((a) => a.rule)).toEqual(['long_query', 'connections']); // most severe first
     // 8 of 10 is not over 80 %, but within the 5-point margin: still firing, no flapping.
     expect(states(engine.update(fakeSample(3, 8, [{ queryMs: 4_100 }])))).toEqual([]);
-    expect(engine.firing().find((a) => a.rule === 'connections')!.message).toMatch(/back under 80%, resolves under 75%/);
+    expect(engine.firing().find((a) => a.rule === 'connections')!.message).toMatch(/no longer over 80%, resolves at 75%/);
     // The query ended; a new session reuses pid 7: it is another session, so its alert is another one.
     expect(states(engine.update(fakeSample(4, 7, [])))).toEqual(['resolved long_query 7', 'resolved connections']);
     expect(states(engine.update(fakeSample(5, 7, [{ queryMs: 2_500, backendStart: '2026-01-01T00:00:04.000Z' }])))).toEqual(['firing long_query 7']);

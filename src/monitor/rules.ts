@@ -76,7 +76,7 @@ export function evaluate(rule: AlertRule, sample: Sample, firing: (key: string) 
     return [{
       ...base, key, value: share,
       message: `${total} connections on ${sample.database}: ${percent(share)} of ${of} (${limit}), ` +
-        (share > rule.over ? `over ${percent(rule.over)}` : `back under ${percent(rule.over)}, resolves under ${percent(rule.over - CONNECTIONS_CLEAR_MARGIN)}`),
+        (share > rule.over ? `over ${percent(rule.over)}` : `no longer over ${percent(rule.over)}, resolves at ${percent(rule.over - CONNECTIONS_CLEAR_MARGIN)}`),
     }];
   }
   const idle = rule.name === 'idle_in_transaction';
