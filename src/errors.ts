@@ -44,7 +44,11 @@ export class PolicyError extends PghardenError {
 
 /** The server could not be reached, or refused us (auth, missing database, privilege). */
 export class ConnectionError extends PghardenError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The server's SQLSTATE (53300 too many connections, 28P01 bad password, …) or Node's error code. */
+    readonly code?: string,
+  ) {
     super(message, ExitCode.connection);
   }
 }

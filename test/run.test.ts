@@ -11,6 +11,7 @@ settings:
   work_mem: 64MB
 connection_limit: 20
 guard_window: 4s
+sla_p95: 5s
 `;
 
 describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
@@ -18,12 +19,14 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
     await withTestDatabase(server, uniqueName('run_ok'), async (db) => {
       const load = startWorkload(urlFor(server, db), 'SELECT count(*) FROM generate_series(1, 1000)');
       try {
-        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--approved-by', 'Jane DBA', '--rehearse-rollback', '--json']);
+        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--approved-by', 'Jane DBA', '--rehearse-rollback', '--load', '--load-sample', '1s', '--load-workload', 'select', '--load-clients', '2', '--json']);
         expect(result.code, result.stderr).toBe(0);
         expect(result.json.outcome).toBe('passed');
         const report = JSON.parse(fs.readFileSync(result.json.reports.json, 'utf8'));
         const status = (item: RegExp) => report.criteria.find((c: { item: string }) => item.test(c.item)).status;
         expect(status(/No increase in application errors/)).toBe('passed');
+        expect(status(/within SLA/)).toBe('passed');
+        expect(report.record.baselineLoad.transactions).toBeGreaterThan(0);
         expect(status(/Statement timeout enforced at 1s/)).toBe('passed');
         expect(status(/Idle transaction timeout enforced/)).toBe('passed');
         expect(status(/Query complexity limits/)).toBe('passed');

@@ -4,6 +4,7 @@ import { connect, isConnectFailure, type Client } from '../pg/client.js';
 import { DEFAULT_EMBEDDED_DIR, startEmbedded, type EmbeddedServer } from '../pg/embedded.js';
 import { resolveTarget, wantsEmbedded, withDatabase, type Target } from '../pg/target.js';
 import { loadPolicy } from '../policy/load.js';
+import type { Policy } from '../policy/schema.js';
 import type { StageContext } from '../stage.js';
 
 export interface GlobalOptions {
@@ -38,6 +39,16 @@ export async function embeddedTarget(log: Log, database: string): Promise<{ serv
   return { server, target: server.target(database) };
 }
 
+/** Where a command works: --db / DATABASE_URL / PG* variables, else the embedded default (started here). */
+export async function chooseTarget(opts: GlobalOptions, policy: Policy, log: Log): Promise<{ target: Target; embedded: EmbeddedServer | null }> {
+  if (wantsEmbedded(opts.db)) {
+    const { server, target } = await embeddedTarget(log, policy.database ?? EMBEDDED_DATABASE);
+    return { target, embedded: server };
+  }
+  const target = resolveTarget(opts.db);
+  return { target: policy.database ? withDatabase(target, policy.database) : target, embedded: null };
+}
+
 /**
  * The frame of every database command: validate the policy before any connection,
  * connect (embedded default when nothing is configured), run, render, and always clean up.
@@ -53,13 +64,9 @@ export async function runCommand<T extends CommandResult>(
   let client: Client | null = null;
   try {
     const policy = await loadPolicy(opts.policy);
-    let target: Target;
-    if (wantsEmbedded(opts.db)) {
-      ({ server: embedded, target } = await embeddedTarget(log, policy.database ?? EMBEDDED_DATABASE));
-    } else {
-      target = resolveTarget(opts.db);
-      if (policy.database) target = withDatabase(target, policy.database);
-    }
+    const chosen = await chooseTarget(opts, policy, log);
+    embedded = chosen.embedded;
+    const target = chosen.target;
     client = await connect(target, { onError: (err) => log.warn(`connection lost: ${err.message}`) });
     const result = await body({ ctx: { target, policy, log }, client, embedded, log, json });
     if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');

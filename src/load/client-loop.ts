@@ -18,11 +18,10 @@ const ROLLBACK = queryMessage('ROLLBACK');
 const SYNC = syncMessage();
 const RETRY_CONNECT_MS = 100;
 
-/** SQLSTATE of a failed login: node errors carry it as `code`, ConnectionError ends its message with it. */
+/** SQLSTATE of a failed login (pg errors and ConnectionError carry it as `code`); 08006 when the connection itself failed. */
 export function loginSqlstate(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  if (e?.code && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-  return /\(([0-9A-Z]{5})\)\s*$/.exec(e?.message ?? '')?.[1] ?? '08006';
+  const code = (err as { code?: string })?.code;
+  return code && /^[0-9A-Z]{5}$/.test(code) ? code : '08006';
 }
 
 /** Login failures worth retrying under load (the limit may free up); anything else ends the run. */

@@ -169,7 +169,9 @@ export async function readSessions(client: Client, database: string): Promise<Se
             (extract(epoch FROM now() - state_change) * 1000)::float8 AS state_ms,
             left(query, 500) AS query
        FROM pg_stat_activity
-      WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      WHERE datname = $1 AND pid <> pg_backend_pid()
+        -- Without pg_read_all_stats, other roles' backend_type reads NULL: count them rather than hide them.
+        AND (backend_type = 'client backend' OR backend_type IS NULL)`,
     [database],
   );
   return rows.map((r) => ({

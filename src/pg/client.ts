@@ -31,7 +31,7 @@ export function isConnectFailure(err: unknown): boolean {
 export function connectionFailure(err: unknown, target: Target): ConnectionError {
   const e = err as { code?: string; message?: string };
   const why = e.message || e.code || String(err);
-  return new ConnectionError(`cannot connect to ${target.display}: ${why}${e.code && !why.includes(e.code) ? ` (${e.code})` : ''}`);
+  return new ConnectionError(`cannot connect to ${target.display}: ${why}${e.code && !why.includes(e.code) ? ` (${e.code})` : ''}`, e.code);
 }
 
 /**
@@ -49,6 +49,8 @@ export async function connect(target: Target, opts: ConnectOptions = {}): Promis
     // Appended, so options from the user's URL or PGOPTIONS (search_path, …) still apply.
     const own = `-c statement_timeout=${timeout} -c idle_in_transaction_session_timeout=0`;
     config.options = [config.options ?? process.env.PGOPTIONS, own].filter(Boolean).join(' ');
+    // A network that silently drops packets never answers: give up client-side soon after the server would.
+    config.query_timeout = timeout + 15_000;
   }
   const client = new pg.Client(config);
   client.on('error', (err) => opts.onError?.(err));

@@ -93,7 +93,7 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
       name: 'connection_limit', setting: 'connection_limit', ok,
       expected: String(ctx.policy.connection_limit), actual: String(state.database.connLimit),
       message: ok
-        ? `database ${state.database.name} admits at most ${state.database.connLimit} connections (superusers excepted)`
+        ? `database ${state.database.name} admits at most ${state.database.connLimit} connections (superusers count towards it but are never refused)`
         : `database ${state.database.name} has connection limit ${state.database.connLimit}, not ${ctx.policy.connection_limit}`,
     });
   }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { apply } from '../../apply/apply.js';
-import { durationOption } from '../options.js';
+import { durationFlag } from '../options.js';
 import { consoleLog } from '../../log.js';
 import { planData, type Plan } from '../../plan/plan.js';
 import { confirm, shouldAsk } from '../confirm.js';
@@ -11,8 +11,8 @@ export function register(program: Command): void {
   program
     .command('apply')
     .description('preflight, back up the prior values, then apply the policy (new sessions only)')
-    .option('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', durationOption, 60_000)
-    .option('--lock-timeout <duration>', 'lock_timeout for each ALTER DATABASE (retried with backoff)', durationOption, 2_000)
+    .addOption(durationFlag('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', 60_000))
+    .addOption(durationFlag('--lock-timeout <duration>', 'lock_timeout for each ALTER DATABASE (retried with backoff)', 2_000))
     .option('--approved-by <name>', 'record who approved the change (the runbook wants DBA approval)')
     .addHelpText('after', `
 Each change runs in its own short transaction, journaled in the pgharden schema, under an

@@ -5,7 +5,7 @@ import { guard, guardBaseline, type GuardResult } from '../../guard/guard.js';
 import { formatDuration } from '../../policy/duration.js';
 import type { Baseline } from '../../preflight/baseline.js';
 import { latestAppliedRun, loadBaseline, stateSchemaExists } from '../../state/store.js';
-import { durationOption } from '../options.js';
+import { durationFlag, durationOption } from '../options.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 
 interface GuardFlags extends GlobalOptions {
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .command('guard')
     .description('watch the latest applied run for a window and roll it back when a trigger fires')
     .option('--window <duration>', 'how long to watch (default: guard_window of the policy)', durationOption)
-    .option('--interval <duration>', 'sampling interval', durationOption, 1000)
+    .addOption(durationFlag('--interval <duration>', 'sampling interval', 1000))
     .option('--no-auto-rollback', 'report a fired trigger but leave the changes in place')
     .option('--log <file>', 'server log to count timeout and too-many-connections messages in')
     .addHelpText('after', `

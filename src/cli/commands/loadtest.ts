@@ -9,7 +9,7 @@ import { WORKLOADS, type WorkloadName } from '../../load/workloads/types.js';
 import type { Log } from '../../log.js';
 import type { Client } from '../../pg/client.js';
 import { RunDir, newRunId } from '../../state/run-dir.js';
-import { durationFlag, durationOption, positiveInt } from '../options.js';
+import { durationFlag, positiveInt } from '../options.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
 

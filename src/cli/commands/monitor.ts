@@ -1,12 +1,11 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { consoleLog, type Log } from '../../log.js';
+import { consoleLog } from '../../log.js';
 import { withClient } from '../../pg/client.js';
 import type { EmbeddedServer } from '../../pg/embedded.js';
-import { resolveTarget, wantsEmbedded, withDatabase, type Target } from '../../pg/target.js';
+import type { Target } from '../../pg/target.js';
 import { formatDuration } from '../../policy/duration.js';
 import { loadPolicy } from '../../policy/load.js';
-import type { Policy } from '../../policy/schema.js';
 import { runMonitor } from '../../monitor/monitor.js';
 import { nagiosCheck, NagiosCode, unknownLine } from '../../monitor/nagios.js';
 import { latestApplyTime } from '../../monitor/rollout.js';
@@ -20,7 +19,7 @@ import { recordSink } from '../../monitor/sinks/record.js';
 import type { Sink } from '../../monitor/sinks/sink.js';
 import { webhookSink } from '../../monitor/sinks/webhook.js';
 import { durationOption, positiveInt } from '../options.js';
-import { EMBEDDED_DATABASE, embeddedTarget, fail, type GlobalOptions } from '../session.js';
+import { chooseTarget, fail, type GlobalOptions } from '../session.js';
 
 interface MonitorFlags extends GlobalOptions {
   interval: number;
@@ -90,15 +89,6 @@ const durationFlag = (flags: string, description: string, ms: number) =>
   new Option(flags, description).argParser(durationOption).default(ms, formatDuration(ms));
 
 /** Which server: --db / DATABASE_URL / PG* variables, or the embedded default (as every command). */
-async function chooseTarget(opts: GlobalOptions, policy: Policy, log: Log): Promise<{ target: Target; embedded: EmbeddedServer | null }> {
-  if (wantsEmbedded(opts.db)) {
-    const { server, target } = await embeddedTarget(log, policy.database ?? EMBEDDED_DATABASE);
-    return { target, embedded: server };
-  }
-  const target = resolveTarget(opts.db);
-  return { target: policy.database ? withDatabase(target, policy.database) : target, embedded: null };
-}
-
 /** --once: Nagios semantics for every outcome, errors included (UNKNOWN, 3). */
 async function checkOnce(opts: MonitorFlags): Promise<void> {
   let embedded: EmbeddedServer | null = null;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { rollback } from '../../apply/rollback.js';
-import { durationOption } from '../options.js';
+import { durationFlag } from '../options.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 
 export function register(program: Command): void {
@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command('rollback')
     .description('restore exactly the values captured before apply, and prove it')
     .option('--run <id>', 'the run to roll back (default: the latest applied run)')
-    .option('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', durationOption, 60_000)
+    .addOption(durationFlag('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', 60_000))
     .addHelpText('after', `
 Values that were not set at database level before are RESET; values that were are set
 back to exactly what they were; the connection limit goes back to its old value (-1

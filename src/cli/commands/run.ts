@@ -3,7 +3,9 @@ import { ExitCode, UsageError } from '../../errors.js';
 import { writeReports } from '../../report/write.js';
 import { runRunbook, type RunRecord } from '../../run/run.js';
 import { confirm } from '../confirm.js';
-import { durationOption } from '../options.js';
+import { durationFlag, durationOption, positiveInt } from '../options.js';
+import { loadSamplerFor } from '../../run/load-sample.js';
+import type { WorkloadName } from '../../load/workloads/types.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 
 interface RunFlags extends GlobalOptions {
@@ -14,6 +16,8 @@ interface RunFlags extends GlobalOptions {
   rehearseRollback?: boolean;
   load?: boolean;
   loadSample: number;
+  loadWorkload: WorkloadName;
+  loadClients: number;
   probes: boolean;
   log?: string;
   resume?: string | true;
@@ -37,15 +41,17 @@ export function register(program: Command): void {
     .description('the whole runbook: preflight + baseline → backup → apply → verify → guard window → report, with automatic rollback')
     .option('--approved-by <name>', 'the DBA who approved the change (recorded in the run and the report)')
     .option('--window <duration>', 'guard window (default: guard_window of the policy)', durationOption)
-    .option('--interval <duration>', 'sampling interval in the guard window', durationOption, 1000)
+    .addOption(durationFlag('--interval <duration>', 'sampling interval in the guard window', 1000))
     .option('--no-auto-rollback', 'when a trigger fires, report it but leave the changes in place')
     .option('--rehearse-rollback', 'first apply and roll back on a scratch database on the same server, and prove the restore')
     .option('--load', 'take a load sample before the change and back to back in the window (latency and error triggers)')
-    .option('--load-sample <duration>', 'length of one load sample', durationOption, 5000)
+    .addOption(durationFlag('--load-sample <duration>', 'length of one load sample', 5000))
+    .addOption(new Option('--load-workload <name>', 'workload of the load samples (creates the pgharden_bench schema; `pgharden loadtest --drop` removes it)').choices(['app', 'select', 'tpcb']).default('app'))
+    .option('--load-clients <n>', 'clients of the load samples', positiveInt, 4)
     .option('--no-probes', 'skip the functional probes after apply (they take about the longest timeout in the policy)')
     .option('--log <file>', 'server log to count timeout and too-many-connections messages in (stderr, csvlog or jsonlog)')
     .addOption(new Option('--resume [run-id]', 'continue an interrupted run (default: the latest)'))
-    .option('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', durationOption, 60_000)
+    .addOption(durationFlag('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', 60_000))
     .addHelpText('after', `
 Rollback triggers (policy rollback_triggers:), measured against the baseline:
   timeout_errors_increase  failed-transaction rate up by more than the share, in points
@@ -72,7 +78,7 @@ Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
           const record = await runRunbook(ctx, client, {
             approvedBy: opts.approvedBy, windowMs: opts.window, intervalMs: opts.interval, autoRollback: opts.autoRollback,
             rehearse: Boolean(opts.rehearseRollback), logFile: opts.log, lockWaitMs: opts.lockWait, resume, signal: abort.signal,
-            loadSampleMs: opts.loadSample,
+            load: opts.load ? loadSamplerFor(ctx.target, opts.loadWorkload, opts.loadClients) : undefined, loadSampleMs: opts.loadSample,
             probes: opts.probes, json: Boolean(opts.json),
           });
           const reports = record.runId && record.outcome !== 'interrupted' ? await writeReports(record) : null;
