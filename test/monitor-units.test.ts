@@ -62,7 +62,7 @@ describe('monitor without a database', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const warnings: string[] = [];
-    const sink = webhookSink(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, { backoffMs: 50, onWarning: (m) => warnings.push(m), source: 'postgres://monitor@db:5432/codex_memory' });
+    const sink = webhookSink(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, { backoffMs: 50, onWarning: (m) => warnings.push(m), source: 'postgres://monitor@db:5432/codex_memory', contacts: { on_call: '+1 555 0100' } });
     const started = performance.now();
     sink.transition!(transition('firing'));
     sink.transition!(transition('resolved'));
@@ -71,7 +71,7 @@ describe('monitor without a database', () => {
     await sink.close!();
     server.close();
     expect(received.map((r) => r.state)).toEqual(['firing', 'resolved']);
-    expect(received[0]).toMatchObject({ target: 'postgres://monitor@db:5432/codex_memory', database: 'codex_memory' });
+    expect(received[0]).toMatchObject({ target: 'postgres://monitor@db:5432/codex_memory', database: 'codex_memory', contacts: { on_call: '+1 555 0100' } });
     expect(calls).toBe(4);
     expect(warnings).toEqual([]);
   });

@@ -112,12 +112,12 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
   }
 }
 
-async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target): Promise<Sink[]> {
+async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target, contacts?: Record<string, string>): Promise<Sink[]> {
   const sinks: Sink[] = [];
   const jsonl = opts.jsonl ?? (opts.json ? '-' : undefined); // --json: the JSON lines on stdout
   try {
     if (jsonl) sinks.push(jsonlSink(jsonl));
-    if (opts.webhook) sinks.push(webhookSink(opts.webhook, { source: target.display }));
+    if (opts.webhook) sinks.push(webhookSink(opts.webhook, { source: target.display, contacts }));
     if (opts.record) sinks.push(await recordSink(target));
     if (opts.prometheus) {
       const prom = await prometheusSink(opts.prometheus, rules);
@@ -177,7 +177,7 @@ async function monitor(opts: MonitorFlags): Promise<void> {
     const log = consoleLog(true); // human notes on stderr: stdout belongs to the view or the JSON lines
     const chosen = await chooseTarget(opts, policy, log);
     embedded = chosen.embedded;
-    sinks = await buildSinks(opts, rules, chosen.target);
+    sinks = await buildSinks(opts, rules, chosen.target, policy.contacts as Record<string, string> | undefined);
     const { signal, release } = stopSignal(opts);
     try {
       await runMonitor({

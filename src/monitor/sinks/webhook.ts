@@ -8,6 +8,8 @@ export interface WebhookOptions extends Pick<DeliveryOptions<AlertTransition>, '
   timeoutMs?: number;
   /** Which server the monitor watches (`postgres://user@host:port/db`, no password), sent as `target`. */
   source?: string;
+  /** The policy's contacts (DBA team, on-call, …), sent with every alert so the receiver knows whom to call. */
+  contacts?: Record<string, string>;
   /** Where delivery problems are reported (default: stderr). */
   onWarning?: (message: string) => void;
 }
@@ -35,7 +37,7 @@ export function webhookSink(endpoint: string, opts: WebhookOptions = {}): Sink {
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'pgharden-monitor' },
-      body: JSON.stringify(opts.source ? { ...t, target: opts.source } : t),
+      body: JSON.stringify({ ...t, ...(opts.source && { target: opts.source }), ...(opts.contacts && { contacts: opts.contacts }) }),
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.arrayBuffer().catch(() => undefined);
