@@ -48,6 +48,10 @@ export interface WindowObservation {
   checkFailures: { name: string; error: string }[];
 }
 
+/** A latency change smaller than this is scheduling noise (sub-millisecond p95s move by more than 20% on a busy host). */
+export const LATENCY_NOISE_FLOOR_MS = 1;
+const degraded = (before: number, after: number, share: number) => after > before * (1 + share) && after - before > LATENCY_NOISE_FLOOR_MS;
+
 const TIMEOUT_STATES = ['57014', '25P03', '25P04', '57P05'];
 const pct = (n: number | null | undefined) => (n === null || n === undefined ? 'n/a' : `${(n * 100).toFixed(2)}%`);
 export const SATURATION_SAMPLES = 3;
@@ -93,9 +97,9 @@ export function latencyTrigger(policy: Policy, base: GuardBaseline, w: WindowObs
     const before = base.load.latency.p95Ms;
     const after = Math.max(...w.loads.map((l) => l.latency.p95Ms));
     return {
-      trigger: 'latency_degradation', measured: true, fired: after > before * (1 + share), before, after, threshold: share,
+      trigger: 'latency_degradation', measured: true, fired: degraded(before, after, share), before, after, threshold: share,
       source: 'p95 of the load sample',
-      summary: `load p95 ${before.toFixed(2)}ms before → ${after.toFixed(2)}ms in the window (limit: +${Math.round(share * 100)}%)`,
+      summary: `load p95 ${before.toFixed(2)}ms before → ${after.toFixed(2)}ms in the window (limit: +${Math.round(share * 100)}% and more than ${LATENCY_NOISE_FLOOR_MS}ms)`,
     };
   }
   const s0 = w.first.statements;
@@ -104,9 +108,9 @@ export function latencyTrigger(policy: Policy, base: GuardBaseline, w: WindowObs
   if (base.statementMeanMs && s0 && s1 && calls >= 10) {
     const after = (s1.totalMs - s0.totalMs) / calls;
     return {
-      trigger: 'latency_degradation', measured: true, fired: after > base.statementMeanMs * (1 + share), before: base.statementMeanMs, after, threshold: share,
+      trigger: 'latency_degradation', measured: true, fired: degraded(base.statementMeanMs, after, share), before: base.statementMeanMs, after, threshold: share,
       source: "pg_stat_statements: weighted mean time of the baseline's top statements",
-      summary: `mean statement time ${base.statementMeanMs.toFixed(2)}ms before → ${after.toFixed(2)}ms in the window over ${calls} calls (limit: +${Math.round(share * 100)}%)`,
+      summary: `mean statement time ${base.statementMeanMs.toFixed(2)}ms before → ${after.toFixed(2)}ms in the window over ${calls} calls (limit: +${Math.round(share * 100)}% and more than ${LATENCY_NOISE_FLOOR_MS}ms)`,
     };
   }
   return {

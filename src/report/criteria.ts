@@ -26,7 +26,7 @@ function probeCriterion(r: RunRecord, setting: string): Pick<Criterion, 'status'
   if (probe) return { status: probe.ok ? 'passed' : 'failed', evidence: probe.message };
   if (!r.policy.settings[setting]) return { status: 'open', evidence: `the policy does not set ${setting}` };
   const live = r.verify?.checks.find((c) => c.name === `${setting} live`);
-  return { status: 'open', evidence: `${live ? live.message : 'not verified'}; not probed (run with --probes to measure enforcement)` };
+  return { status: 'open', evidence: `${live ? live.message : 'not verified'}; not probed (the run skipped probes: --no-probes)` };
 }
 
 /** The runbook's Success Criteria, each ticked only by a measurement; what only a person can confirm stays open. */
