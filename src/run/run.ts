@@ -154,7 +154,9 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       return { ok: true, summary: applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}` };
     });
     await stage('verify', 'fresh sessions, every login role' + (opts.probes ? ', functional probes' : ''), async () => {
-      record.verify = await verify(ctx, client, { probes: opts.probes ? {} : undefined });
+      const onProgress = (p: { running: string[]; remainingMs: number }) =>
+        checklist.progress('verify', `${p.running.length} probe(s) waiting for the server, at most ${Math.ceil(p.remainingMs / 1000)}s left`);
+      record.verify = await verify(ctx, client, { probes: opts.probes ? { onProgress } : undefined });
       const failed = [...record.verify.checks, ...(record.verify.probes ?? [])].filter((c) => !c.ok && (c as { status?: string }).status !== 'skipped');
       const probes = record.verify.probes ?? [];
       const probeNote = probes.length ? `; probes: ${probes.map((p) => `${p.probe} ${p.status}${p.measuredMs !== undefined ? ` in ${formatDuration(p.measuredMs)}` : ''}`).join(', ')}` : '';
