@@ -11,7 +11,7 @@ const load = (p95Ms: number, errors: Record<string, number> = {}): LoadSample =>
 const window = (w: Partial<WindowObservation>): WindowObservation => ({
   first: counters({}), last: counters({}), ownTransactions: 0, loads: [], log: null, saturatedSamples: 0, checkFailures: [], ...w,
 });
-const base = { failureRate: 0.01, load: null, statementMeanMs: null };
+const base = { failureRate: 0.01, load: null, statementMeanMs: null, watchedQueryIds: [] };
 
 describe('rollback triggers', () => {
   it('timeout_errors_increase compares the window failure rate with the baseline, in points', () => {

@@ -22,8 +22,6 @@ export interface GuardOptions {
   /** How often the policy's user checks run (they open sessions or processes: less often than sampling). */
   checkIntervalMs?: number;
   baseline: GuardBaseline;
-  /** pg_stat_statements query ids whose mean time stands in for latency without a load sample. */
-  watchedQueryIds?: string[];
   /** Back-to-back load samples through the window (with --load). */
   load?: (durationMs: number) => Promise<LoadSample>;
   loadSampleMs?: number;
@@ -50,12 +48,14 @@ export interface GuardResult {
 /** What "normal" was, from the baseline preflight captured (and its load sample, if any). */
 export function guardBaseline(baseline: Baseline, load: LoadSample | null): GuardBaseline {
   const s = baseline.statDatabase as Record<string, number | undefined>;
-  const statements = baseline.statements ?? [];
+  // The same top statements for the baseline mean and the window's: like for like.
+  const statements = (baseline.statements ?? []).slice(0, 10);
   const calls = statements.reduce((n, st) => n + st.calls, 0);
   return {
     failureRate: failureRate({ commits: s.xact_commit ?? 0, rollbacks: s.xact_rollback ?? 0, fatal: s.sessions_fatal ?? 0 }),
     load,
     statementMeanMs: calls > 0 ? statements.reduce((n, st) => n + st.meanMs * st.calls, 0) / calls : null,
+    watchedQueryIds: statements.map((st) => st.queryid),
   };
 }
 
@@ -81,7 +81,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export async function guard(ctx: StageContext, client: Client, opts: GuardOptions): Promise<GuardResult> {
   const interval = opts.intervalMs ?? 1000;
   const checkEvery = opts.checkIntervalMs ?? 5000;
-  const watched = opts.watchedQueryIds ?? [];
+  const watched = opts.baseline.watchedQueryIds;
   const db = ctx.target.database;
   const started = Date.now();
   const log = opts.logFile ? await LogScanner.open(opts.logFile) : null;

@@ -25,6 +25,8 @@ export interface GuardBaseline {
   load: LoadSample | null;
   /** Mean time of the baseline's top pg_stat_statements entries. */
   statementMeanMs: number | null;
+  /** Their query ids: the window's mean is taken over the same statements. */
+  watchedQueryIds: string[];
 }
 
 /** The part of a load-generator result the triggers need. */

@@ -1,4 +1,4 @@
-import type { DatabaseState } from '../pg/catalog.js';
+import type { DatabaseState, SessionRow } from '../pg/catalog.js';
 import { quoteIdent } from '../pg/quote.js';
 import { formatValue, parseValue, toMilliseconds } from '../pg/units.js';
 import { formatDuration } from '../policy/duration.js';
@@ -101,16 +101,9 @@ export function workloadFindings(state: DatabaseState, targets: Record<string, s
   const statementTimeout = ms('statement_timeout');
   const idleTimeout = ms('idle_in_transaction_session_timeout');
   if (statementTimeout) {
-    const slow = state.sessions.filter((s) => s.state === 'active' && (s.queryMs ?? 0) > statementTimeout);
-    if (slow.length) {
-      findings.push({
-        severity: 'advisory', code: 'sessions-over-statement-timeout', setting: 'statement_timeout',
-        roles: [...new Set(slow.map((s) => s.usename ?? '?'))],
-        message: `${slow.length} session(s) are running a statement longer than the new statement_timeout (${formatDuration(statementTimeout)}): ` +
-          slow.slice(0, 5).map((s) => `pid ${s.pid} (${s.usename}, ${formatDuration(s.queryMs!)})`).join(', ') +
-          '. They keep their old settings, but the same work in a new session would be cancelled.',
-      });
-    }
+    const slow = sessionsOver(state, 'active', (s) => s.queryMs, statementTimeout);
+    if (slow) findings.push({ ...slow, code: 'sessions-over-statement-timeout', setting: 'statement_timeout',
+      message: `${slow.message.replace('{what}', 'are running a statement longer than the new statement_timeout')}. They keep their old settings, but the same work in a new session would be cancelled.` });
     const heavy = (state.statements ?? []).filter((s) => s.maxMs > statementTimeout);
     if (heavy.length) {
       findings.push({
@@ -122,17 +115,23 @@ export function workloadFindings(state: DatabaseState, targets: Record<string, s
     }
   }
   if (idleTimeout) {
-    const idle = state.sessions.filter((s) => s.state === 'idle in transaction' && (s.stateMs ?? 0) > idleTimeout);
-    if (idle.length) {
-      findings.push({
-        severity: 'advisory', code: 'sessions-over-idle-timeout', setting: 'idle_in_transaction_session_timeout',
-        roles: [...new Set(idle.map((s) => s.usename ?? '?'))],
-        message: `${idle.length} session(s) have been idle in transaction longer than the new limit (${formatDuration(idleTimeout)}): ` +
-          idle.slice(0, 5).map((s) => `pid ${s.pid} (${s.usename}, ${formatDuration(s.stateMs!)})`).join(', ') + '.',
-      });
-    }
+    const idle = sessionsOver(state, 'idle in transaction', (s) => s.stateMs, idleTimeout);
+    if (idle) findings.push({ ...idle, code: 'sessions-over-idle-timeout', setting: 'idle_in_transaction_session_timeout',
+      message: `${idle.message.replace('{what}', 'have been idle in transaction longer than the new limit')}.` });
   }
   return findings;
+}
+
+/** Sessions in `state` for longer than `limitMs`, as the common part of an advisory finding (message has a `{what}` slot). */
+function sessionsOver(state: DatabaseState, sessionState: string, durationOf: (s: SessionRow) => number | null, limitMs: number) {
+  const over = state.sessions.filter((s) => s.state === sessionState && (durationOf(s) ?? 0) > limitMs);
+  if (!over.length) return null;
+  return {
+    severity: 'advisory' as const,
+    roles: [...new Set(over.map((s) => s.usename ?? '?'))],
+    message: `${over.length} session(s) {what} (${formatDuration(limitMs)}): ` +
+      over.slice(0, 5).map((s) => `pid ${s.pid} (${s.usename}, ${formatDuration(durationOf(s)!)})`).join(', '),
+  };
 }
 
 export function describeValue(state: DatabaseState, name: string, value: string | null): string {

@@ -178,7 +178,6 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
         const base = guardBaseline(record.baseline!, record.baselineLoad);
         record.guard = await guard(ctx, client, {
           windowMs, intervalMs: opts.intervalMs, baseline: base,
-          watchedQueryIds: (record.baseline!.statements ?? []).slice(0, 10).map((s) => s.queryid),
           load: opts.load, loadSampleMs: opts.loadSampleMs, logFile: opts.logFile, signal: opts.signal,
           onSample: (s) => checklist.progress('guard', `${formatDuration(s.elapsedMs)} of ${formatDuration(windowMs)}, ${s.connections}/${s.connectionLimit} connections`),
         });

@@ -176,3 +176,21 @@ export async function listSteps(client: Client, runId: string) {
   const { rows } = await client.query(`SELECT name, status, detail, at FROM pgharden.steps WHERE run_id = $1 ORDER BY id`, [runId]);
   return rows as { name: string; status: string; detail: unknown; at: Date }[];
 }
+
+/** The latest `run` that saved a record (what `report` shows by default). */
+export async function latestRunWithResult(client: Client, database: string): Promise<string | null> {
+  const { rows } = await client.query(
+    `SELECT id FROM pgharden.runs WHERE database = $1 AND result IS NOT NULL ORDER BY started_at DESC LIMIT 1`, [database],
+  );
+  return rows[0]?.id ?? null;
+}
+
+/** The latest `run` that stopped before its outcome (interrupted, or killed): what `run --resume` continues. */
+export async function latestResumableRun(client: Client, database: string): Promise<string | null> {
+  const { rows } = await client.query(
+    `SELECT id FROM pgharden.runs WHERE database = $1 AND command = 'run' AND coalesce(result ->> 'outcome', 'interrupted') = 'interrupted'
+      ORDER BY started_at DESC LIMIT 1`,
+    [database],
+  );
+  return rows[0]?.id ?? null;
+}

@@ -37,7 +37,6 @@ Exit 0 no trigger fired, 1 a trigger fired (rolled back unless --no-auto-rollbac
         ctx.log.info(`guarding run ${run.id} on ${ctx.target.database} for ${formatDuration(windowMs)}…`);
         const result: GuardResult = await guard(ctx, client, {
           windowMs, intervalMs: opts.interval, baseline: guardBaseline(baseline, null), logFile: opts.log,
-          watchedQueryIds: (baseline.statements ?? []).slice(0, 10).map((s) => s.queryid),
         });
         let rolledBack: RollbackResult | null = null;
         if (result.fired.length && opts.autoRollback) rolledBack = await rollback(ctx, client, { runId: run.id, lockWaitMs: 60_000 });

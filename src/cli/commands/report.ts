@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { renderReport, type ReportFormat } from '../../report/write.js';
 import type { RunRecord } from '../../run/run.js';
-import { loadRunResult, stateSchemaExists } from '../../state/store.js';
+import { latestRunWithResult, loadRunResult, stateSchemaExists } from '../../state/store.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 
 export function register(program: Command): void {
@@ -17,9 +17,7 @@ export function register(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions & { run?: string; format: ReportFormat; out?: string }>();
       await runCommand({ ...opts, json: false }, async ({ ctx, client }) => {
         if (!(await stateSchemaExists(client))) throw new UsageError('no runs recorded in this database yet');
-        const id = opts.run ?? (await client.query(
-          `SELECT id FROM pgharden.runs WHERE database = $1 AND result IS NOT NULL ORDER BY started_at DESC LIMIT 1`, [ctx.target.database],
-        )).rows[0]?.id;
+        const id = opts.run ?? (await latestRunWithResult(client, ctx.target.database));
         const record = id ? await loadRunResult<RunRecord>(client, id) : null;
         if (!record) throw new UsageError(opts.run ? `run ${opts.run} has no report (only \`pgharden run\` writes one)` : 'no `pgharden run` recorded for this database yet');
         const text = renderReport(record, opts.json ? 'json' : opts.format);

@@ -2,6 +2,8 @@ import { Option, type Command } from 'commander';
 import { ExitCode, UsageError } from '../../errors.js';
 import { writeReports } from '../../report/write.js';
 import { runRunbook, type RunRecord } from '../../run/run.js';
+import type { Client } from '../../pg/client.js';
+import { latestResumableRun, stateSchemaExists } from '../../state/store.js';
 import { confirm } from '../confirm.js';
 import { durationFlag, durationOption, positiveInt } from '../options.js';
 import { loadSamplerFor } from '../../run/load-sample.js';
@@ -90,14 +92,10 @@ Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
     });
 }
 
-async function latestResumable(client: import('../../pg/client.js').Client, database: string): Promise<string> {
-  const { rows } = await client.query(
-    `SELECT id FROM pgharden.runs WHERE database = $1 AND command = 'run' AND coalesce(result ->> 'outcome', 'interrupted') = 'interrupted'
-      ORDER BY started_at DESC LIMIT 1`,
-    [database],
-  ).catch(() => ({ rows: [] as { id: string }[] }));
-  if (!rows[0]) throw new UsageError('no interrupted run to resume for this database');
-  return rows[0].id;
+async function latestResumable(client: Client, database: string): Promise<string> {
+  const id = (await stateSchemaExists(client)) ? await latestResumableRun(client, database) : null;
+  if (!id) throw new UsageError('no interrupted run to resume for this database');
+  return id;
 }
 
 function summarise(r: RunRecord, reports: Record<string, string> | null, log: { info(m: string): void }): void {
