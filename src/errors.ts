@@ -5,6 +5,11 @@ export const ExitCode = {
   usage: 2,
   connection: 3,
   blocked: 4,
+  /** The database refused a statement (privilege, lock timeout exhausted, SQL error): not retryable as is. */
+  refused: 5,
+  /** A bug in pgharden. */
+  internal: 70,
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -64,5 +69,15 @@ export class BlockedError extends PghardenError {
 export class CheckFailedError extends PghardenError {
   constructor(message: string) {
     super(message, ExitCode.checkFailed);
+  }
+}
+
+/** The database refused a statement we sent (privilege, lock timeout, invalid value): not retryable as is. */
+export class RefusedError extends PghardenError {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message, ExitCode.refused);
   }
 }

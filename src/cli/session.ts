@@ -1,4 +1,4 @@
-import { ConnectionError, ExitCode, PghardenError } from '../errors.js';
+import { ConnectionError, ExitCode, PghardenError, RefusedError } from '../errors.js';
 import { consoleLog, type Log } from '../log.js';
 import { connect, isConnectFailure, type Client } from '../pg/client.js';
 import { DEFAULT_EMBEDDED_DIR, startEmbedded, type EmbeddedServer } from '../pg/embedded.js';
@@ -97,7 +97,7 @@ function toPghardenError(err: unknown): PghardenError {
   if (isConnectFailure(err)) return new ConnectionError(e.message ?? String(err));
   if (e?.code && /^[0-9A-Z]{5}$/.test(e.code)) {
     // A SQLSTATE: the database refused what we asked (privilege, lock, …).
-    return new PghardenError(`the database refused: ${e.message} (SQLSTATE ${e.code})`, ExitCode.connection);
+    return new RefusedError(`the database refused: ${e.message} (SQLSTATE ${e.code})`, e.code);
   }
-  return new PghardenError(`internal error: ${e?.message ?? String(err)} (set PGHARDEN_DEBUG=1 for the stack)`, ExitCode.checkFailed);
+  return new PghardenError(`internal error (a bug in pgharden): ${e?.message ?? String(err)} (set PGHARDEN_DEBUG=1 for the stack)`, ExitCode.internal);
 }

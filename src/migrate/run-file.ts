@@ -41,7 +41,7 @@ function failure(path: string, stmt: Statement, err: unknown, transactional: boo
   const undone = transactional
     ? 'rolled back: nothing of this migration was applied'
     : 'the statements before it were committed (it ran outside a transaction); fix and re-run, writing the rest so it can run again';
-  return new PghardenError(`${path}:${stmt.line}:${stmt.col}: ${e.message ?? String(err)}${e.code ? ` (SQLSTATE ${e.code})` : ''}; ${undone}`, ExitCode.connection);
+  return new PghardenError(`${path}:${stmt.line}:${stmt.col}: ${e.message ?? String(err)}${e.code ? ` (SQLSTATE ${e.code})` : ''}; ${undone}`, ExitCode.refused);
 }
 
 /** Run the planned statements; `record` writes the history row (inside our transaction when there is one). */
