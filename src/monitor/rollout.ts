@@ -2,21 +2,26 @@ import type { Client } from '../pg/client.js';
 
 /**
  * When the latest applied run changed the database's settings, or null (never applied,
- * rolled back, or no pgharden schema). Read outside the per-poll query because the
- * state table may not exist, and it changes only when someone applies.
+ * rolled back, no pgharden schema, or this role may not read it). Read outside the
+ * per-poll query because the state table may not exist, and it changes only when someone
+ * applies. Monitoring never requires the journal: a role without USAGE on the schema
+ * (to_regclass itself raises 42501 then) monitors without rollout tracking, and `onNote`
+ * says why.
  */
-export async function latestApplyTime(client: Client, database: string): Promise<string | null> {
-  const { rows } = await client.query(`SELECT to_regclass('pgharden.runs') IS NOT NULL AS present`);
-  if (!rows[0].present) return null;
+export async function latestApplyTime(client: Client, database: string, onNote?: (note: string) => void): Promise<string | null> {
   try {
+    const { rows } = await client.query(`SELECT to_regclass('pgharden.runs') IS NOT NULL AS present`);
+    if (!rows[0].present) return null;
     const latest = await client.query(
       `SELECT max(applied_at) AS at FROM pgharden.runs WHERE database = $1 AND status = 'applied' AND applied_at IS NOT NULL`,
       [database],
     );
     return latest.rows[0].at ? new Date(latest.rows[0].at).toISOString() : null;
   } catch (err) {
-    if ((err as { code?: string }).code === '42501') return null; // no SELECT on pgharden.runs: monitor without rollout
-    throw err;
+    if ((err as { code?: string }).code !== '42501') throw err;
+    onNote?.(`rollout tracking skipped: this role may not read the pgharden schema (${(err as Error).message}); ` +
+      'pgharden grants it to pg_monitor when it creates the schema, or: GRANT USAGE ON SCHEMA pgharden TO <role>; GRANT SELECT ON ALL TABLES IN SCHEMA pgharden TO <role>');
+    return null;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Client } from './client.js';
 import type { ParamMeta } from './units.js';
 import { ConnectionError } from '../errors.js';
+import { loadRedactor, redactAndTruncate, redactSql } from '../redact.js';
 
 /** One row of pg_settings, as seen by the tool's session. */
 export interface SettingRow extends ParamMeta {
@@ -176,7 +177,7 @@ export async function readSessions(client: Client, database: string): Promise<Se
   );
   return rows.map((r) => ({
     pid: r.pid, usename: r.usename, applicationName: r.application_name, state: r.state,
-    backendStart: new Date(r.backend_start).toISOString(), queryMs: r.query_ms, stateMs: r.state_ms, query: r.query ?? '',
+    backendStart: new Date(r.backend_start).toISOString(), queryMs: r.query_ms, stateMs: r.state_ms, query: redactSql(r.query ?? ''),
   }));
 }
 
@@ -200,11 +201,13 @@ export async function readStatements(client: Client, dbOid: number, limit = 20):
   const view = `${ext.rows[0].schema}.pg_stat_statements`.replace(/[^A-Za-z0-9_."]/g, '');
   try {
     const { rows } = await client.query(
-      `SELECT queryid::text, left(query, 300) AS query, calls::float8, mean_exec_time AS mean_ms, max_exec_time AS max_ms
+      // The whole text, redacted before it is cut to 300 characters (see redact.ts).
+      `SELECT queryid::text, query, calls::float8, mean_exec_time AS mean_ms, max_exec_time AS max_ms
          FROM ${view} WHERE dbid = $1 ORDER BY max_exec_time DESC LIMIT ${limit}`,
       [dbOid],
     );
-    return rows.map((r) => ({ queryid: r.queryid, query: r.query, calls: r.calls, meanMs: r.mean_ms, maxMs: r.max_ms }));
+    await loadRedactor();
+    return rows.map((r) => ({ queryid: r.queryid, query: redactAndTruncate(r.query ?? '', 300), calls: r.calls, meanMs: r.mean_ms, maxMs: r.max_ms }));
   } catch {
     return null; // installed but not in shared_preload_libraries, or no privilege
   }

@@ -4,6 +4,20 @@ import path from 'node:path';
 
 export const RUNS_DIR = '.pgharden/runs';
 
+/**
+ * Run files hold prior settings, baselines and reports: owner-only, whatever the umask
+ * (mode 0600 files in 0700 directories). `mkdir`'s and `writeFile`'s modes apply only to
+ * what they create, so existing folders and files from older versions are tightened too.
+ */
+export const PRIVATE_DIR = 0o700;
+export const PRIVATE_FILE = 0o600;
+
+/** Create `dir` (and its missing parents up to and including `root`'s folder) owner-only. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
+  await fs.chmod(dir, PRIVATE_DIR);
+}
+
 /** `20261125-201642-3fa2`: sortable by time, unique enough across operators. */
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -17,19 +31,34 @@ export class RunDir {
     this.dir = path.resolve(root, runId);
   }
 
+  /** The run folder and `.pgharden/runs` above it, owner-only. */
+  private async ensureDir(): Promise<void> {
+    const runsRoot = path.dirname(this.dir);
+    // `.pgharden` itself, when we create it: others may pass through but not list it. Not
+    // 0700, because the embedded server (run as the `postgres` OS user when we are root)
+    // must reach `.pgharden/embedded/`; that folder's modes are the embedded server's business.
+    await fs.mkdir(path.dirname(runsRoot), { recursive: true, mode: 0o711 });
+    await ensurePrivateDir(runsRoot);
+    await ensurePrivateDir(this.dir);
+  }
+
   async write(name: string, data: unknown): Promise<string> {
-    await fs.mkdir(this.dir, { recursive: true });
+    await this.ensureDir();
     const file = path.join(this.dir, name);
     const text = typeof data === 'string' ? data : JSON.stringify(data, null, 2) + '\n';
-    // Write then rename, so a crash never leaves a half-written backup.
-    await fs.writeFile(file + '.tmp', text);
+    // Write then rename, so a crash never leaves a half-written backup; the temp file is
+    // created 0600 (a leftover from a crash is rewritten, so chmod it too).
+    await fs.writeFile(file + '.tmp', text, { mode: PRIVATE_FILE });
+    await fs.chmod(file + '.tmp', PRIVATE_FILE);
     await fs.rename(file + '.tmp', file);
     return file;
   }
 
   async append(name: string, record: unknown): Promise<void> {
-    await fs.mkdir(this.dir, { recursive: true });
-    await fs.appendFile(path.join(this.dir, name), JSON.stringify(record) + '\n');
+    await this.ensureDir();
+    const file = path.join(this.dir, name);
+    await fs.appendFile(file, JSON.stringify(record) + '\n', { mode: PRIVATE_FILE });
+    await fs.chmod(file, PRIVATE_FILE);
   }
 
   async read<T>(name: string): Promise<T | null> {

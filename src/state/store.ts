@@ -1,5 +1,6 @@
 import type { Client } from '../pg/client.js';
 import { inTransaction } from '../pg/client.js';
+import { assertStateWritable, grantStateReaders } from './grants.js';
 
 /**
  * The `pgharden` schema in the target database: runs, their journaled steps, the
@@ -67,14 +68,18 @@ export interface RunRow {
 }
 
 export async function ensureStateSchema(client: Client): Promise<void> {
+  // A schema another role owns and we may not write: say who owns it and what to grant (grants.ts).
+  await assertStateWritable(client);
   // The newest object of the DDL: when it exists, everything before it does too.
   const { rowCount } = await client.query(
     `SELECT 1 FROM information_schema.columns WHERE table_schema = 'pgharden' AND table_name = 'runs' AND column_name = 'result'`,
   );
-  if (rowCount) return;
   await inTransaction(client, async () => {
+    // Also around the grants: concurrent GRANTs on one schema fail with "tuple concurrently updated".
     await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-    await client.query(DDL);
+    if (!rowCount) await client.query(DDL);
+    // Read access for pg_monitor, so monitoring roles can follow rollouts (a no-op once granted).
+    await grantStateReaders(client);
   });
 }
 

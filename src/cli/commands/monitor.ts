@@ -98,7 +98,7 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
     embedded = chosen.embedded;
     const { target } = chosen;
     const sample = await withClient(target, async (client) =>
-      sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database) }),
+      sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)) }),
     { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
     const result = nagiosCheck(sample, rulesFromPolicy(policy.alerts));
     process.stdout.write(opts.json ? JSON.stringify({ ...result, sample }, null, 2) + '\n' : result.line + '\n');
