@@ -1,5 +1,5 @@
 import type { Client } from '../pg/client.js';
-import { redactSql } from '../redact.js';
+import { redactSql } from '../redact-sql.js';
 
 /**
  * One poll of a database, in ONE statement (no N+1): pg_stat_activity is read once
@@ -150,7 +150,7 @@ export async function sampleOnce(client: Client, database: string, opts: SampleO
     stateMs: s.state_ms as number,
     xactMs: s.xact_ms as number | null,
     onOldSettings: Boolean(s.old),
-    // Alerts, webhooks and pgharden.alerts carry this text: no secret in it (redact.ts).
+    // Alerts, webhooks and pgharden.alerts carry this text: no secret in it (redact-sql.ts).
     query: redactSql((s.query as string | null) ?? ''),
   }));
   const limitSource = r.datconnlimit >= 0 ? 'datconnlimit' : 'max_connections';

@@ -1,7 +1,7 @@
 import type { Client } from './client.js';
 import type { ParamMeta } from './units.js';
 import { ConnectionError } from '../errors.js';
-import { loadRedactor, redactAndTruncate, redactSql } from '../redact.js';
+import { loadRedactor, redactAndTruncate, redactSql } from '../redact-sql.js';
 
 /** One row of pg_settings, as seen by the tool's session. */
 export interface SettingRow extends ParamMeta {
@@ -201,7 +201,7 @@ export async function readStatements(client: Client, dbOid: number, limit = 20):
   const view = `${ext.rows[0].schema}.pg_stat_statements`.replace(/[^A-Za-z0-9_."]/g, '');
   try {
     const { rows } = await client.query(
-      // The whole text, redacted before it is cut to 300 characters (see redact.ts).
+      // The whole text, redacted before it is cut to 300 characters (see redact-sql.ts).
       `SELECT queryid::text, query, calls::float8, mean_exec_time AS mean_ms, max_exec_time AS max_ms
          FROM ${view} WHERE dbid = $1 ORDER BY max_exec_time DESC LIMIT ${limit}`,
       [dbOid],

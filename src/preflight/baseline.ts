@@ -1,6 +1,6 @@
 import type { Client } from '../pg/client.js';
 import type { DatabaseState } from '../pg/catalog.js';
-import { redactSettingValue, redactSql } from '../redact.js';
+import { redactSettingValue, redactSql } from '../redact-sql.js';
 import { probeLatency, type LatencySample } from './latency.js';
 
 /** The "before" picture: everything the runbook says to record before the change. */

@@ -2,6 +2,7 @@ import { loadModule, parseSync } from 'libpg-query';
 import { nodesOf } from './migrate/ast.js';
 
 /**
+ * (Connection strings and error messages: src/pg/redact.ts.)
  * Statement texts read from the server (pg_stat_statements, pg_stat_activity) end up in
  * baselines, run records, reports, the state schema, alerts and webhooks. Some carry
  * secrets verbatim: pg_stat_statements does not replace the password of
