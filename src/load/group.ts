@@ -47,8 +47,10 @@ export async function runGroup(spec: GroupSpec, onTick?: (p: GroupProgress) => v
     }
     const started = performance.now();
     for (const loop of loops) loop.start();
+    const half = setTimeout(() => (stats.secondHalf = true), spec.durationMs / 2);
     const ticker = onTick && setInterval(() => onTick({ transactions: stats.transactions, errors: stats.errorCount }), 1000);
     await new Promise((r) => setTimeout(r, spec.durationMs));
+    clearTimeout(half);
     if (ticker) clearInterval(ticker);
     await Promise.race([Promise.all(loops.map((l) => l.stop())), new Promise((r) => setTimeout(r, spec.graceMs))]);
     return { stats: stats.snapshot(), elapsedMs: performance.now() - started };

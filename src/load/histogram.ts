@@ -5,6 +5,9 @@ import type { LatencySample } from '../preflight/latency.js';
  * recording is an array increment, so the hot loop allocates nothing however long the run,
  * and histograms from worker threads merge by adding counts.
  */
+/** [value in µs, count] pairs in ascending value order. */
+export type SparseHistogram = [number, number][];
+
 const SUB = 64;
 const LINEAR = 2 * SUB; // values below 128 µs are exact
 export const HISTOGRAM_BUCKETS = LINEAR + 25 * SUB;
@@ -58,6 +61,20 @@ export class LatencyHistogram {
       if (seen >= rank) return Math.min(valueOf(i), this.maxUs);
     }
     return this.maxUs;
+  }
+
+  /**
+   * The non-empty buckets as [value µs, count], ascending (the bucket middle, never above the
+   * true max): a compact, JSON-safe copy of the distribution for the latency trigger's statistics.
+   * `minus` removes another histogram's counts first (all − second half = first half).
+   */
+  sparse(minus?: { counts: Float64Array }): SparseHistogram {
+    const out: SparseHistogram = [];
+    for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
+      const n = this.counts[i] - (minus?.counts[i] ?? 0);
+      if (n > 0) out.push([Math.min(valueOf(i), this.maxUs), n]);
+    }
+    return out;
   }
 
   /** The same shape as preflight's summarise(), so baselines and load results compare directly. */

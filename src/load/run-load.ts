@@ -7,6 +7,7 @@ import { withClient } from '../pg/client.js';
 import type { Target } from '../pg/target.js';
 import { ensureBenchData } from './bench-data.js';
 import { runGroup, type GroupProgress, type GroupSpec } from './group.js';
+import type { SparseHistogram } from './histogram.js';
 import { LoadStats, type StatsSnapshot } from './stats.js';
 import type { WorkloadName } from './workloads/types.js';
 
@@ -25,6 +26,8 @@ export interface LoadOptions {
   /** app workload: duration of its slow statements, and think time in its thinking transaction. */
   slowMs?: number;
   thinkMs?: number;
+  /** Keep the latency distribution (whole run and each half) in the result: the guard's latency trigger needs it. */
+  distribution?: boolean;
 }
 
 export interface LoadProgress {
@@ -61,6 +64,13 @@ export interface LoadResult {
   clientCpuMs: number | null;
   cpuUsPerTransaction: number | null;
   startedAt: string;
+  /** With `distribution: true`: every latency (bucketed), and those of each half of the run. */
+  distribution?: LatencyDistribution;
+}
+
+export interface LatencyDistribution {
+  all: SparseHistogram;
+  halves: [SparseHistogram, SparseHistogram];
 }
 
 const WORKER = new URL('./worker.js', import.meta.url);
@@ -120,6 +130,9 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
     errors: stats.errors, errorsByStep: stats.errorsByStep, errorMessages: stats.messages, reconnects: stats.reconnects,
     clientCpuMs: round(clientCpuMs), cpuUsPerTransaction: stats.transactions ? round((clientCpuMs * 1000) / stats.transactions) : null,
     startedAt,
+    ...(opts.distribution
+      ? { distribution: { all: stats.latency.sparse(), halves: [stats.latency.sparse(stats.lateLatency), stats.lateLatency.sparse()] as [SparseHistogram, SparseHistogram] } }
+      : {}),
   };
 }
 
@@ -148,7 +161,10 @@ function inWorker(spec: GroupSpec, onTick: (p: GroupProgress) => void): Promise<
     worker.on('message', (m) => {
       if (m.type === 'tick') onTick(m);
       else if (m.type === 'done') resolve(m);
-      else reject(m.name === 'ConnectionError' ? new ConnectionError(m.message) : new PghardenError(`loadtest could not run: ${m.message}${m.code ? ` (${m.code})` : ''}`, m.exitCode ?? 3));
+      // The SQLSTATE travels with the error: the guard counts a refused login (53300) as pool evidence.
+      else reject(m.name === 'ConnectionError'
+        ? new ConnectionError(m.message, m.code)
+        : Object.assign(new PghardenError(`loadtest could not run: ${m.message}${m.code ? ` (${m.code})` : ''}`, m.exitCode ?? 3), { code: m.code }));
     });
     worker.on('error', reject);
     worker.on('exit', (code) => code !== 0 && reject(new Error(`loadtest worker exited with code ${code}`)));

@@ -6,6 +6,8 @@ export interface StatsSnapshot {
   count: number;
   maxUs: number;
   sumUs: number;
+  /** The same latencies, only those recorded in the second half of the run (see LoadStats.secondHalf). */
+  late: { counts: Float64Array; count: number; maxUs: number; sumUs: number };
   transactions: number;
   failed: number;
   reconnects: number;
@@ -18,6 +20,12 @@ export interface StatsSnapshot {
 /** Counters of one group of clients; errors are rare, so plain objects are fine for them. */
 export class LoadStats {
   readonly latency = new LatencyHistogram();
+  /**
+   * Latencies of the second half of the run only: comparing the two halves of one sample shows
+   * how much the environment itself moved while nothing changed (the latency trigger's noise).
+   */
+  readonly lateLatency = new LatencyHistogram();
+  secondHalf = false;
   transactions = 0;
   failed = 0;
   reconnects = 0;
@@ -28,6 +36,7 @@ export class LoadStats {
   success(latencyUs: number): void {
     this.transactions++;
     this.latency.record(latencyUs);
+    if (this.secondHalf) this.lateLatency.record(latencyUs);
   }
 
   error(step: string, sqlstate: string, message: string): void {
@@ -45,6 +54,7 @@ export class LoadStats {
     const h = this.latency;
     return {
       counts: h.counts, count: h.count, maxUs: h.maxUs, sumUs: h.sumUs,
+      late: { counts: this.lateLatency.counts, count: this.lateLatency.count, maxUs: this.lateLatency.maxUs, sumUs: this.lateLatency.sumUs },
       transactions: this.transactions, failed: this.failed, reconnects: this.reconnects,
       errors: this.errors, errorsByStep: this.errorsByStep, messages: this.messages,
     };
@@ -52,6 +62,7 @@ export class LoadStats {
 
   merge(s: StatsSnapshot): void {
     this.latency.merge(s);
+    this.lateLatency.merge(s.late);
     this.transactions += s.transactions;
     this.failed += s.failed;
     this.reconnects += s.reconnects;
