@@ -15,11 +15,15 @@ const severity = z.enum(['critical', 'warning', 'info']);
 
 /** A parameter value: checked later against pg_settings (type, unit, range). null = RESET at database level. */
 const settingValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
-  error: 'expected a string, number, boolean or null (null removes the database-level value)',
-});
+  error: 'expected a string, number, boolean or null (null removes the database-level value); a list such as search_path is one string: "app, public"',
+}).refine((v) => typeof v !== 'string' || !v.includes('\0'), { error: 'contains a NUL character, which PostgreSQL cannot store' });
+
+/** NAMEDATALEN − 1: PostgreSQL names are at most 63 bytes (a longer name is silently cut, so it would name another database). */
+const MAX_NAME_BYTES = 63;
 
 const parameterName = z
   .string()
+  .max(200, 'is too long for a parameter name')
   .regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, 'is not a parameter name');
 
 const check = z
@@ -33,7 +37,12 @@ const check = z
 
 export const policySchema = z
   .object({
-    database: z.string().min(1).max(63).optional(),
+    database: z
+      .string()
+      .min(1, 'must not be empty')
+      .refine((v) => Buffer.byteLength(v) <= MAX_NAME_BYTES, { error: `is longer than ${MAX_NAME_BYTES} bytes, the longest name PostgreSQL keeps` })
+      .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' })
+      .optional(),
     // Parameter names are case-insensitive in PostgreSQL: keep them in lower case from here on.
     settings: z
       .record(parameterName, settingValue)
@@ -61,6 +70,8 @@ export const policySchema = z
       .strict()
       .prefault({}),
     guard_window: duration.default(5 * 60_000),
+    /** Triggers that must be measured in the guard window: "not measured" then fails the guard (the run rolls back). */
+    require_measured: z.array(z.enum(['timeout_errors_increase', 'latency_degradation', 'pool_exhaustion'])).default([]),
     /** Response-time SLA the report checks the load sample's p95 against. */
     sla_p95: duration.optional(),
     /** Who to call (runbook "Contact Information"): listed in reports and carried by alert payloads. */
