@@ -16,7 +16,7 @@ const PATTERNS: [RegExp, string][] = [
   // keyword=value unquoted, in a conninfo string (ends at whitespace) or a URI query (ends at &, #).
   [new RegExp(`(\\b(?:${SECRET_KEYS})\\s*=\\s*)(?!\\*\\*\\*)(?:\\\\.|[^\\s&#'\\\\])+`, 'gi'), `$1${MASK}`],
   // the same keywords percent-encoded inside a larger URI (password%3D…).
-  [new RegExp(`(\\b(?:${SECRET_KEYS})(?:%3D|%20)+)(?:%(?!20)[0-9a-f]{2}|[^\\s&#%])+`, 'gi'), `$1${MASK}`],
+  [new RegExp(`((?<![a-z_])(?:${SECRET_KEYS})(?:%3D|%20)+)(?:%(?!20)[0-9a-f]{2}|[^\\s&#%])+`, 'gi'), `$1${MASK}`],
 ];
 
 /**
