@@ -1,3 +1,5 @@
+import { listKind, storedListText } from './guc-list.js';
+
 /**
  * Parameter values the way PostgreSQL reads them (guc.c): units, rounding, ranges,
  * booleans and enums, so `30s`, `30000` and `0.5min` compare equal for statement_timeout.
@@ -44,8 +46,15 @@ export function parseValue(meta: ParamMeta, raw: string | number | boolean): Par
         ? { ok: true, canonical: match }
         : { ok: false, error: `${JSON.stringify(raw)} is not a value of ${meta.name}; allowed: ${meta.enumvals?.join(', ')}` };
     }
-    case 'string':
-      return { ok: true, canonical: String(raw) };
+    case 'string': {
+      // List parameters compare element by element, in the form the server stores them.
+      const kind = listKind(meta.name);
+      if (!kind) return { ok: true, canonical: String(raw) };
+      const stored = storedListText(kind, String(raw));
+      return stored !== null
+        ? { ok: true, canonical: stored }
+        : { ok: false, error: `${JSON.stringify(raw)} is not a valid list for ${meta.name}: separate names with commas, double-quote a name that holds commas, spaces or capitals ("My Schema")` };
+    }
     default:
       return parseNumber(meta, text, raw);
   }

@@ -24,7 +24,8 @@ export function effectiveFor(state: DatabaseState, role: string, name: string): 
   if (db !== undefined) return { value: db, from: 'database' };
   const all = state.globalSettings.find((s) => s.name === name)?.value;
   if (all !== undefined) return { value: all, from: 'all roles' };
-  return { value: state.serverValues[name] ?? '', from: 'server' };
+  // hasOwn: a policy may name `constructor` or `__proto__`, which a plain object would answer from its prototype.
+  return { value: Object.hasOwn(state.serverValues, name) ? state.serverValues[name] : '', from: 'server' };
 }
 
 /** The SQL that removes a role-level value, for messages that tell the DBA what to run. */

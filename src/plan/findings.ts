@@ -34,6 +34,33 @@ export function notSettableFinding(name: string, context: string): Finding {
   return { severity: 'blocking', code: 'not-database-settable', setting: name, message: `${name} ${CONTEXT_ADVICE[context] ?? `has context ${context}`}.`, fix };
 }
 
+/**
+ * Parameters that SHOW knows but pg_settings hides (GUC_NO_SHOW_ALL), so they look unknown.
+ * Two of them are accepted by ALTER DATABASE and would change who every session is.
+ */
+const HIDDEN_PARAMETERS: Record<string, { message: string; fix?: string }> = {
+  is_superuser: {
+    message: 'is not a setting: it is read-only (context internal) and reports whether the session\'s current role is a superuser; nothing can set it (SQLSTATE 55P02).',
+  },
+  role: {
+    message: 'is the parameter behind SET ROLE. ALTER DATABASE accepts it, and then every new session of the database — pgharden\'s own included — switches to that role at login and acts with its privileges. pgharden refuses to set it.',
+    fix: 'grant the privileges the applications need to their own roles (GRANT …); to switch one role on purpose, ALTER ROLE r SET role = … outside pgharden',
+  },
+  session_authorization: {
+    message: 'is the parameter behind SET SESSION AUTHORIZATION. ALTER DATABASE accepts it, and then every new session of the database — pgharden\'s own included — takes that identity at login. pgharden refuses to set it.',
+    fix: 'connect as the role you mean instead (user= in the connection string)',
+  },
+  seed: {
+    message: 'is the parameter behind setseed(): it seeds random() for a session and hardens nothing; it is not a database setting pgharden manages.',
+    fix: 'remove it from the policy',
+  },
+};
+
+export function hiddenParameterFinding(name: string): Finding | null {
+  const hidden = Object.hasOwn(HIDDEN_PARAMETERS, name) ? HIDDEN_PARAMETERS[name] : null;
+  return hidden && { severity: 'blocking', code: 'not-a-policy-setting', setting: name, message: `${name} ${hidden.message}`, fix: hidden.fix };
+}
+
 export function unknownParameterFinding(name: string): Finding {
   return {
     severity: 'blocking', code: 'unknown-parameter', setting: name,

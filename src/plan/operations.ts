@@ -1,3 +1,4 @@
+import { listKind, listValueSql, storedListText } from '../pg/guc-list.js';
 import { quoteIdent, quoteLiteral, quoteParamName } from '../pg/quote.js';
 
 /**
@@ -16,8 +17,42 @@ export interface Operation {
   inverseSql(database: string): string;
 }
 
-export const setSql = (db: string, name: string, value: string) =>
-  `ALTER DATABASE ${quoteIdent(db)} SET ${quoteParamName(name)} = ${quoteLiteral(value)};`;
+/**
+ * The value part of `SET name = …` for a value as pg_db_role_setting stores it: a literal,
+ * or for list parameters (search_path, …) one literal per element. null when only the exact
+ * path of `setSql` can store this text (see listValueSql).
+ */
+export function valueSql(name: string, stored: string): string | null {
+  const kind = listKind(name);
+  return kind ? listValueSql(kind, stored) : quoteLiteral(stored);
+}
+
+/**
+ * Make the database-level entry hold exactly `stored`, byte for byte as setconfig will show
+ * it. A list text that no element list reproduces (e.g. `search_path=App,public`, written by
+ * `SET … FROM CURRENT`) is copied through the session's own value with FROM CURRENT, and the
+ * session's value is put back in the same transaction so our later statements resolve names
+ * as before.
+ */
+export function setSql(db: string, name: string, stored: string): string {
+  const target = `ALTER DATABASE ${quoteIdent(db)} SET ${quoteParamName(name)}`;
+  const value = valueSql(name, stored);
+  if (value !== null) return `${target} = ${value};`;
+  const n = quoteLiteral(name);
+  return [
+    `SELECT pg_catalog.set_config('pgharden.session_value', pg_catalog.current_setting(${n}), true);`,
+    `SELECT pg_catalog.set_config(${n}, ${quoteLiteral(stored)}, true);`,
+    `${target} FROM CURRENT;`,
+    `SELECT pg_catalog.set_config(${n}, pg_catalog.current_setting('pgharden.session_value'), true);`,
+  ].join(' ');
+}
+
+/** What setconfig will hold after the policy sets `raw`: list values in the server's own form (`app2, public`). */
+export function storedValue(name: string, raw: string | number | boolean): string {
+  const kind = listKind(name);
+  return (kind && storedListText(kind, String(raw))) ?? String(raw);
+}
+
 export const resetSql = (db: string, name: string) => `ALTER DATABASE ${quoteIdent(db)} RESET ${quoteParamName(name)};`;
 export const connectionLimitSql = (db: string, limit: number) => `ALTER DATABASE ${quoteIdent(db)} CONNECTION LIMIT ${Math.trunc(limit)};`;
 /** Put a parameter back to `value`, or remove the database-level entry when there was none. */

@@ -3,11 +3,12 @@ import type { DatabaseState } from '../pg/catalog.js';
 import { parseValue } from '../pg/units.js';
 import type { Policy } from '../policy/schema.js';
 import { effectiveFor } from './effective.js';
+import { toolSafetyFindings } from './tool-safety.js';
 import {
   connectionLimitFindings, describeValue, notOwnerFinding, notSettableFinding, roleOverrideFindings,
-  superuserFinding, unknownParameterFinding, workloadFindings, type Finding,
+  hiddenParameterFinding, superuserFinding, unknownParameterFinding, workloadFindings, type Finding,
 } from './findings.js';
-import { ConnectionLimitOperation, ResetOperation, SetOperation, toRecord, type Operation, type OperationRecord } from './operations.js';
+import { ConnectionLimitOperation, ResetOperation, SetOperation, storedValue, toRecord, type Operation, type OperationRecord } from './operations.js';
 
 export interface PlanRow {
   setting: string;
@@ -59,7 +60,7 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
     };
     rows.push(row);
 
-    if (!meta && !name.includes('.')) { findings.push(unknownParameterFinding(name)); continue; }
+    if (!meta && !name.includes('.')) { findings.push(hiddenParameterFinding(name) ?? unknownParameterFinding(name)); continue; }
     if (meta && !DATABASE_SETTABLE.has(meta.context)) { findings.push(notSettableFinding(name, meta.context)); continue; }
     if (meta?.context === 'superuser' && !state.me.canSet[name]) findings.push(superuserFinding(name, state));
 
@@ -76,7 +77,7 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
     const have = current === null ? null : parse(current);
     const same = have?.ok === true && have.canonical === wanted.canonical;
     row.action = same ? 'none' : 'set';
-    if (!same) operations.push(new SetOperation(name, current, String(raw)));
+    if (!same) operations.push(new SetOperation(name, current, storedValue(name, raw)));
     findings.push(...roleOverrideFindings(state, name));
   }
 
@@ -101,8 +102,20 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
   }
 
   findings.push(...workloadFindings(state, targets));
+  findings.push(...toolSafetyFindings(state, targets));
   const blocked = findings.some((f) => f.severity === 'blocking');
   return { database, rows, operations, findings, blocked };
+}
+
+/** Add findings found outside the pure plan (e.g. by asking the server); a blocking one blocks the plan. */
+export function addFindings(plan: Plan, findings: Finding[]): Plan {
+  plan.findings.push(...findings);
+  plan.blocked = plan.findings.some((f) => f.severity === 'blocking');
+  for (const f of findings) {
+    const row = f.severity === 'blocking' ? plan.rows.find((r) => r.setting === f.setting) : undefined;
+    if (row) row.action = 'blocked';
+  }
+  return plan;
 }
 
 /** Forward and rollback scripts of a plan (rollback in reverse order). */

@@ -29,7 +29,7 @@ export function parsePolicy(text: string, source: string): Policy {
     const problems = doc.errors.map((e) => `${source}: ${e.message.split('\n')[0]}`);
     throw new PolicyError(`policy ${source} is not valid YAML:\n  ${problems.join('\n  ')}`, problems);
   }
-  const raw = doc.toJS() ?? {};
+  const raw = toPlainData(doc, source) ?? {};
   const result = policySchema.safeParse(raw);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => describeIssue(issue, raw));
@@ -38,20 +38,67 @@ export function parsePolicy(text: string, source: string): Policy {
   return { ...result.data, source };
 }
 
+/** Aliases a policy may use: a few anchors shared between settings, never a "billion laughs". */
+const MAX_ALIASES = 100;
+
+/**
+ * The document as plain data. The YAML library throws (a ReferenceError) for an alias with no
+ * anchor and for alias expansion past MAX_ALIASES; a key that is itself a map or list would
+ * be stringified with a process warning. All three are a bad policy, said as such (exit 2).
+ */
+function toPlainData(doc: YAML.Document, source: string): unknown {
+  const problems: string[] = [];
+  YAML.visit(doc, {
+    Pair(_, pair) {
+      if (YAML.isCollection(pair.key)) problems.push(`${source}: a key must be a plain name, not a ${YAML.isMap(pair.key) ? 'map' : 'list'} (${String(pair.key).slice(0, 40)})`);
+    },
+  });
+  if (!problems.length) {
+    try {
+      return doc.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (err) {
+      const message = (err as Error).message;
+      problems.push(/excessive alias count/i.test(message)
+        ? `${source}: aliases expand to too much data (more than ${MAX_ALIASES} alias expansions: a YAML "billion laughs"?)`
+        : /unresolved alias/i.test(message)
+          ? `${source}: ${message.replace(/^Unresolved alias/, 'an alias (*name) refers to no anchor (&name)')}`
+          : `${source}: ${message}`);
+    }
+  }
+  throw new PolicyError(`policy ${source} is not valid YAML:\n  ${problems.join('\n  ')}`, problems);
+}
+
 /** "key: value — what is wrong, what is allowed", for one schema issue. */
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
-  const at = issue.path.map(String).join('.') || '(top level)';
+  const at = clip(issue.path.map(String).join('.')) || '(top level)';
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeys(issue.path);
-    return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` +
+    return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => clip(JSON.stringify(k))).join(', ')}` +
       (allowed.length ? `; allowed keys: ${allowed.join(', ')}` : '');
   }
+  if (issue.code === 'invalid_key') {
+    return `${at}: not a parameter name — letters, digits, _ and $, with at most one dot for an extension's own (myapp.flag), at most 200 characters`;
+  }
   const value = valueAt(raw, issue.path);
-  const shown = value === undefined ? 'missing' : JSON.stringify(value);
+  const shown = value === undefined ? 'missing' : clip(show(value));
   if (issue.code === 'invalid_value' && 'values' in issue) {
     return `${at}: ${shown} is not allowed; allowed values: ${issue.values.join(', ')}`;
   }
   return `${at}: ${shown} — ${issue.message}`;
+}
+
+/** JSON for a message; a recursive alias (`&a [*a]`) makes a cycle that JSON cannot write. */
+function show(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? '[a list that contains itself]' : '{a map that contains itself}';
+  }
+}
+
+/** A value or key shown in a message: long ones cut, so a problem stays on one line. */
+function clip(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
 }
 
 function valueAt(raw: unknown, keys: PropertyKey[]): unknown {
