@@ -1,6 +1,7 @@
 import type { Client } from '../pg/client.js';
 import { readDatabaseState, type DatabaseState } from '../pg/catalog.js';
-import { buildPlan, planData, type Plan } from '../plan/plan.js';
+import { addFindings, buildPlan, planData, type Plan } from '../plan/plan.js';
+import { serverValueFindings } from '../plan/server-check.js';
 import type { Finding } from '../plan/findings.js';
 import type { StageContext } from '../stage.js';
 import { RunDir, newRunId } from '../state/run-dir.js';
@@ -23,6 +24,7 @@ export interface PreflightResult {
 export async function readPlan(ctx: StageContext, client: Client): Promise<{ state: DatabaseState; plan: Plan }> {
   const state = await readDatabaseState(client, ctx.target.database, Object.keys(ctx.policy.settings));
   const plan = buildPlan(state, ctx.policy);
+  addFindings(plan, await serverValueFindings(client, state, plan));
   if (state.server.versionNum < MIN_SERVER_VERSION) {
     plan.findings.unshift({
       severity: 'blocking', code: 'server-version',
