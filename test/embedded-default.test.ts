@@ -1,28 +1,134 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli, sql, tempDir, testServers } from './helpers.js';
+import { CLI, ROOT, runCli, sql, tempDir, testServers } from './helpers.js';
 
 const postgresProcessesFor = (dir: string) =>
-  execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(dir) && !l.includes('ps -eo'));
+  execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(dir) && /postgres/.test(l) && !l.includes('ps -eo'));
 
-describe('the embedded default (no --db, DATABASE_URL or PG* variables)', () => {
-  it('starts, answers, says so on its first line, and stops leaving no process behind', async () => {
+/** Wait (bounded) until `check` holds; the test asserts the final state, not how long it took. */
+async function eventually(check: () => boolean, limitMs = 30_000): Promise<boolean> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return check();
+}
+
+const isRoot = process.getuid?.() === 0;
+
+describe('the embedded PostgreSQL', () => {
+  it('--embedded starts it, says so on the first line, and the command stops it leaving no process behind', async () => {
     const cwd = await tempDir();
     try {
-      const result = await runCli(['status', '--json'], { cwd });
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stderr.split('\n')[0]).toMatch(/using the embedded PostgreSQL in \.pgharden\/embedded\/ \(database codex_memory\)/);
-      expect(result.json).toMatchObject({ ok: true, database: 'codex_memory' });
+      const result = await runCli(['status', '--embedded', '--json'], { cwd });
+      expect(result.stderr.split('\n')[0]).toMatch(/--embedded: using the embedded PostgreSQL in \.pgharden\/embedded\/ \(database codex_memory\)/);
+      expect(result.json).toMatchObject({ database: 'codex_memory' });
       const dataDir = path.join(cwd, '.pgharden/embedded/data');
       expect(await fs.readFile(path.join(dataDir, 'PG_VERSION'), 'utf8')).toMatch(/^18/);
       await expect(fs.stat(path.join(dataDir, 'postmaster.pid'))).rejects.toThrow();
       expect(postgresProcessesFor(dataDir)).toEqual([]);
       // The password file is private to the operator.
       expect((await fs.stat(path.join(cwd, '.pgharden/embedded/password'))).mode & 0o077).toBe(0);
+      // PGHARDEN_EMBEDDED=1 asks for it too, and reuses the same data directory.
+      const again = await runCli(['status', '--json'], { cwd, env: { PGHARDEN_EMBEDDED: '1' } });
+      expect(again.stderr.split('\n')[0]).toMatch(/PGHARDEN_EMBEDDED=1: using the embedded PostgreSQL/);
+      expect(again.json).toMatchObject({ database: 'codex_memory' });
+      expect(postgresProcessesFor(dataDir)).toEqual([]);
     } finally {
       await fs.rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('a script that names no server gets exit 3 and one line saying how, never a throwaway server', async () => {
+    const cwd = await tempDir();
+    try {
+      for (const args of [['status'], ['apply', '--yes'], ['plan', '--json']]) {
+        const r = await runCli(args, { cwd });
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(/no server named: give --db URL/);
+      }
+      // How NRPE runs a check: UNKNOWN, not OK about a database it just created.
+      const check = await runCli(['monitor', '--once'], { cwd });
+      expect(check.code).toBe(3);
+      expect(check.stdout).toMatch(/^PGHARDEN UNKNOWN - no server named/);
+      await expect(fs.stat(path.join(cwd, '.pgharden/embedded'))).rejects.toThrow();
+      // --embedded and --db together name two servers: bad usage.
+      expect((await runCli(['status', '--embedded', '--db', 'postgres://x@127.0.0.1/x'], { cwd })).code).toBe(2);
+    } finally {
+      await fs.rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('a command killed with SIGKILL leaves no server behind: the watchdog stops it', async () => {
+    const cwd = await tempDir();
+    try {
+      const child = spawn(process.execPath, [CLI, 'monitor', '--embedded', '--plain', '--interval', '500ms'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const dataDir = path.join(cwd, '.pgharden/embedded/data');
+      expect(await eventually(() => out.length > 0 && postgresProcessesFor(dataDir).length > 0)).toBe(true);
+      const status = await runCli(['embedded', 'status', '--json'], { cwd });
+      expect(status.json).toMatchObject({ ok: true, owners: [child.pid] });
+      expect(status.json.running.port).toBeGreaterThan(0);
+      child.kill('SIGKILL');
+      expect(await eventually(() => postgresProcessesFor(dataDir).length === 0)).toBe(true);
+      expect((await runCli(['embedded', 'status', '--json'], { cwd })).json).toMatchObject({ running: null, owners: [] });
+    } finally {
+      await fs.rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('embedded stop ends a server still in use; the data is kept', async () => {
+    const cwd = await tempDir();
+    try {
+      const child = spawn(process.execPath, [CLI, 'monitor', '--embedded', '--plain', '--interval', '500ms'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const dataDir = path.join(cwd, '.pgharden/embedded/data');
+      expect(await eventually(() => postgresProcessesFor(dataDir).length > 0)).toBe(true);
+      const stopped = await runCli(['embedded', 'stop', '--json'], { cwd });
+      expect(stopped.json).toMatchObject({ ok: true, stopped: true });
+      expect(postgresProcessesFor(dataDir)).toEqual([]);
+      child.kill('SIGTERM');
+      expect(await fs.readFile(path.join(dataDir, 'PG_VERSION'), 'utf8')).toMatch(/^18/);
+    } finally {
+      await fs.rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(isRoot)('works for an ordinary login user: no OS user created, initdb runs as the caller', async () => {
+    const cwd = await tempDir();
+    execFileSync('chown', ['nobody', cwd]);
+    try {
+      const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'status', '--embedded', '--json'], {
+        cwd, env: { PATH: process.env.PATH!, HOME: cwd, NO_COLOR: '1' }, encoding: 'utf8',
+      });
+      expect(JSON.parse(out)).toMatchObject({ database: 'codex_memory' });
+      const owner = execFileSync('stat', ['-c', '%U', path.join(cwd, '.pgharden/embedded/data')], { encoding: 'utf8' }).trim();
+      expect(owner).toBe('nobody');
+      expect(postgresProcessesFor(cwd)).toEqual([]);
+    } finally {
+      await fs.rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(isRoot)('as root in a directory the postgres user cannot enter: the data moves to a reachable place, and the first line says where and why', async () => {
+    const parent = await tempDir();
+    const cwd = path.join(parent, 'private');
+    await fs.mkdir(cwd, { mode: 0o700 });
+    let root = '';
+    try {
+      const r = await runCli(['status', '--embedded', '--json'], { cwd });
+      expect(r.code, r.stderr).not.toBe(3);
+      const first = r.stderr.split('\n')[0];
+      expect(first).toMatch(/using the embedded PostgreSQL in \S*pgharden-embedded-[0-9a-f]{12}\/ \(the OS user postgres cannot enter /);
+      root = first.match(/in (\S*pgharden-embedded-[0-9a-f]{12})\//)![1];
+      expect(postgresProcessesFor(root)).toEqual([]);
+    } finally {
+      await fs.rm(parent, { recursive: true, force: true });
+      if (root) await fs.rm(root, { recursive: true, force: true });
     }
   });
 });

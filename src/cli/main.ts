@@ -5,6 +5,7 @@ import * as alerts from './commands/alerts.js';
 import * as apply from './commands/apply.js';
 import * as demo from './commands/demo.js';
 import * as diagnose from './commands/diagnose.js';
+import * as embedded from './commands/embedded.js';
 import * as guard from './commands/guard.js';
 import * as loadtest from './commands/loadtest.js';
 import * as migrate from './commands/migrate.js';
@@ -27,7 +28,8 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const program = new Command('pgharden')
   .description('Apply the security-hardening runbook to a PostgreSQL database: plan, baseline, backup, apply, verify, roll back.')
-  .option('--db <url>', 'connection URL (else DATABASE_URL, else PGHOST/PGUSER/… and ~/.pgpass; none: embedded PostgreSQL)')
+  .option('--db <url>', 'connection URL or conninfo (else DATABASE_URL, else PGHOST/PGUSER/PGSERVICE/… and ~/.pgpass)')
+  .option('--embedded', 'use the embedded PostgreSQL 18 in .pgharden/embedded (also PGHARDEN_EMBEDDED=1; on a terminal, the default when no server is named)')
   .option('--policy <file>', 'policy YAML file, or a built-in name', 'ticket-010')
   .option('--json', 'one JSON document on stdout; human text on stderr')
   .option('--yes', 'do not ask for confirmation')
@@ -44,7 +46,7 @@ Exit codes: 0 ok · 1 a check failed · 2 bad usage or policy (nothing changed)
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [plan, preflight, apply, verify, rollback, status, run, guard, report, monitor, loadtest, diagnose, alerts, render, migrate, demo]) command.register(program);
+for (const command of [plan, preflight, apply, verify, rollback, status, run, guard, report, monitor, loadtest, diagnose, alerts, render, migrate, demo, embedded]) command.register(program);
 
 try {
   await program.parseAsync();

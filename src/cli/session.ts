@@ -1,17 +1,20 @@
-import { ConnectionError, ExitCode, PghardenError, RefusedError } from '../errors.js';
+import { ConnectionError, ExitCode, PghardenError, RefusedError, UsageError } from '../errors.js';
 import { consoleLog, type Log } from '../log.js';
 import { connect, isConnectFailure, type Client } from '../pg/client.js';
-import { DEFAULT_EMBEDDED_DIR, startEmbedded, type EmbeddedServer } from '../pg/embedded.js';
+import { DEFAULT_EMBEDDED_DIR, embeddedLocation, startEmbedded, type EmbeddedServer } from '../pg/embedded.js';
 import { resolveTarget, wantsEmbedded, withDatabase, type Target } from '../pg/target.js';
 import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 import type { StageContext } from '../stage.js';
+import { explainStateAccessError } from '../state/grants.js';
 
 export interface GlobalOptions {
   db?: string;
   policy?: string;
   json?: boolean;
   yes?: boolean;
+  /** Use the embedded PostgreSQL (also PGHARDEN_EMBEDDED=1). */
+  embedded?: boolean;
 }
 
 export interface CommandEnv {
@@ -31,18 +34,38 @@ export interface CommandResult {
 
 export const EMBEDDED_DATABASE = 'codex_memory';
 
-/** The embedded default: start it, say so on the first line, and make sure the runbook's database exists. */
-export async function embeddedTarget(log: Log, database: string): Promise<{ server: EmbeddedServer; target: Target }> {
-  log.info(`pgharden: no --db, DATABASE_URL or PG* variables: using the embedded PostgreSQL in ${DEFAULT_EMBEDDED_DIR}/ (database ${database})`);
-  const server = await startEmbedded(DEFAULT_EMBEDDED_DIR);
+/** The embedded server: start or join it, say so on the first line, and make sure the database exists. */
+export async function embeddedTarget(log: Log, database: string, why = 'no --db, DATABASE_URL or PG* variables'): Promise<{ server: EmbeddedServer; target: Target }> {
+  const loc = embeddedLocation(DEFAULT_EMBEDDED_DIR);
+  const where = loc.relocated ? `${loc.root}/ (${loc.relocated})` : `${DEFAULT_EMBEDDED_DIR}/`;
+  log.info(`pgharden: ${why}: using the embedded PostgreSQL in ${where} (database ${database})`);
+  const server = await startEmbedded(loc);
   await server.createDatabase(database);
   return { server, target: server.target(database) };
 }
 
-/** Where a command works: --db / DATABASE_URL / PG* variables, else the embedded default (started here). */
+export const NO_SERVER_NAMED =
+  'no server named: give --db URL or conninfo (or set DATABASE_URL, PGHOST/PGDATABASE/PGSERVICE…), or --embedded for a private throwaway PostgreSQL';
+
+/**
+ * The embedded server only when a person asked for it: --embedded, PGHARDEN_EMBEDDED=1, or an interactive
+ * terminal with no server named. A script (cron, NRPE, CI) that names no server must not get a
+ * throwaway database that answers "OK": it gets exit 3.
+ */
+export function embeddedReason(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string | null {
+  const asked = opts.embedded || env.PGHARDEN_EMBEDDED === '1';
+  if (asked && opts.db) throw new UsageError('--embedded and --db name two different servers: give one');
+  if (asked) return opts.embedded ? '--embedded' : 'PGHARDEN_EMBEDDED=1';
+  if (!wantsEmbedded(opts.db, env)) return null;
+  if (process.stdin.isTTY && process.stderr.isTTY) return 'no --db, DATABASE_URL or PG* variables (interactive terminal)';
+  throw new ConnectionError(NO_SERVER_NAMED);
+}
+
+/** Where a command works: --db / DATABASE_URL / PG* variables, else the embedded server when asked for. */
 export async function chooseTarget(opts: GlobalOptions, policy: Policy, log: Log): Promise<{ target: Target; embedded: EmbeddedServer | null }> {
-  if (wantsEmbedded(opts.db)) {
-    const { server, target } = await embeddedTarget(log, policy.database ?? EMBEDDED_DATABASE);
+  const why = embeddedReason(opts);
+  if (why) {
+    const { server, target } = await embeddedTarget(log, policy.database ?? EMBEDDED_DATABASE, why);
     return { target, embedded: server };
   }
   const target = resolveTarget(opts.db);
@@ -73,7 +96,8 @@ export async function runCommand<T extends CommandResult>(
     render(result, { log, json });
     process.exitCode = result.exitCode ?? (result.ok ? ExitCode.ok : ExitCode.checkFailed);
   } catch (err) {
-    fail(err, json);
+    // A 42501 on the state schema names its owner and the grants to run (state/grants.ts).
+    fail(await explainStateAccessError(client, err), json);
   } finally {
     await client?.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);

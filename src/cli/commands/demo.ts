@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { apply } from '../../apply/apply.js';
 import { rollback } from '../../apply/rollback.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { consoleLog, type Log } from '../../log.js';
 import { connect, withClient, type Client } from '../../pg/client.js';
 import type { EmbeddedServer } from '../../pg/embedded.js';
@@ -43,8 +43,9 @@ export async function demo(opts: GlobalOptions): Promise<void> {
   let server: EmbeddedServer | null = null;
   let client: Client | null = null;
   try {
+    if (opts.db) throw new UsageError('demo always runs on the embedded PostgreSQL (it seeds and changes its own database): drop --db, or use `pgharden run --db …` on your server');
     const policy = await loadPolicy(opts.policy);
-    const embedded = await embeddedTarget(log, EMBEDDED_DATABASE);
+    const embedded = await embeddedTarget(log, EMBEDDED_DATABASE, 'demo');
     server = embedded.server;
     const ctx: StageContext = { target: embedded.target, policy, log };
     client = await connect(ctx.target, { onError: (e) => log.warn(e.message) });
