@@ -6,7 +6,7 @@ import { LazySession } from '../monitor/lazy-session.js';
 import { backoffMs } from '../monitor/monitor.js';
 import { rulesFromPolicy } from '../monitor/rules.js';
 import { sampleOnce } from '../monitor/sample.js';
-import { CounterWindow, readCounters, statementFailureRate, type Counters } from './counters.js';
+import { CounterWindow, readCounters, statementFailureRate, type CounterDeltas, type Counters } from './counters.js';
 import { runChecks } from './checks.js';
 import { drawLoadSample } from './load-sample.js';
 import { LogScanner } from './log-scan.js';
@@ -64,6 +64,8 @@ export interface GuardResult {
   observedMs: number;
   samples: GuardSample[];
   loads: LoadSample[];
+  /** pg_stat_database increments over the window, counter by counter (null: no reading at all). */
+  counters: CounterDeltas | null;
   /** --log could not be read: the guard went on without it (the caller should have checked it before the change). */
   logError: string | null;
   /** Alert transitions of the policy's alert rules during the window (the monitor's engine). */
@@ -123,9 +125,19 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
   const db = ctx.target.database;
   const started = Date.now();
   const elapsed = () => Date.now() - started;
-  const session = new LazySession(ctx.target, { appName: 'pgharden guard', statementTimeoutMs: Math.max(10_000, 2 * interval) });
   const outages: GuardOutage[] = [];
   let lostConnection = false;
+  const lost = (err: unknown): GuardOutage => {
+    let open = outages.at(-1);
+    if (!open || open.recoveredAfterMs !== null) {
+      open = { elapsedMs: elapsed(), error: message(err), recoveredAfterMs: null };
+      outages.push(open);
+      opts.onConnection?.({ state: 'lost', elapsedMs: elapsed(), error: open.error });
+    }
+    return open;
+  };
+  // The server may also end the session between readings (pg_terminate_backend while idle): an outage too.
+  const session = new LazySession(ctx.target, { appName: 'pgharden guard', statementTimeoutMs: Math.max(10_000, 2 * interval), onLost: lost });
 
   /** One reading on the guard's session; null while the server is unreachable (backoff inside, bounded overall). */
   const read = async <T>(fn: (c: Client) => Promise<T>): Promise<T | null> => {
@@ -139,12 +151,7 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
         }
         return value;
       } catch (err) {
-        let open = outages.at(-1);
-        if (!open || open.recoveredAfterMs !== null) {
-          open = { elapsedMs: elapsed(), error: message(err), recoveredAfterMs: null };
-          outages.push(open);
-          opts.onConnection?.({ state: 'lost', elapsedMs: elapsed(), error: open.error });
-        }
+        const open = lost(err);
         if (elapsed() - open.elapsedMs >= reconnectWithin) {
           lostConnection = true;
           return null;
@@ -241,6 +248,7 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
     passed: !interrupted && !lostConnection && observation !== null && fired.length === 0,
     interrupted, lostConnection, outages, fired, triggers,
     notMeasured: triggers.filter((t) => !t.measured && t.trigger !== 'checks').map((t) => t.trigger),
-    windowMs: opts.windowMs, observedMs: elapsed(), samples, loads: observation?.loads ?? [], logError, alerts,
+    windowMs: opts.windowMs, observedMs: elapsed(), samples, loads: observation?.loads ?? [],
+    counters: observation?.deltas ?? null, logError, alerts,
   };
 }
