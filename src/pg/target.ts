@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClientConfig } from 'pg';
-import { UsageError } from '../errors.js';
+import { ConnectionError, UsageError } from '../errors.js';
 import { parseConnString, type ConnParams } from './conninfo.js';
 import { homeDir, readService } from './service-file.js';
 import { tlsPlan, type TlsPlan } from './ssl.js';
@@ -89,7 +89,15 @@ export function fromParams(explicit: ConnParams, source: TargetSource, env: Node
   const dial = p.hostaddr ?? host!;
   const socket = dial.startsWith('/');
   const home = homeDir(env);
-  const tls = tlsPlan(p, home, socket);
+  const display = describe(user, host ?? dial, port, database);
+  let tls: TlsPlan;
+  try {
+    tls = tlsPlan(p, home, socket);
+  } catch (err) {
+    // A file sslmode needs is missing or unreadable: libpq reports it as a connection failure.
+    if (err instanceof ConnectionError) throw new ConnectionError(`cannot connect to ${display}: ${err.message}`);
+    throw err;
+  }
 
   const config: ClientConfig = { host: dial, port, user, database, ssl: tls.mode === 'require' || tls.mode.startsWith('verify') ? { ...tls.attempts[0] } : false };
   if (p.password !== undefined) config.password = p.password;
@@ -108,7 +116,7 @@ export function fromParams(explicit: ConnParams, source: TargetSource, env: Node
     if (!Number.isInteger(s) || s < 0) throw new UsageError(`invalid keepalives_idle value in ${source}: "${p.keepalives_idle}" (whole seconds)`);
     libpq.keepAliveDelayMs = s * 1000;
   }
-  return { source, config, database, display: describe(user, host ?? dial, port, database), libpq };
+  return { source, config, database, display, libpq };
 }
 
 /** The same server and credentials, another database. */
