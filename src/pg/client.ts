@@ -52,7 +52,10 @@ export function isConnectFailure(err: unknown): boolean {
 /** The failure as exit 3, naming the target (never its password) and, for TLS, why and what to set. */
 export function connectionFailure(err: unknown, target: Target): ConnectionError {
   const e = err as { code?: string; message?: string };
-  if (err instanceof ConnectionError) return new ConnectionError(redact(`cannot connect to ${target.display}: ${err.message}`, secrets(target)), err.code);
+  if (err instanceof ConnectionError) {
+    const text = err.message.startsWith('cannot connect to ') ? err.message : `cannot connect to ${target.display}: ${err.message}`;
+    return new ConnectionError(redact(text, secrets(target)), err.code);
+  }
   const host = target.libpq?.host ?? String(target.config.host);
   const why =
     describeTlsError(e, target.libpq?.tls, host) ??

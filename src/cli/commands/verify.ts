@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { redact } from '../../pg/redact.js';
 import { fromUrl } from '../../pg/target.js';
 import { verify } from '../../verify/verify.js';
 import type { ProbeResult } from '../../verify/probes/types.js';
@@ -47,8 +48,8 @@ Exit 0 all checks and probes pass, 1 a check or a probe failed.`)
         for (const url of opts.probeUrl) {
           try {
             fromUrl(url, '--db');
-          } catch {
-            throw new UsageError(`--probe-url ${JSON.stringify(url.replace(/:[^:@/]*@/, ':…@'))} is not a connection URL (postgres://user:password@host:port/database)`);
+          } catch (err) {
+            throw new UsageError(`--probe-url ${JSON.stringify(redact(url))} is not a connection string (postgres://user:password@host:port/database or keyword=value pairs): ${(err as Error).message}`);
           }
         }
         try {
