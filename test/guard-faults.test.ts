@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import net from 'node:net';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +45,7 @@ function steadyApp(url: string): { stop(): Promise<number> } {
   return { stop: async () => { running = false; await done; return n; } };
 }
 
+const SYSTEM_LOG = '/var/log/postgresql/postgresql-15-main.log';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(testServers())('guard under faults ($name)', (server: TestServer) => {
@@ -79,8 +81,10 @@ describe.each(testServers())('guard under faults ($name)', (server: TestServer) 
         const roleTarget = onDatabase(targetFor(server, db), db);
         roleTarget.config = { ...roleTarget.config, user: role, password };
 
+        // The system server's own stderr log (Debian's path), when this machine has it: the real format, read live.
+        const logFile = server.name === 'system' ? await fs.access(SYSTEM_LOG, fs.constants.R_OK).then(() => SYSTEM_LOG, () => undefined) : undefined;
         const result = await runGuard(targetFor(server, db), {
-          windowMs: 6_000, intervalMs: 500,
+          windowMs: 6_000, intervalMs: 500, logFile,
           // The guard's load sampler logs in as the same role: its first login is refused (53300).
           load: loadSamplerFor(roleTarget, 'select', 2), loadSampleMs: 1_000,
         });
@@ -94,6 +98,10 @@ describe.each(testServers())('guard under faults ($name)', (server: TestServer) 
         expect(pool.sqlstates?.['53300']).toBeGreaterThanOrEqual(1);
         expect(pool.summary).toMatch(/pool exhausted: .*53300/);
         expect(result.loads.some((l) => l.failure && l.errors['53300'])).toBe(true);
+        if (logFile) {
+          expect(result.logError).toBeNull();
+          expect(pool.sources.find((s) => s.source === 'log')!.summary).toMatch(/server log: [1-9]\d* login\(s\) refused with 53300/);
+        }
         // pg_stat_database saw the refusals as rollbacks + FATAL session ends (what read as "61.54 % failed
         // transactions" before): kept apart, they are not statement failures.
         const timeouts = result.triggers.find((t) => t.trigger === 'timeout_errors_increase')!;
