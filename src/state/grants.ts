@@ -58,8 +58,9 @@ async function readAccess(client: Client): Promise<Access> {
             has_schema_privilege(n.oid, 'USAGE') AND has_schema_privilege(n.oid, 'CREATE')
               AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
                                 AND NOT has_table_privilege(c.oid, 'INSERT, UPDATE'))
-              AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind = 'S'
-                                AND NOT has_sequence_privilege(c.oid, 'USAGE')) AS can_write,
+              -- CASE: the planner may call the function before the relkind filter, and it raises on a non-sequence.
+              AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid
+                                AND CASE WHEN c.relkind = 'S' THEN NOT has_sequence_privilege(c.oid, 'USAGE') ELSE false END) AS can_write,
             NOT EXISTS (
               SELECT 1 FROM unnest($1::text[]) AS r(name) JOIN pg_roles pr ON pr.rolname = r.name
                WHERE NOT has_schema_privilege(pr.oid, n.oid, 'USAGE')
