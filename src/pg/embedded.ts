@@ -93,7 +93,7 @@ function ensureWatchdog(root: string): void {
  * Join the embedded server under `dir` (or its relocated place), starting it when none runs.
  * It listens on 127.0.0.1 only, on a free port, with a random scram password kept in a 0600 file.
  */
-export async function startEmbedded(dir: string | EmbeddedLocation = DEFAULT_EMBEDDED_DIR): Promise<EmbeddedServer> {
+export async function startEmbedded(dir: string | EmbeddedLocation = DEFAULT_EMBEDDED_DIR, opts: { port?: number } = {}): Promise<EmbeddedServer> {
   const loc = typeof dir === 'string' ? embeddedLocation(dir) : dir;
   const password = prepareRoot(loc);
   const dataDir = path.join(loc.root, 'data');
@@ -105,7 +105,7 @@ export async function startEmbedded(dir: string | EmbeddedLocation = DEFAULT_EMB
     if (running) return { port: running.port, startedHere: false };
     try {
       if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initCluster(bin, dataDir, password, loc.runAs);
-      const port = await freePort();
+      const port = opts.port ?? (await freePort());
       await startCluster(bin, dataDir, port, loc.runAs);
       return { port, startedHere: true };
     } catch (err) {

@@ -90,7 +90,8 @@ async function lintCommand(files: string[], o: GlobalOptions & { dir: string; fo
   const inputs = async () => (files.length ? lintInputsFromPaths(files) : lintInputs((await readMigrations(o.dir)).migrations));
   const result = (report: LintReport): LintResult => ({ ...report, ok: report.errors === 0, exitCode: report.errors ? ExitCode.blocked : ExitCode.ok });
   const render = (r: LintResult, { log }: { log: Log }) => renderLint(log, r, o.format);
-  if (!o.offline && !wantsEmbedded(o.db)) {
+  // Connected when a server is named or the embedded one asked for; otherwise offline (lint never starts a server by itself).
+  if (!o.offline && (!wantsEmbedded(o.db) || o.embedded || process.env.PGHARDEN_EMBEDDED === '1')) {
     await runCommand(o, async ({ ctx, client }) => {
       const parsed = await parseInputs(await inputs());
       return result(runRules(parsed, await connectedContext(client, ctx.target.database, parametersTouched(parsed.files))));
