@@ -77,15 +77,20 @@ export function mergeHistograms(hs: SparseHistogram[]): SparseHistogram {
   return [...byValue.entries()].sort((a, b) => a[0] - b[0]);
 }
 
+/** z of the halves' 90 % bounds: drift is counted once it shows beyond sampling noise at that level. */
+const Z_DRIFT = 1.645;
+
 /**
  * How far apart the two halves of one sample are (≥ 1): a sample taken while nothing changed
- * shows the environment's own drift (other load on the host, checkpoints, autovacuum).
+ * shows the environment's own drift (other load on the host, checkpoints, autovacuum). Only the
+ * gap between the halves' confidence bounds counts: sampling noise is already in the main
+ * comparison's bounds, and counting it twice would blunt the trigger for small samples.
  */
 export function halvesSpread(d: LatencyDistribution, p: number): number | null {
   if (!d.halves) return null;
-  const [a, b] = d.halves.map((h) => quantileCI(h, p));
-  if (!a || !b || a.estimate <= 0 || b.estimate <= 0) return null;
-  return Math.max(a.estimate / b.estimate, b.estimate / a.estimate);
+  const [a, b] = d.halves.map((h) => quantileCI(h, p, Z_DRIFT));
+  if (!a || !b || a.lo <= 0 || b.lo <= 0) return null;
+  return Math.max(1, a.lo / b.hi, b.lo / a.hi);
 }
 
 export interface QuantileComparison {
