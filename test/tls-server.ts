@@ -18,6 +18,9 @@ export interface TlsServer {
   caFile: string;
   /** A CA that signed nothing the server shows. */
   otherCaFile: string;
+  /** A client certificate (CN certuser, signed by the CA) and its key (0600): role certuser logs in with it only. */
+  clientCert: string;
+  clientKey: string;
   stop(): Promise<void>;
 }
 
@@ -48,6 +51,9 @@ async function makeCerts(dir: string): Promise<void> {
   await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
   await fs.writeFile(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   await ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.crt');
+  await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=certuser', '-keyout', 'client.key', '-out', 'client.csr');
+  await ssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'client.crt');
+  await fs.chmod(path.join(dir, 'client.key'), 0o600);
 }
 
 export async function startTlsServer(): Promise<TlsServer> {
@@ -59,15 +65,18 @@ export async function startTlsServer(): Promise<TlsServer> {
   const password = `tls-${Math.random().toString(36).slice(2)}`;
   await fs.writeFile(path.join(dir, 'pw'), password);
   if (as.uid !== undefined) {
-    for (const f of ['', 'server.key', 'server.crt', 'pw']) await fs.chown(path.join(dir, f), as.uid, as.gid!);
+    for (const f of ['', 'server.key', 'server.crt', 'ca.crt', 'pw']) await fs.chown(path.join(dir, f), as.uid, as.gid!);
   }
   await fs.chmod(path.join(dir, 'server.key'), 0o600);
   await run(path.join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--pwfile', path.join(dir, 'pw'), '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--no-sync'], { ...as });
 
+  // certuser may log in only with a client certificate the CA signed.
+  const hba = path.join(data, 'pg_hba.conf');
+  await fs.writeFile(hba, `hostssl all certuser 127.0.0.1/32 cert\n${await fs.readFile(hba, 'utf8')}`);
   const port = await freePort();
   const server: ChildProcess = spawn(path.join(BIN, 'postgres'), [
     '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'ssl=on',
-    '-c', `ssl_cert_file=${path.join(dir, 'server.crt')}`, '-c', `ssl_key_file=${path.join(dir, 'server.key')}`, '-c', 'fsync=off',
+    '-c', `ssl_cert_file=${path.join(dir, 'server.crt')}`, '-c', `ssl_ca_file=${path.join(dir, 'ca.crt')}`, '-c', `ssl_key_file=${path.join(dir, 'server.key')}`, '-c', 'fsync=off',
   ], { ...as, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   server.stderr!.on('data', (b: Buffer) => (log += b.toString()));
@@ -79,6 +88,7 @@ export async function startTlsServer(): Promise<TlsServer> {
     c.on('error', () => undefined);
     try {
       await c.connect();
+      await c.query('CREATE ROLE certuser LOGIN');
       await c.end();
       break;
     } catch (err) {
@@ -91,6 +101,8 @@ export async function startTlsServer(): Promise<TlsServer> {
     password,
     caFile: path.join(dir, 'ca.crt'),
     otherCaFile: path.join(dir, 'other-ca.crt'),
+    clientCert: path.join(dir, 'client.crt'),
+    clientKey: path.join(dir, 'client.key'),
     async stop() {
       server.kill('SIGINT'); // fast shutdown
       await exited;

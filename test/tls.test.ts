@@ -84,6 +84,26 @@ describe('TLS (sslmode) against a server with its own CA', () => {
     expect(await encrypted(db('sslmode=require'), { HOME: h })).toBe(true);
   });
 
+  it('client certificates: sslcert/sslkey, or ~/.postgresql/postgresql.crt|.key by default', async () => {
+    const who = (conninfo: string, env: NodeJS.ProcessEnv) =>
+      withClient(resolveTarget(conninfo, env), async (c) => (await c.query('SELECT current_user AS u')).rows[0].u as string);
+    const base = `host=localhost port=${server.port} user=certuser dbname=postgres sslmode=verify-full sslrootcert=${server.caFile}`;
+    expect(await who(`${base} sslcert=${server.clientCert} sslkey=${server.clientKey}`, { HOME: home() })).toBe('certuser');
+    const h = home();
+    fs.mkdirSync(path.join(h, '.postgresql'));
+    fs.copyFileSync(server.clientCert, path.join(h, '.postgresql', 'postgresql.crt'));
+    fs.copyFileSync(server.clientKey, path.join(h, '.postgresql', 'postgresql.key'));
+    fs.chmodSync(path.join(h, '.postgresql', 'postgresql.key'), 0o600);
+    expect(await who(base, { HOME: h })).toBe('certuser');
+    // libpq refuses a private key others can read.
+    fs.chmodSync(path.join(h, '.postgresql', 'postgresql.key'), 0o644);
+    const open = await runCli(['status', '--db', base], { env: { HOME: h } });
+    expect(open.code, open.stderr).toBe(3);
+    expect(open.stderr).toContain('has group or world access');
+    const without = await runCli(['status', '--db', base], { env: { HOME: home() } });
+    expect(without.code, without.stderr).toBe(3);
+  });
+
   it('sslmode=bogus is a usage error (exit 2)', async () => {
     const r = await runCli(['status', '--db', db('sslmode=bogus')], { env: { HOME: home() } });
     expect(r.code, r.stderr).toBe(2);
