@@ -137,6 +137,7 @@ describe('redaction', () => {
   it('masks passwords in URIs, keyword/value strings, percent-encoded strings and by value', () => {
     const inputs = [
       `postgres://u:${SECRET}@h/d`,
+      `postgres://u:pa/${SECRET}@x@h/d`,
       `host=h password=${SECRET} dbname=d`,
       `host=h password = '${SECRET} with space' dbname=d`,
       `host=h password='${SECRET}`,

@@ -70,9 +70,9 @@ export async function startTlsServer(): Promise<TlsServer> {
   await fs.chmod(path.join(dir, 'server.key'), 0o600);
   await run(path.join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--pwfile', path.join(dir, 'pw'), '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--no-sync'], { ...as });
 
-  // certuser may log in only with a client certificate the CA signed.
+  // certuser may log in only over TLS with a client certificate the CA signed.
   const hba = path.join(data, 'pg_hba.conf');
-  await fs.writeFile(hba, `hostssl all certuser 127.0.0.1/32 cert\n${await fs.readFile(hba, 'utf8')}`);
+  await fs.writeFile(hba, `hostnossl all certuser 127.0.0.1/32 reject\nhostssl all certuser 127.0.0.1/32 cert\n${await fs.readFile(hba, 'utf8')}`);
   const port = await freePort();
   const server: ChildProcess = spawn(path.join(BIN, 'postgres'), [
     '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'ssl=on',

@@ -89,6 +89,9 @@ describe('TLS (sslmode) against a server with its own CA', () => {
       withClient(resolveTarget(conninfo, env), async (c) => (await c.query('SELECT current_user AS u')).rows[0].u as string);
     const base = `host=localhost port=${server.port} user=certuser dbname=postgres sslmode=verify-full sslrootcert=${server.caFile}`;
     expect(await who(`${base} sslcert=${server.clientCert} sslkey=${server.clientKey}`, { HOME: home() })).toBe('certuser');
+    // allow: plain first; pg_hba has only a hostssl line for certuser, so the second attempt, in TLS, is the one that logs in.
+    const allow = `host=127.0.0.1 port=${server.port} user=certuser dbname=postgres sslmode=allow sslcert=${server.clientCert} sslkey=${server.clientKey}`;
+    expect(await who(allow, { HOME: home() })).toBe('certuser');
     const h = home();
     fs.mkdirSync(path.join(h, '.postgresql'));
     fs.copyFileSync(server.clientCert, path.join(h, '.postgresql', 'postgresql.crt'));

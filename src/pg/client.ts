@@ -62,8 +62,17 @@ export function connectionFailure(err: unknown, target: Target): ConnectionError
     // node-postgres's words when it had no password to send (a Target built without libpq settings).
     (/password must be a string/i.test(e.message ?? '') ? `password required: the server asks for a password for user "${target.config.user}" and none was given` : null) ??
     (e.message || e.code || String(err));
-  const text = `cannot connect to ${target.display}: ${why}${e.code && !why.includes(e.code) ? ` (${e.code})` : ''}`;
+  const text = `cannot connect to ${target.display}: ${why}${e.code && !why.includes(e.code) ? ` (${e.code})` : ''}${tooManyHint(e)}`;
   return new ConnectionError(redact(text, secrets(target)), e.code);
+}
+
+/** 53300 in a DBA's words: which connection limit was reached (superusers bypass the database and role limits). */
+function tooManyHint(e: { code?: string; message?: string }): string {
+  if (e.code !== '53300') return '';
+  const m = e.message ?? '';
+  if (/for database/.test(m)) return ': the database connection limit was reached (datconnlimit; superusers are not counted against it)';
+  if (/for role/.test(m)) return ': the role\'s connection limit was reached (rolconnlimit)';
+  return ': the server connection limit was reached (max_connections, minus slots reserved for superusers)';
 }
 
 function secrets(target: Target): string[] {
@@ -185,7 +194,7 @@ function passwordSupplier(target: Target): () => Promise<string> {
     if (found.password !== undefined) return found.password;
     throw new ConnectionError(
       `password required: the server asks for a password for user "${target.config.user}" and none was given ` +
-        `(set PGPASSWORD, add it to ${libpq.passfile} or give password= in the connection string)` +
+        `(set PGPASSWORD, add it to ${libpq.passfile} or put a password in the connection string)` +
         (found.ignored ? `; ${found.ignored}` : ''),
       '28P01',
     );

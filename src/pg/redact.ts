@@ -9,8 +9,8 @@ const SECRET_KEYS = 'password|sslpassword|oauth_client_secret|scram_client_key|s
 
 /** `user:secret@` in a URI (any scheme), `password=…` in keyword/value strings and URI queries. */
 const PATTERNS: [RegExp, string][] = [
-  // scheme://user:password@ — the password part up to the last '@' before the path.
-  [/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^/?#\s]*@/gi, `$1${MASK}@`],
+  // scheme://user:password@ — up to the last '@' of the word, so an unencoded '/' or '@' in the password is covered too.
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)\S*@/gi, `$1${MASK}@`],
   // keyword = 'quoted value' (libpq quoting: \' and \\ escapes), possibly unterminated.
   [new RegExp(`(\\b(?:${SECRET_KEYS})\\s*=\\s*)'(?:\\\\.|[^'\\\\])*'?`, 'gi'), `$1${MASK}`],
   // keyword=value unquoted, in a conninfo string (ends at whitespace) or a URI query (ends at &, #).
