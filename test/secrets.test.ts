@@ -181,16 +181,19 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
         await cli('plan (PGPASSWORD)', withEnv(['plan', '--json']));
         await cli('preflight', withUrl(['preflight']));
         await cli('apply', withUrl(['apply', '--yes']));
-        await cli('verify', withUrl(['verify']));
-        await cli('verify (PGPASSWORD)', withEnv(['verify', '--json']));
-        await cli('status', withUrl(['status']));
-        await cli('status (PGPASSWORD)', withEnv(['status', '--json']));
-        await cli('monitor --once', withUrl(['monitor', '--once']));
-        await cli('monitor --once (PGPASSWORD)', withEnv(['monitor', '--once', '--json']));
+        // Read-only commands, side by side (they change nothing).
+        await Promise.all([
+          cli('verify', withUrl(['verify'])),
+          cli('verify (PGPASSWORD)', withEnv(['verify', '--json'])),
+          cli('status', withUrl(['status'])),
+          cli('status (PGPASSWORD)', withEnv(['status', '--json'])),
+          cli('monitor --once', withUrl(['monitor', '--once'])),
+          cli('monitor --once (PGPASSWORD)', withEnv(['monitor', '--once', '--json'])),
+        ]);
         await cli('rollback', withUrl(['rollback', '--yes']));
         const run = await cli('run', withUrl(['run', '--yes', '--no-probes', '--window', '2s', '--interval', '500ms', '--json']));
         expect(run.json?.outcome).toBe('passed');
-        for (const format of ['md', 'html', 'json']) await cli(`report --format ${format}`, withUrl(['report', '--format', format]));
+        await Promise.all(['md', 'html', 'json'].map((format) => cli(`report --format ${format}`, withUrl(['report', '--format', format]))));
         await cli('rollback (PGPASSWORD)', withEnv(['rollback', '--yes', '--json']));
         // A wrong password: the error must not echo it either (the system server may trust and let it in).
         const wrong = `${password}-wrong`;
