@@ -30,6 +30,12 @@ function baseUnit(unit: string | null): { family: 'memory' | 'time'; factor: num
   return null;
 }
 
+/** A value quoted in a message: JSON, cut after 60 characters so a 20 kB value stays a one-line message. */
+export function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}…" (${String(value).length} characters)` : text;
+}
+
 /** Parse `raw` for parameter `meta`; canonical form compares equal for equal values. */
 export function parseValue(meta: ParamMeta, raw: string | number | boolean): Parsed {
   const text = String(raw).trim();
@@ -38,13 +44,13 @@ export function parseValue(meta: ParamMeta, raw: string | number | boolean): Par
       const lower = text.toLowerCase();
       if (TRUE_WORDS.includes(lower)) return { ok: true, canonical: 'on' };
       if (FALSE_WORDS.includes(lower)) return { ok: true, canonical: 'off' };
-      return { ok: false, error: `${meta.name} is a boolean: use on or off, not ${JSON.stringify(raw)}` };
+      return { ok: false, error: `${meta.name} is a boolean: use on or off, not ${shown(raw)}` };
     }
     case 'enum': {
       const match = meta.enumvals?.find((v) => v.toLowerCase() === text.toLowerCase());
       return match !== undefined
         ? { ok: true, canonical: match }
-        : { ok: false, error: `${JSON.stringify(raw)} is not a value of ${meta.name}; allowed: ${meta.enumvals?.join(', ')}` };
+        : { ok: false, error: `${shown(raw)} is not a value of ${meta.name}; allowed: ${meta.enumvals?.join(', ')}` };
     }
     case 'string': {
       // List parameters compare element by element, in the form the server stores them.
@@ -53,7 +59,7 @@ export function parseValue(meta: ParamMeta, raw: string | number | boolean): Par
       const stored = storedListText(kind, String(raw));
       return stored !== null
         ? { ok: true, canonical: stored }
-        : { ok: false, error: `${JSON.stringify(raw)} is not a valid list for ${meta.name}: separate names with commas, double-quote a name that holds commas, spaces or capitals ("My Schema")` };
+        : { ok: false, error: `${shown(raw)} is not a valid list for ${meta.name}: separate names with commas, double-quote a name that holds commas, spaces or capitals ("My Schema")` };
     }
     default:
       return parseNumber(meta, text, raw);
@@ -62,26 +68,26 @@ export function parseValue(meta: ParamMeta, raw: string | number | boolean): Par
 
 function parseNumber(meta: ParamMeta, text: string, raw: unknown): Parsed {
   const m = /^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)$/.exec(text);
-  if (!m) return { ok: false, error: `${JSON.stringify(raw)} is not a number for ${meta.name}` };
+  if (!m) return { ok: false, error: `${shown(raw)} is not a number for ${meta.name}` };
   let value = Number(m[1]);
   const given = m[2];
   const base = baseUnit(meta.unit);
   if (given) {
     const table = base?.family === 'memory' ? MEMORY_UNITS : base?.family === 'time' ? TIME_UNITS : null;
-    if (!base || !table) return { ok: false, error: `${meta.name} takes no unit, but ${JSON.stringify(raw)} has one` };
+    if (!base || !table) return { ok: false, error: `${meta.name} takes no unit, but ${shown(raw)} has one` };
     if (!(given in table)) {
-      return { ok: false, error: `${JSON.stringify(raw)}: unit "${given}" is not valid for ${meta.name}; valid units: ${Object.keys(table).join(', ')} (case matters)` };
+      return { ok: false, error: `${shown(raw)}: unit "${given}" is not valid for ${meta.name}; valid units: ${Object.keys(table).join(', ')} (case matters)` };
     }
     value = (value * table[given]) / base.factor;
   }
   if (meta.vartype === 'integer') {
     value = Math.round(value);
-    if (!Number.isSafeInteger(value)) return { ok: false, error: `${JSON.stringify(raw)} is out of range for ${meta.name}` };
+    if (!Number.isSafeInteger(value)) return { ok: false, error: `${shown(raw)} is out of range for ${meta.name}` };
   }
   if ((meta.min !== null && value < meta.min) || (meta.max !== null && value > meta.max)) {
     return {
       ok: false,
-      error: `${JSON.stringify(raw)} is out of range for ${meta.name}: allowed ${formatValue(meta, meta.min!)} .. ${formatValue(meta, meta.max!)}`,
+      error: `${shown(raw)} is out of range for ${meta.name}: allowed ${formatValue(meta, meta.min!)} .. ${formatValue(meta, meta.max!)}`,
     };
   }
   return { ok: true, canonical: String(value) };

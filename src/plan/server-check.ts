@@ -2,6 +2,7 @@ import type { Client } from '../pg/client.js';
 import type { DatabaseState } from '../pg/catalog.js';
 import { listKind, splitList } from '../pg/guc-list.js';
 import { quoteParamName } from '../pg/quote.js';
+import { shown } from '../pg/units.js';
 import type { Finding } from './findings.js';
 import { valueSql } from './operations.js';
 import type { Plan } from './plan.js';
@@ -42,7 +43,7 @@ export async function serverValueFindings(client: Client, state: DatabaseState, 
           if (!PRIVILEGE.has(e.code ?? '')) {
             findings.push({
               severity: 'blocking', code: 'invalid-value', setting: op.name,
-              message: `the server rejects ${op.name} = ${JSON.stringify(op.after)}: ${e.message}${e.detail ? ` (${e.detail})` : ''} [SQLSTATE ${e.code}]`,
+              message: `the server rejects ${op.name} = ${shown(op.after)}: ${clip(e.message ?? '')}${e.detail ? ` (${clip(e.detail)})` : ''} [SQLSTATE ${e.code}]`,
               fix: fixFor(op.name),
             });
           }
@@ -56,6 +57,9 @@ export async function serverValueFindings(client: Client, state: DatabaseState, 
   findings.push(...(await missingSchemaFindings(client, plan)));
   return findings;
 }
+
+/** The server's message repeats the value: keep it to one readable line. */
+const clip = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
 
 function fixFor(name: string): string {
   switch (name) {
@@ -82,7 +86,7 @@ async function missingSchemaFindings(client: Client, plan: Plan): Promise<Findin
   const missing = rows.map((r) => r.name);
   return [{
     severity: 'advisory', code: 'search-path-missing-schema', setting: 'search_path',
-    message: `search_path names ${missing.length === 1 ? 'a schema that does' : 'schemas that do'} not exist in ${plan.database}: ${missing.map((m) => JSON.stringify(m)).join(', ')}; sessions skip ${missing.length === 1 ? 'it' : 'them'} without an error.`,
+    message: `search_path names ${missing.length === 1 ? 'a schema that does' : 'schemas that do'} not exist in ${plan.database}: ${missing.slice(0, 10).map(shown).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}; sessions skip ${missing.length === 1 ? 'it' : 'them'} without an error.`,
     fix: `create ${missing.length === 1 ? 'it' : 'them'} first (CREATE SCHEMA …), or check the spelling (unquoted names are lower-cased; write "MySchema" in double quotes to keep capitals)`,
   }];
 }

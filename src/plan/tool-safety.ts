@@ -1,7 +1,7 @@
 import type { DatabaseState } from '../pg/catalog.js';
 import { listKind, listText, splitList } from '../pg/guc-list.js';
 import { quoteLiteral } from '../pg/quote.js';
-import { parseValue, toMilliseconds } from '../pg/units.js';
+import { parseValue, shown, toMilliseconds } from '../pg/units.js';
 import { formatDuration } from '../policy/duration.js';
 import type { Finding } from './findings.js';
 
@@ -47,9 +47,9 @@ function searchPathFindings(targets: Record<string, string>): Finding[] {
   if (!before.length) return [];
   return [{
     severity: 'advisory', code: 'search-path-shadows-catalog', setting: 'search_path',
-    message: `search_path lists ${before.map((s) => JSON.stringify(s)).join(', ')} before pg_catalog: objects there take precedence over built-in tables, functions and operators ` +
+    message: `search_path lists ${before.slice(0, 5).map(shown).join(', ')}${before.length > 5 ? ` and ${before.length - 5} more` : ''} before pg_catalog: objects there take precedence over built-in tables, functions and operators ` +
       `for every session, including pgharden's own reads of pg_settings and pg_stat_activity (whoever can create objects there can change what they return).`,
-    fix: `put pg_catalog first, or leave it out (it is then searched first implicitly): search_path: ${JSON.stringify(listText(['pg_catalog', ...path.filter((s) => s !== 'pg_catalog')]).text)}`,
+    fix: `put pg_catalog first, or leave it out (it is then searched first implicitly): search_path: ${shown(listText(['pg_catalog', ...path.filter((s) => s !== 'pg_catalog')]).text)}`,
   }];
 }
 
