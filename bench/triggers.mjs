@@ -27,7 +27,10 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(ROOT, 'dist/cli/main.js');
+// A private copy of the build: others may rebuild dist/ while the bench runs (node_modules still resolves from here).
+const SNAPSHOT = path.join(ROOT, 'node_modules/.cache', `pgharden-bench-dist-${process.pid}`);
+await fs.cp(path.join(ROOT, 'dist'), SNAPSHOT, { recursive: true });
+const CLI = path.join(SNAPSHOT, 'cli/main.js');
 
 function flag(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,7 +59,7 @@ require_measured: [timeout_errors_increase, latency_degradation]
 async function serverUrl() {
   const db = flag('db', process.env.PGHARDEN_BENCH_URL);
   if (db) return { url: db, stop: async () => undefined };
-  const { startEmbedded } = await import(path.join(ROOT, 'dist/pg/embedded.js'));
+  const { startEmbedded } = await import(path.join(SNAPSHOT, 'pg/embedded.js'));
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgharden-bench-'));
   await fs.chmod(dir, 0o755);
   const server = await startEmbedded(path.join(dir, 'embedded'));
@@ -98,7 +101,7 @@ async function oneRun(url, kind, i, policyPath, cwd) {
     const latency = triggers.find((t) => t.trigger === 'latency_degradation');
     const timeouts = triggers.find((t) => t.trigger === 'timeout_errors_increase');
     return {
-      kind, i, code: r.code, outcome: r.json?.outcome ?? `exit ${r.code}: ${r.stderr.trim().split('\n').pop()}`,
+      kind, i, code: r.code, outcome: r.json?.outcome ?? `exit ${r.code}: ${r.stderr.split('\n').find((l) => /error/i.test(l)) ?? r.stderr.trim().split('\n').pop()}`,
       fired: (record?.guard?.fired ?? []).map((t) => t.trigger),
       reasons: (record?.guard?.fired ?? []).map((t) => `${t.trigger}: ${t.summary}`),
       median: /median ([\d.]+)ms → ([\d.]+)ms \(×([\d.]+), 99% bounds ×([\d.]+)/.exec(latency?.summary ?? '')?.slice(1).map(Number) ?? null,
@@ -142,6 +145,7 @@ try {
   results = await pool(jobs, PARALLEL, ({ kind, i }) => oneRun(server.url, kind, i, policies[kind], cwd));
 } finally {
   await server.stop();
+  await fs.rm(SNAPSHOT, { recursive: true, force: true });
 }
 
 const row = (cells) => '| ' + cells.join(' | ') + ' |';

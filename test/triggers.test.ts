@@ -104,6 +104,18 @@ describe('latency trigger statistics', () => {
     expect(t.summary).toMatch(/environment's own spread ×1\.[3-6]/);
   });
 
+  it('a host that got slower for everyone (the control session too) is not the change: no fire', () => {
+    const r = rng(8);
+    const work = (k: number) => Array.from({ length: 400 }, () => k * (5 + 10 * r()));
+    const ctl = (k: number) => distribution(Array.from({ length: 300 }, () => k * (0.2 + 0.05 * r())));
+    const before = { ...sample(work(1)), control: ctl(1) };
+    const busyHost = latencyTrigger(policy, { ...base, load: before }, window({ loads: [{ ...sample(work(2)), control: ctl(2.2) }] }));
+    expect(busyHost.fired).toBe(false);
+    expect(busyHost.summary).toMatch(/control session's own slowdown ×2\.[0-4]/);
+    const change = latencyTrigger(policy, { ...base, load: before }, window({ loads: [{ ...sample(work(2)), control: ctl(1) }] }));
+    expect(change.fired).toBe(true);
+  });
+
   it('quantile bounds hold their coverage: 1,000 pairs of samples of one distribution almost never fire', () => {
     const r = rng(7);
     let fired = 0;

@@ -107,7 +107,9 @@ export interface QuantileComparison {
   ratioHi?: number;
   /** The environment's own spread (≥ 1): the baseline's halves, or the typical window sample's, whichever is larger. */
   noise?: number;
-  /** The ratio the lower bound must pass: (1 + share) × noise. */
+  /** How much slower a control session got over the same periods (≥ 1): the host's slowdown, not the change's. */
+  machine?: number;
+  /** The ratio the lower bound must pass: (1 + share) × noise × machine. */
   threshold?: number;
   fired: boolean;
 }
@@ -122,7 +124,7 @@ const median = (xs: number[]) => {
  * when the lower bound of window/baseline exceeds (1 + share) × noise and the increase is more
  * than the absolute noise floor.
  */
-export function compareQuantile(p: number, base: LatencyDistribution, window: LatencyDistribution[], share: number, floorMs = LATENCY_NOISE_FLOOR_MS): QuantileComparison {
+export function compareQuantile(p: number, base: LatencyDistribution, window: LatencyDistribution[], share: number, floorMs = LATENCY_NOISE_FLOOR_MS, machine = 1): QuantileComparison {
   const before = quantileCI(base.all, p);
   const after = quantileCI(mergeHistograms(window.map((w) => w.all)), p);
   if (!before || !after || before.lo <= 0) {
@@ -134,11 +136,11 @@ export function compareQuantile(p: number, base: LatencyDistribution, window: La
   }
   const windowSpread = median(window.map((w) => halvesSpread(w, p)).filter((s): s is number => s !== null));
   const noise = Math.max(1, halvesSpread(base, p) ?? 1, windowSpread ?? 1);
-  const threshold = (1 + share) * noise;
+  const threshold = (1 + share) * noise * machine;
   const ratioLo = after.lo / before.hi;
   const fired = ratioLo > threshold && after.lo - before.hi > floorMs;
   return {
-    p, measured: true, fired, before, after, noise, threshold, ratioLo,
+    p, measured: true, fired, before, after, noise, machine, threshold, ratioLo,
     ratio: after.estimate / before.estimate, ratioHi: after.hi / before.lo,
   };
 }
@@ -150,7 +152,8 @@ export function describeComparison(c: QuantileComparison): string {
   if (!c.measured) return `${label(c.p)} not measured: ${c.reason}`;
   const f = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0));
   return `${label(c.p)} ${f(c.before!.estimate)}ms → ${f(c.after!.estimate)}ms (×${c.ratio!.toFixed(2)}, 99% bounds ×${c.ratioLo!.toFixed(2)}–×${c.ratioHi!.toFixed(2)}` +
-    `; fires when the lower bound passes ×${c.threshold!.toFixed(2)}${c.noise! > 1.001 ? ` = +share × the environment's own spread ×${c.noise!.toFixed(2)}` : ''}` +
+    `; fires when the lower bound passes ×${c.threshold!.toFixed(2)}${c.noise! > 1.001 ? `, +share × the environment's own spread ×${c.noise!.toFixed(2)}` : ''}` +
+    `${(c.machine ?? 1) > 1.001 ? `, × the control session's own slowdown ×${c.machine!.toFixed(2)}` : ''}` +
     ` and the increase exceeds ${LATENCY_NOISE_FLOOR_MS}ms)`;
 }
 

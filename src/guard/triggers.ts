@@ -56,6 +56,8 @@ export interface LoadSample {
   latency: { p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number };
   /** Every latency (bucketed) and those of each half of the sample: the latency trigger's statistics. */
   distribution?: LatencyDistribution;
+  /** `SELECT 1` latencies on a tool session measured during the sample: the host's own slowdown, which the change cannot cause. */
+  control?: LatencyDistribution;
   /** The sample could not run (its first login refused, …): the error, counted in `errors` by SQLSTATE. */
   failure?: string;
 }
@@ -192,7 +194,11 @@ export function latencyTrigger(policy: Policy, base: GuardBaseline, w: WindowObs
       sources.push({ source: 'load', measured: false, fired: false, summary: 'load sample: not measured, the baseline sample kept no latency distribution' });
     } else {
       // The median is the typical transaction; the p95 the tail (measured only when the samples are large enough for it).
-      const comparisons = [0.5, 0.95].map((p) => compareQuantile(p, base.load!.distribution!, windows, share));
+      // The control session's slowdown over the same periods is the machine's, not the change's: the bar rises with it.
+      const controls = w.loads.map((l) => l.control).filter((d): d is LatencyDistribution => Boolean(d));
+      const control = base.load.control && controls.length ? compareQuantile(0.5, base.load.control, controls, 0, 0) : null;
+      const machine = control?.measured ? Math.max(1, control.ratio!) : 1;
+      const comparisons = [0.5, 0.95].map((p) => compareQuantile(p, base.load!.distribution!, windows, share, undefined, machine));
       const median = comparisons[0];
       if (median.measured) headline = { before: median.before!.estimate, after: median.after!.estimate };
       sources.push({
