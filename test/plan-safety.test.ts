@@ -52,6 +52,7 @@ describe.each(testServers())('plan safety and bad values on $name PostgreSQL', (
       const policy = await policyFile([
         'settings:',
         '  default_transaction_read_only: on',
+        '  transaction_read_only: on',
         '  search_path: "public, pg_catalog"',
         '  statement_timeout: 500ms',
         '  lock_timeout: 200ms',
@@ -60,6 +61,7 @@ describe.each(testServers())('plan safety and bad values on $name PostgreSQL', (
       expect(r.code, r.stderr).toBe(0); // advisory: a read-only database may be the goal
       const byCode = new Map(findingsOf(r.json).map((f) => [`${f.code}:${f.setting}`, f]));
       expect(byCode.get('read-only-sessions:default_transaction_read_only')?.message).toMatch(/25006/);
+      expect(byCode.get('no-effect-at-database-level:transaction_read_only')?.fix).toBe('write default_transaction_read_only instead');
       expect(byCode.get('search-path-shadows-catalog:search_path')?.fix).toMatch(/search_path: "pg_catalog, public"/);
       expect(byCode.get('short-timeout-for-own-role:statement_timeout')?.message).toMatch(/500ms also applies to/);
       expect(byCode.get('short-timeout-for-own-role:lock_timeout')).toBeDefined();

@@ -61,6 +61,23 @@ export function hiddenParameterFinding(name: string): Finding | null {
   return hidden && { severity: 'blocking', code: 'not-a-policy-setting', setting: name, message: `${name} ${hidden.message}`, fix: hidden.fix };
 }
 
+/** Per-transaction parameters: every transaction starts from its default_ twin, so a database-level value never shows. */
+const PER_TRANSACTION: Record<string, string> = {
+  transaction_read_only: 'default_transaction_read_only',
+  transaction_isolation: 'default_transaction_isolation',
+  transaction_deferrable: 'default_transaction_deferrable',
+};
+
+export function noEffectFinding(name: string): Finding | null {
+  if (!Object.hasOwn(PER_TRANSACTION, name)) return null;
+  const twin = PER_TRANSACTION[name];
+  return {
+    severity: 'advisory', code: 'no-effect-at-database-level', setting: name,
+    message: `${name} is set afresh by every transaction from ${twin}: a database-level value is stored but never takes effect.`,
+    fix: `write ${twin} instead`,
+  };
+}
+
 export function unknownParameterFinding(name: string): Finding {
   return {
     severity: 'blocking', code: 'unknown-parameter', setting: name,

@@ -6,7 +6,7 @@ import { effectiveFor } from './effective.js';
 import { toolSafetyFindings } from './tool-safety.js';
 import {
   connectionLimitFindings, describeValue, notOwnerFinding, notSettableFinding, roleOverrideFindings,
-  hiddenParameterFinding, superuserFinding, unknownParameterFinding, workloadFindings, type Finding,
+  hiddenParameterFinding, noEffectFinding, superuserFinding, unknownParameterFinding, workloadFindings, type Finding,
 } from './findings.js';
 import { ConnectionLimitOperation, ResetOperation, SetOperation, storedValue, toRecord, type Operation, type OperationRecord } from './operations.js';
 
@@ -63,6 +63,8 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
     if (!meta && !name.includes('.')) { findings.push(hiddenParameterFinding(name) ?? unknownParameterFinding(name)); continue; }
     if (meta && !DATABASE_SETTABLE.has(meta.context)) { findings.push(notSettableFinding(name, meta.context)); continue; }
     if (meta?.context === 'superuser' && !state.me.canSet[name]) findings.push(superuserFinding(name, state));
+    const noEffect = noEffectFinding(name);
+    if (noEffect) findings.push(noEffect);
 
     if (raw === null) {
       row.action = current === null ? 'none' : 'reset';

@@ -9,10 +9,11 @@ import type { Finding } from './findings.js';
  * Settings that would stop pgharden — or the DBA repairing things by hand — from working once
  * they are in force for every new session of the database (issue 16, item 8).
  *
- * What pgharden's own sessions already protect themselves from (src/pg/client.ts): they start
- * with their own statement_timeout, idle_in_transaction_session_timeout, idle_session_timeout
- * and transaction_timeout, which outrank database and role values. What they cannot protect
- * anyone else from is said here, so `plan` shows it before anything is changed.
+ * What pgharden's own sessions already protect themselves from (src/pg/session-options.ts and
+ * client.ts): they start with their own statement_timeout, lock_timeout, idle_in_transaction_session_timeout,
+ * idle_session_timeout, transaction_timeout and default_transaction_read_only = off, which outrank
+ * database and role values. What they cannot protect anyone else from is said here, so `plan`
+ * shows it before anything is changed.
  */
 export function toolSafetyFindings(state: DatabaseState, targets: Record<string, string>): Finding[] {
   return [...readOnlyFindings(state, targets), ...searchPathFindings(targets), ...shortTimeoutFindings(state, targets)];
@@ -20,7 +21,8 @@ export function toolSafetyFindings(state: DatabaseState, targets: Record<string,
 
 function readOnlyFindings(state: DatabaseState, targets: Record<string, string>): Finding[] {
   const findings: Finding[] = [];
-  for (const name of ['default_transaction_read_only', 'transaction_read_only']) {
+  // transaction_read_only itself is reset from default_transaction_read_only by every transaction: see noEffectFinding.
+  for (const name of ['default_transaction_read_only']) {
     const meta = state.settings.get(name);
     const parsed = meta && targets[name] !== undefined ? parseValue(meta, targets[name]) : null;
     if (!parsed?.ok || parsed.canonical !== 'on') continue;
@@ -77,7 +79,7 @@ function shortTimeoutFindings(state: DatabaseState, targets: Record<string, stri
     if (!ms || ms <= 0 || ms >= floor) continue;
     findings.push({
       severity: 'advisory', code: 'short-timeout-for-own-role', setting: name, roles: [me],
-      message: `${name} = ${formatDuration(ms)} also applies to ${me}, the role pgharden connects as. pgharden's own sessions set their own ${name === 'lock_timeout' ? 'lock_timeout for each change' : name}, ` +
+      message: `${name} = ${formatDuration(ms)} also applies to ${me}, the role pgharden connects as. pgharden's own sessions set their own ${name}, ` +
         `but psql and other tools run as ${me} — what a DBA uses to look into an incident or roll back by hand — would be cut off after ${formatDuration(ms)}.`,
       fix: `raise it where it is needed, for one session: SET ${name} = ${quoteLiteral(name.startsWith('idle') || name === 'transaction_timeout' ? '0' : '5min')}; ` +
         `(a role-level value, ALTER ROLE … SET, would also work but exempts the role from the hardening, which verify then reports)`,
