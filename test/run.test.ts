@@ -58,7 +58,10 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
         expect(fired.map((t: { trigger: string }) => t.trigger)).toContain('timeout_errors_increase');
         expect(fired[0].after).toBeGreaterThan(fired[0].before + 0.05);
         expect(result.json.record.rollback.check.ok).toBe(true);
-        expect(fs.readFileSync(result.json.reports.md, 'utf8')).toMatch(/timeout_errors_increase \| FIRED \| failed-transaction rate/);
+        const md = fs.readFileSync(result.json.reports.md, 'utf8');
+        expect(md).toMatch(/timeout_errors_increase \| FIRED \| timeouts: .*57014/);
+        // The banner names the cause, not just "a trigger fired".
+        expect(md).toMatch(/ROLLED BACK automatically: timeout_errors_increase fired/);
       } finally {
         await load.stop();
       }
@@ -66,15 +69,26 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
     });
   });
 
-  it('a failing user check fires the checks trigger', async () => {
+  it('a business check that the hardening breaks fires the checks trigger; one that already fails blocks the run before any change', async () => {
     await withTestDatabase(server, uniqueName('run_check'), async (db) => {
-      const policy = await policyFile(`${POLICY}rollback_triggers:\n  checks:\n    - name: orders table reachable\n      sql: SELECT count(*) FROM orders\n`);
+      // A "nightly report" of 1.5 s: fine before, cancelled by the new 1 s statement_timeout after.
+      const policy = await policyFile(`${POLICY}rollback_triggers:\n  checks:\n    - name: nightly report\n      sql: SELECT pg_sleep(1.5)\n`);
+      const before = await snapshot(server, db);
       const result = await runCli(['run', '--db', urlFor(server, db), '--policy', policy, '--yes', '--no-probes', '--window', '10s', '--json']);
-      expect(result.code).toBe(1);
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.json.outcome).toBe('rolled_back');
       const fired = result.json.record.guard.fired;
       expect(fired).toHaveLength(1);
       expect(fired[0]).toMatchObject({ trigger: 'checks' });
-      expect(fired[0].summary).toMatch(/orders table reachable \(relation "orders" does not exist/);
+      expect(fired[0].summary).toMatch(/nightly report \(canceling statement due to statement timeout/);
+      expect(await snapshot(server, db)).toEqual(before);
+
+      const broken = await policyFile(`${POLICY}rollback_triggers:\n  checks:\n    - name: orders table reachable\n      sql: SELECT count(*) FROM orders\n`);
+      const blocked = await runCli(['run', '--db', urlFor(server, db), '--policy', broken, '--yes', '--no-probes', '--window', '10s', '--json']);
+      expect(blocked.code, blocked.stderr).toBe(4);
+      expect(blocked.json.outcome).toBe('blocked');
+      expect(JSON.stringify(blocked.json.record.stages)).toMatch(/check orders table reachable already fails before any change: relation \\"orders\\" does not exist/);
+      expect(await snapshot(server, db)).toEqual(before);
     });
   });
 

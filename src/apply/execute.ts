@@ -1,5 +1,6 @@
 import type { Client } from '../pg/client.js';
 import { inTransaction } from '../pg/client.js';
+import { faultPoint } from '../run/fault.js';
 import { recordStep } from '../state/store.js';
 import type { RunDir } from '../state/run-dir.js';
 
@@ -15,6 +16,14 @@ export interface ExecuteOptions {
   /** How many times a lock timeout (55P03) is retried, with doubling backoff. */
   retries?: number;
   onRetry?: (step: string, attempt: number, waitMs: number) => void;
+  /** Go on with the next statement when one fails (rollback restores what it can); failures are returned. */
+  keepGoing?: boolean;
+}
+
+export interface StepFailure {
+  step: string;
+  sql: string;
+  error: Error & { code?: string };
 }
 
 export interface StepResult {
@@ -30,10 +39,11 @@ export interface StepResult {
  */
 export async function executeStatements(
   client: Client, runId: string, runDir: RunDir, statements: Statement[], opts: ExecuteOptions = {},
-): Promise<StepResult[]> {
+): Promise<{ steps: StepResult[]; failures: StepFailure[] }> {
   const lockTimeout = opts.lockTimeoutMs ?? 2000;
   const retries = opts.retries ?? 5;
-  const results: StepResult[] = [];
+  const steps: StepResult[] = [];
+  const failures: StepFailure[] = [];
   for (const { step, sql } of statements) {
     const started = performance.now();
     for (let attempt = 1; ; attempt++) {
@@ -44,13 +54,16 @@ export async function executeStatements(
           await recordStep(client, runId, step, 'done', { sql, attempt });
         });
         const ms = performance.now() - started;
-        results.push({ step, sql, attempts: attempt, ms });
+        steps.push({ step, sql, attempts: attempt, ms });
         await runDir.append('journal.jsonl', { at: new Date().toISOString(), step, status: 'done', sql, attempt, ms: Math.round(ms) });
+        faultPoint(step);
         break;
       } catch (err) {
         if ((err as { code?: string }).code !== '55P03' || attempt > retries) {
           await runDir.append('journal.jsonl', { at: new Date().toISOString(), step, status: 'failed', sql, error: (err as Error).message });
-          throw err;
+          if (!opts.keepGoing) throw err;
+          failures.push({ step, sql, error: err as StepFailure['error'] });
+          break;
         }
         const wait = 200 * 2 ** (attempt - 1);
         opts.onRetry?.(step, attempt, wait);
@@ -58,5 +71,5 @@ export async function executeStatements(
       }
     }
   }
-  return results;
+  return { steps, failures };
 }

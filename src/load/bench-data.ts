@@ -1,8 +1,9 @@
 import { inTransaction, type Client } from '../pg/client.js';
 import { ACCOUNTS_PER_SCALE, BENCH_SCHEMA, TELLERS_PER_SCALE } from './workloads/types.js';
+import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 
 /** Serialises creating/filling the bench tables between concurrent loadtests. */
-const BENCH_LOCK = 0x70676802;
+const BENCH_LOCK = ADVISORY_LOCKS.benchData;
 const S = BENCH_SCHEMA;
 
 /** pgbench's tables (same columns, keys and fill), in our own schema. */

@@ -2,9 +2,10 @@ import { inTransaction, type Client } from '../pg/client.js';
 import type { RunDir } from '../state/run-dir.js';
 import { ensureStateSchema } from '../state/store.js';
 import type { LoadResult } from './run-load.js';
+import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 
 /** Serialises creating pgharden.loadtests between concurrent pgharden processes. */
-const LOADTESTS_LOCK = 0x70676803;
+const LOADTESTS_LOCK = ADVISORY_LOCKS.loadtests;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS pgharden.loadtests (

@@ -1,6 +1,7 @@
 import type { Client } from '../pg/client.js';
 import { inTransaction } from '../pg/client.js';
 import { ensureStateSchema } from '../state/store.js';
+import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 
 /** Applied migrations, one row each, in the target database (like Flyway's schema history). */
 const DDL = `
@@ -16,7 +17,7 @@ CREATE TABLE IF NOT EXISTS pgharden.schema_migrations (
 COMMENT ON TABLE pgharden.schema_migrations IS 'pgharden migrate: applied migrations and the sha256 of each forward file';`;
 
 /** Serialises creating the table between concurrent pgharden processes (the schema has its own lock). */
-const HISTORY_DDL_LOCK = 0x70676802;
+const HISTORY_DDL_LOCK = ADVISORY_LOCKS.migrationHistory;
 
 export interface AppliedMigration {
   version: number;

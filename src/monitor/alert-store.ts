@@ -1,6 +1,7 @@
 import { inTransaction, type Client } from '../pg/client.js';
 import { ensureStateSchema } from '../state/store.js';
 import type { AlertTransition } from './engine.js';
+import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 
 /**
  * `pgharden.alerts`: alert transitions kept in the database's state schema (monitor --record),
@@ -26,7 +27,7 @@ CREATE TABLE IF NOT EXISTS pgharden.alerts (
 CREATE INDEX IF NOT EXISTS alerts_database_at ON pgharden.alerts (database, at);`;
 
 /** Serialises the table's creation between concurrent pgharden processes (as the state schema's lock does). */
-const ALERTS_LOCK = 0x70676802;
+const ALERTS_LOCK = ADVISORY_LOCKS.alertsTable;
 
 export async function ensureAlertsTable(client: Client): Promise<void> {
   await ensureStateSchema(client);

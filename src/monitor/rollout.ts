@@ -1,4 +1,5 @@
 import type { Client } from '../pg/client.js';
+import { IN_FORCE, UNFINISHED } from '../run/state.js';
 
 /**
  * When the latest applied run changed the database's settings, or null (never applied,
@@ -13,8 +14,8 @@ export async function latestApplyTime(client: Client, database: string, onNote?:
     const { rows } = await client.query(`SELECT to_regclass('pgharden.runs') IS NOT NULL AS present`);
     if (!rows[0].present) return null;
     const latest = await client.query(
-      `SELECT max(applied_at) AS at FROM pgharden.runs WHERE database = $1 AND status = 'applied' AND applied_at IS NOT NULL`,
-      [database],
+      `SELECT max(applied_at) AS at FROM pgharden.runs WHERE database = $1 AND status = ANY($2::text[]) AND applied_at IS NOT NULL`,
+      [database, [...IN_FORCE, ...UNFINISHED]],
     );
     return latest.rows[0].at ? new Date(latest.rows[0].at).toISOString() : null;
   } catch (err) {

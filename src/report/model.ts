@@ -7,6 +7,8 @@ export interface ReportModel {
   runId: string;
   database: string;
   outcome: string;
+  /** The run's journaled state when the report was made (it may have moved on since the outcome: a later rollback). */
+  currentState: string | null;
   headline: string;
   approvedBy: string | null;
   startedAt: string;
@@ -29,10 +31,25 @@ export interface ReportModel {
 const HEADLINES: Record<string, string> = {
   passed: 'PASSED: the hardening is in force and no rollback trigger fired',
   rolled_back: 'ROLLED BACK automatically: a rollback trigger fired',
+  needs_attention: 'NEEDS ATTENTION: the run could not finish; its changes may be in place',
   triggered: 'TRIGGER FIRED: rollback was not automatic (--no-auto-rollback); roll back or accept',
   interrupted: 'INTERRUPTED: resume with `pgharden run --resume` or roll back',
   blocked: 'BLOCKED: nothing was changed',
 };
+
+/** The banner: the outcome with its cause, or what became of a passed run later. */
+function headline(r: RunRecord): string {
+  if (r.outcome === 'passed' && r.state && r.state !== 'passed') {
+    return `SUPERSEDED: passed, then ${r.state === 'rolled_back' ? 'rolled back' : r.state} later (current state: ${r.state}); the hardening of this run is no longer in force`;
+  }
+  const fired = r.guard?.fired ?? [];
+  if (r.outcome === 'rolled_back') {
+    const cause = fired.length ? fired.map((t) => `${t.trigger} fired — ${t.summary}`).join('; ') : r.error ?? 'verify failed after apply';
+    return `ROLLED BACK automatically: ${cause}`;
+  }
+  if (r.outcome === 'needs_attention') return `${HEADLINES.needs_attention}: ${r.error ?? ''}${r.next ? `. Next: ${r.next}` : ''}`;
+  return HEADLINES[r.outcome ?? ''] ?? 'unfinished run';
+}
 
 const CONTACT_LABELS: Record<string, string> = { dba_team: 'DBA team', application_team: 'Application team', on_call: 'On-call engineer', escalation: 'Escalation' };
 
@@ -79,8 +96,8 @@ export function buildReport(r: RunRecord): ReportModel {
       : null;
 
   return {
-    runId: r.runId, database: r.database, outcome: r.outcome ?? 'unfinished',
-    headline: HEADLINES[r.outcome ?? ''] ?? 'unfinished run',
+    runId: r.runId, database: r.database, outcome: r.outcome ?? 'unfinished', currentState: r.state ?? null,
+    headline: headline(r),
     approvedBy: r.approvedBy, startedAt: r.startedAt, finishedAt: r.finishedAt, policySource: r.policySource,
     contacts: Object.entries(r.policy.contacts ?? {}).filter(([, v]) => v).map(([k, v]) => [CONTACT_LABELS[k] ?? k, v as string]),
     criteria: successCriteria(r),

@@ -1,7 +1,13 @@
+import fs from 'node:fs/promises';
 import { apply, type ApplyResult } from '../apply/apply.js';
+import type { Backup } from '../apply/backup.js';
+import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
 import { rehearseRollback, type Rehearsal } from '../apply/rehearse.js';
-import { rollback, type RollbackResult } from '../apply/rollback.js';
-import { UsageError } from '../errors.js';
+import { rollback, threeWay, type RollbackResult } from '../apply/rollback.js';
+import { PghardenError, UsageError } from '../errors.js';
+import { readDatabaseState } from '../pg/catalog.js';
+import { connect } from '../pg/client.js';
+import { runChecks } from '../guard/checks.js';
 import { guard, guardBaseline, type GuardResult } from '../guard/guard.js';
 import type { LoadSample } from '../guard/triggers.js';
 import type { Client } from '../pg/client.js';
@@ -11,12 +17,19 @@ import type { Baseline } from '../preflight/baseline.js';
 import { probeLatency, type LatencySample } from '../preflight/latency.js';
 import type { StageContext } from '../stage.js';
 import { RunDir } from '../state/run-dir.js';
-import { getRun, recordStep, saveRunResult, setRunStatus } from '../state/store.js';
+import { getRun, loadBackup, recordStep, RunStateConflict, saveRunResult, setRunStatus } from '../state/store.js';
+import { faultPoint } from './fault.js';
+import { describeState, nextCommand, RESUMABLE, type RunState } from './state.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
 import { Checklist, type StageRecord } from './checklist.js';
 import { raiseSyntheticAlert, type SyntheticAlert } from './synthetic-alert.js';
 
-export type RunOutcome = 'passed' | 'rolled_back' | 'triggered' | 'interrupted' | 'blocked';
+/**
+ * How a run ended. Once the first change committed, only these are possible: passed, rolled_back
+ * (restore verified exact), or a journaled state a person finishes with the command `next` names
+ * (interrupted, triggered with --no-auto-rollback, needs_attention).
+ */
+export type RunOutcome = 'passed' | 'rolled_back' | 'triggered' | 'interrupted' | 'blocked' | 'needs_attention';
 
 /** Everything a run measured: saved after every stage (resume) and rendered by `report`. */
 export interface RunRecord {
@@ -42,6 +55,12 @@ export interface RunRecord {
   afterLatency: LatencySample | null;
   /** Monitoring proven end to end: a synthetic alert fired and resolved. */
   syntheticAlert: SyntheticAlert | null;
+  /** Why the run rolled back or stopped when no trigger did it: an error (ours, the server's, a lost connection). */
+  error?: string | null;
+  /** The run's state in the journal when the record was last saved. */
+  state?: RunState | null;
+  /** What a person must run to finish the run (interrupted, needs_attention, triggered). */
+  next?: string | null;
 }
 
 export interface RunOptions {
@@ -64,13 +83,29 @@ export interface RunOptions {
 
 const FILE = 'run.json';
 
-/** Continue a run: its record from the run directory, checked against the journal in the database. */
+/**
+ * Continue a run: only one whose journaled state allows it, and only if the database still holds
+ * what the run set (a run rolled back since, or changed by hand, is not "resumed" into a pass).
+ */
 async function resumeRecord(ctx: StageContext, client: Client, runId: string): Promise<RunRecord> {
   const run = await getRun(client, runId);
   const record = await new RunDir(runId, ctx.runsRoot).read<RunRecord>(FILE);
-  if (!run || !record || run.command !== 'run') throw new UsageError(`no resumable run ${runId} here (see \`pgharden status\`)`);
-  if (record.outcome && record.outcome !== 'interrupted') throw new UsageError(`run ${runId} already finished: ${record.outcome}`);
-  return { ...record, outcome: null };
+  if (!run || run.command !== 'run') throw new UsageError(`no run ${runId} here to resume (see \`pgharden status\`)`);
+  if (!RESUMABLE.includes(run.status)) {
+    throw new UsageError(`run ${runId} cannot be resumed: it is ${run.status} (${describeState(run.status)})${nextCommand(run) ? `; next: ${nextCommand(run)}` : ''}`);
+  }
+  if (!record) throw new UsageError(`run ${runId} has no record in ${new RunDir(runId, ctx.runsRoot).dir} (resume from the directory it was started in)`);
+  const backup = await loadBackup<Backup>(client, runId);
+  if (backup && run.status !== 'applying' && run.status !== 'needs_attention') {
+    const drift = threeWay(backup, await readDatabaseState(client, backup.database)).filter((v) => v.now !== v.applied);
+    if (drift.length) {
+      throw new UsageError(
+        `run ${runId} cannot be resumed: the database no longer holds what it set (${drift.map((v) => `${v.name} is ${v.now ?? '(not set)'}, the run set ${v.applied ?? '(not set)'}`).join('; ')}). ` +
+          `Roll it back with: pgharden rollback --run ${runId}`,
+      );
+    }
+  }
+  return { ...record, outcome: null, error: null };
 }
 
 /**
@@ -93,10 +128,16 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       rehearsal: null, apply: null, verify: null, guard: null, rollback: null, afterRollback: null, afterLatency: null, syntheticAlert: null,
     };
   }
+  // Every input is checked before the first change: a typo must not surface half-way through the window.
+  if (opts.logFile) {
+    await fs.access(opts.logFile, fs.constants.R_OK).catch((err) => {
+      throw new UsageError(`--log ${opts.logFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was changed`);
+    });
+  }
   const doneStages = new Set(record.stages.filter((s) => s.ok).map((s) => s.stage));
-  const save = async () => {
+  const save = async (over: Client = client) => {
     await new RunDir(record.runId, ctx.runsRoot).write(FILE, record);
-    await saveRunResult(client, record.runId, record);
+    await saveRunResult(over, record.runId, record);
   };
 
   /** Run one stage unless a resumed run already did it; journal it, time it, save the record. */
@@ -105,28 +146,46 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     if (opts.signal?.aborted) throw new Interrupted();
     checklist.start(name, what);
     const t = performance.now();
-    if (record.runId) await recordStep(client, record.runId, `stage ${name}`, 'started');
+    if (record.runId) {
+      await recordStep(client, record.runId, `stage ${name}`, 'started');
+      faultPoint(`stage ${name} started`);
+    }
     const result = await body();
     const entry = { stage: name, ms: performance.now() - t, ...result };
     record.stages = [...record.stages.filter((s) => s.stage !== name), entry];
     checklist.done(entry);
     await recordStep(client, record.runId, `stage ${name}`, result.ok ? 'done' : 'failed', entry);
     await save();
+    faultPoint(`stage ${name} ${result.ok ? 'done' : 'failed'}`);
   };
+  /** Move the run's journaled state; a conflict means someone else moved it (e.g. rolled it back). */
+  const setState = async (to: RunState) => {
+    if (record.apply?.status === 'noop') return; // a run that changed nothing has no state to move
+    await setRunStatus(client, record.runId, to);
+    record.state = to;
+  };
+  let lockHeld = false;
 
   try {
     await stage('preflight', 'findings and baseline', async () => {
       const pre = await preflight(ctx, client, { command: 'run', approvedBy: opts.approvedBy });
       record.runId = pre.runId;
       record.baseline = pre.baseline;
-      if (pre.blocked) {
+      // A business check that already fails would fire the `checks` trigger on a change that did no harm.
+      const failingChecks = await runChecks(ctx.target, ctx.policy.rollback_triggers.checks);
+      if (pre.blocked || failingChecks.length) {
         record.outcome = 'blocked';
-        return { ok: false, summary: `blocked: ${pre.findings.filter((f) => f.severity === 'blocking').map((f) => f.message).join(' ')}` };
+        await setRunStatus(client, pre.runId, 'blocked');
+        const why = [
+          ...pre.findings.filter((f) => f.severity === 'blocking').map((f) => f.message),
+          ...failingChecks.map((c) => `check ${c.name} already fails before any change: ${c.error}`),
+        ];
+        return { ok: false, summary: `blocked: ${why.join(' ')}` };
       }
       const advisories = pre.findings.filter((f) => f.severity === 'advisory').length;
       return { ok: true, summary: `${pre.plan.operations.length} change(s) planned, ${advisories} advisory finding(s); latency probe p95 ${pre.baseline.latency.p95Ms}ms` };
     });
-    if (record.outcome === 'blocked') return await finish(record, save);
+    if (record.outcome === 'blocked') return await finish(record, save, client);
 
     if (opts.load) {
       await stage('load', 'baseline load sample', async () => {
@@ -145,14 +204,23 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       });
       if (record.rehearsal && !record.rehearsal.ok && !record.rehearsal.skipped) {
         record.outcome = 'blocked';
-        return await finish(record, save);
+        await setRunStatus(client, record.runId, 'blocked');
+        return await finish(record, save, client);
       }
     }
     await stage('apply', 'backup, then the changes', async () => {
-      const applied = await apply(ctx, client, { lockWaitMs: opts.lockWaitMs, runId: record.runId, approvedBy: opts.approvedBy });
+      // The change lock stays held until the end of the guard window: nothing else changes the database meanwhile.
+      const applied = await apply(ctx, client, { lockWaitMs: opts.lockWaitMs, runId: record.runId, approvedBy: opts.approvedBy, keepLock: true });
+      lockHeld = true;
       record.apply = { status: applied.status, steps: applied.steps, plan: applied.plan, backupFile: applied.backupFile };
       return { ok: true, summary: applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}` };
     });
+    if (!lockHeld && record.apply?.status === 'applied') {
+      // A resumed run: take the change lock again for the rest of the run.
+      await acquireChangeLock(client, opts.lockWaitMs, () => outer.log.info('waiting for another pgharden changing this database…'));
+      lockHeld = true;
+    }
+    if (!doneStages.has('verify')) await setState('verifying');
     await stage('verify', 'fresh sessions, every login role' + (opts.probes ? ', functional probes' : ''), async () => {
       const onProgress = (p: { running: string[]; remainingMs: number }) =>
         checklist.progress('verify', `${p.running.length} probe(s) waiting for the server, at most ${Math.ceil(p.remainingMs / 1000)}s left`);
@@ -172,7 +240,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     const verifyFailed = record.verify && !record.stages.find((s) => s.stage === 'verify')?.ok;
 
     if (!verifyFailed) {
-      await setRunStatus(client, record.runId, 'guarding');
+      await setState('guarding');
       const windowMs = opts.windowMs ?? ctx.policy.guard_window;
       await stage('guard', `watching for ${formatDuration(windowMs)}`, async () => {
         const base = guardBaseline(record.baseline!, record.baselineLoad);
@@ -183,37 +251,112 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
         });
         const g = record.guard;
         if (g.interrupted) throw new Interrupted();
+        if (g.lostConnection) throw new PghardenError('lost the connection to the server during the guard window and could not get it back', 3);
         record.afterLatency = await probeLatency(client);
         return { ok: g.passed, summary: g.passed ? `no trigger fired in ${formatDuration(g.observedMs)}` : `TRIGGER ${g.fired.map((t) => `${t.trigger}: ${t.summary}`).join('; ')}` };
       });
     }
 
     const triggered = verifyFailed || (record.guard && !record.guard.passed);
-    if (triggered && opts.autoRollback) {
-      await stage('rollback', 'restoring the captured values', async () => {
-        record.rollback = await rollback(ctx, client, { runId: record.runId, lockWaitMs: opts.lockWaitMs });
-        record.afterRollback = await verify(ctx, client);
-        return { ok: record.rollback.ok, summary: record.rollback.message };
-      });
-      record.outcome = 'rolled_back';
+    const changedNothing = record.apply?.status === 'noop';
+    if (triggered && changedNothing) {
+      record.outcome = 'triggered';
+      record.error = 'a trigger fired, but this run changed nothing (the database was already in the target state): nothing to roll back';
+    } else if (triggered && opts.autoRollback) {
+      await rollBackRun(ctx, client, record, opts, lockHeld, save, stage);
+    } else if (triggered) {
+      await setState('triggered');
+      record.outcome = 'triggered';
     } else {
-      record.outcome = triggered ? 'triggered' : 'passed';
-      if (!triggered) await setRunStatus(client, record.runId, 'passed');
+      await setState('passed');
+      record.outcome = 'passed';
     }
-    return await finish(record, save);
+    return await finish(record, save, client);
   } catch (err) {
-    if (!(err instanceof Interrupted)) throw err;
-    record.outcome = 'interrupted';
-    await recordStep(client, record.runId, 'interrupted', 'done').catch(() => undefined);
-    await save().catch(() => undefined);
-    return record;
+    if (err instanceof Interrupted) {
+      record.outcome = 'interrupted';
+      await recordStep(client, record.runId, 'interrupted', 'done').catch(() => undefined);
+      return await finish(record, save, client).catch(() => record);
+    }
+    if (err instanceof RunStateConflict) {
+      // Someone else moved the run on (a rollback by another operator): report what is true now.
+      record.state = err.actual;
+      record.outcome = err.actual === 'rolled_back' ? 'rolled_back' : 'needs_attention';
+      record.error = `${err.message}: another pgharden changed this run's state while it ran`;
+      return await finish(record, save, client).catch(() => record);
+    }
+    if ((err as PghardenError).details && typeof (err as PghardenError).details === 'object' && 'rolledBack' in ((err as PghardenError).details as object)) {
+      // apply failed part-way and undid its own changes: a rolled-back run, with the cause.
+      record.outcome = 'rolled_back';
+      record.error = (err as Error).message;
+      return await finish(record, save, client).catch(() => record);
+    }
+    // An error after the first change: never leave the changes in place without a decision.
+    if (!record.runId || !changesMayBeInPlace(record)) throw err;
+    record.error = `${(err as Error).message}`;
+    if (opts.autoRollback) await rollBackRun(ctx, client, record, opts, lockHeld, save, stage).catch(() => undefined);
+    if (record.outcome !== 'rolled_back') record.outcome = 'needs_attention';
+    return await finish(record, save, client).catch(() => record);
+  } finally {
+    if (lockHeld) await releaseChangeLock(client);
   }
+}
+
+const changesMayBeInPlace = (r: RunRecord) => r.apply?.status === 'applied' || r.stages.some((s) => s.stage === 'apply') || r.state === 'applying';
+
+/**
+ * Roll the run back and prove it. Over the run's session when it still answers, else over a fresh
+ * one (the change lock is taken again there). A rollback that cannot run leaves `needs_attention`.
+ */
+async function rollBackRun(
+  ctx: StageContext, client: Client, record: RunRecord, opts: RunOptions, lockHeld: boolean,
+  save: (c?: Client) => Promise<void>, stage: (name: string, what: string, body: () => Promise<Omit<StageRecord, 'stage' | 'ms'>>) => Promise<void>,
+): Promise<void> {
+  const alive = await client.query('SELECT 1').then(() => true, () => false);
+  const session = alive ? client : await connectWithBackoff(ctx);
+  try {
+    const body = async () => {
+      record.rollback = await rollback(ctx, session, { runId: record.runId, lockWaitMs: opts.lockWaitMs, lockHeld: alive && lockHeld });
+      record.afterRollback = await verify(ctx, session);
+      return { ok: record.rollback.ok, summary: record.rollback.message };
+    };
+    if (alive) await stage('rollback', 'restoring the captured values', body);
+    else await body();
+    record.outcome = 'rolled_back';
+    record.state = 'rolled_back';
+  } catch (err) {
+    record.error = [record.error, `rollback: ${(err as Error).message}`].filter(Boolean).join('; ');
+    record.outcome = 'needs_attention';
+    throw err;
+  } finally {
+    if (!alive) {
+      await save(session).catch(() => undefined);
+      await session.end().catch(() => undefined);
+    }
+  }
+}
+
+/** A fresh session for the rollback after ours was lost: a few tries with backoff, about 30 s in all. */
+async function connectWithBackoff(ctx: StageContext): Promise<Client> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    try {
+      return await connect(ctx.target, { appName: 'pgharden run rollback' });
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+  throw lastError;
 }
 
 class Interrupted extends Error {}
 
-async function finish(record: RunRecord, save: () => Promise<void>): Promise<RunRecord> {
+/** Record the journaled state and the command that finishes the run, then save. */
+async function finish(record: RunRecord, save: (c?: Client) => Promise<void>, client?: Client): Promise<RunRecord> {
   record.finishedAt = new Date().toISOString();
+  if (client && record.runId) record.state = (await getRun(client, record.runId).catch(() => null))?.status ?? record.state ?? null;
+  record.next = record.state && record.runId ? nextCommand({ id: record.runId, command: 'run', status: record.state }) : null;
   if (record.runId) await save();
   return record;
 }

@@ -18,10 +18,13 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   await fs.chmod(dir, PRIVATE_DIR);
 }
 
-/** `20261125-201642-3fa2`: sortable by time, unique enough across operators. */
+/**
+ * `20261125-201642-3fa2c81d09e4`: sortable by time; 48 random bits make two ids started in the
+ * same second by any number of processes or machines collide with negligible probability.
+ */
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${randomBytes(2).toString('hex')}`;
+  return `${stamp}-${randomBytes(6).toString('hex')}`;
 }
 
 /** `.pgharden/runs/<run-id>/`: the same backup and baseline as the state schema, as JSON files. */

@@ -1,6 +1,8 @@
 import type { Client } from '../pg/client.js';
 import { inTransaction } from '../pg/client.js';
+import { allowedFrom, CHANGES_IN_PLACE, UNFINISHED, type RunState } from '../run/state.js';
 import { assertStateWritable, grantStateReaders } from './grants.js';
+import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 
 /**
  * The `pgharden` schema in the target database: runs, their journaled steps, the
@@ -43,15 +45,10 @@ CREATE TABLE IF NOT EXISTS pgharden.baselines (
 ALTER TABLE pgharden.runs ADD COLUMN IF NOT EXISTS result jsonb;`;
 
 /** Serialises schema creation between concurrent pgharden processes. */
-const SCHEMA_LOCK = 0x70676801;
+const SCHEMA_LOCK = ADVISORY_LOCKS.stateSchema;
 
-export type RunStatus =
-  | 'preflight' | 'applying' | 'applied' | 'noop' | 'failed' | 'rolling_back' | 'rolled_back'
-  /** `run` only: watching the guard window, and the window passed (the changes stay). */
-  | 'guarding' | 'passed';
-
-/** Statuses in which a run's changes may be in place, so rollback applies to it. */
-export const CHANGES_IN_PLACE: RunStatus[] = ['applied', 'applying', 'failed', 'rolling_back', 'guarding', 'passed'];
+export type RunStatus = RunState;
+export { CHANGES_IN_PLACE };
 
 export interface RunRow {
   id: string;
@@ -96,15 +93,27 @@ export async function createRun(client: Client, run: { id: string; command: stri
   );
 }
 
+/** Raised when a run is no longer in a state from which `to` may follow (someone else moved it on). */
+export class RunStateConflict extends Error {
+  constructor(readonly runId: string, readonly to: RunStatus, readonly actual: RunStatus | null) {
+    super(`run ${runId} is ${actual ?? 'gone'}, so it cannot become ${to}`);
+  }
+}
+
+/**
+ * Move a run to `status`, only from a state the run state machine allows (checked in the same
+ * UPDATE, so two writers cannot both win). A run already in `status` stays there (idempotent).
+ */
 export async function setRunStatus(client: Client, id: string, status: RunStatus, extra: { plan?: unknown } = {}) {
-  await client.query(
+  const { rowCount } = await client.query(
     `UPDATE pgharden.runs SET status = $2,
             plan = coalesce($3::jsonb, plan),
-            applied_at = CASE WHEN $2 = 'applied' THEN now() ELSE applied_at END,
-            finished_at = CASE WHEN $2 IN ('applied', 'noop', 'failed', 'rolled_back', 'passed') THEN now() ELSE finished_at END
-      WHERE id = $1`,
-    [id, status, extra.plan === undefined ? null : JSON.stringify(extra.plan)],
+            applied_at = CASE WHEN $2 IN ('applied', 'verifying', 'guarding') THEN coalesce(applied_at, now()) ELSE applied_at END,
+            finished_at = CASE WHEN $2 IN ('applied', 'noop', 'blocked', 'failed', 'rolled_back', 'passed', 'triggered', 'needs_attention') THEN now() ELSE finished_at END
+      WHERE id = $1 AND (status = $2 OR status = ANY($4::text[]))`,
+    [id, status, extra.plan === undefined ? null : JSON.stringify(extra.plan), allowedFrom(status)],
   );
+  if (!rowCount) throw new RunStateConflict(id, status, (await getRun(client, id))?.status ?? null);
 }
 
 export async function recordStep(client: Client, runId: string, name: string, status: string, detail: unknown = null) {
@@ -155,16 +164,30 @@ export async function listRuns(client: Client, database: string, limit = 10): Pr
   return rows;
 }
 
-/** The latest run whose changes may still be in place (applied, or interrupted while applying). */
+/** The latest run whose changes may still be in place (applied, passed, or interrupted on the way). */
 export async function latestAppliedRun(client: Client, database: string): Promise<RunRow | null> {
+  return (await runsInPlace(client, database))[0] ?? null;
+}
+
+/** Runs whose changes may be in place, newest first: rollback goes in this order. */
+export async function runsInPlace(client: Client, database: string): Promise<RunRow[]> {
   const { rows } = await client.query(
     `SELECT ${RUN_COLUMNS} FROM pgharden.runs
       WHERE database = $1 AND status = ANY($2::text[])
         AND EXISTS (SELECT 1 FROM pgharden.backups b WHERE b.run_id = runs.id)
-      ORDER BY started_at DESC, id DESC LIMIT 1`,
+      ORDER BY started_at DESC, id DESC`,
     [database, CHANGES_IN_PLACE],
   );
-  return rows[0] ?? null;
+  return rows;
+}
+
+/** Runs that stopped half-way (killed, lost server): they must be resumed or rolled back before a new apply. */
+export async function unfinishedRuns(client: Client, database: string): Promise<RunRow[]> {
+  const { rows } = await client.query(
+    `SELECT ${RUN_COLUMNS} FROM pgharden.runs WHERE database = $1 AND status = ANY($2::text[]) ORDER BY started_at DESC, id DESC`,
+    [database, UNFINISHED],
+  );
+  return rows;
 }
 
 /** The outcome of a `run` (for `report`), stored with the run. */
@@ -190,12 +213,11 @@ export async function latestRunWithResult(client: Client, database: string): Pro
   return rows[0]?.id ?? null;
 }
 
-/** The latest `run` that stopped before its outcome (interrupted, or killed): what `run --resume` continues. */
-export async function latestResumableRun(client: Client, database: string): Promise<string | null> {
+/** The latest `run` on this database, whatever its state: `run --resume` continues it only if its state allows. */
+export async function latestRunCommand(client: Client, database: string): Promise<RunRow | null> {
   const { rows } = await client.query(
-    `SELECT id FROM pgharden.runs WHERE database = $1 AND command = 'run' AND coalesce(result ->> 'outcome', 'interrupted') = 'interrupted'
-      ORDER BY started_at DESC LIMIT 1`,
+    `SELECT ${RUN_COLUMNS} FROM pgharden.runs WHERE database = $1 AND command = 'run' ORDER BY started_at DESC, id DESC LIMIT 1`,
     [database],
   );
-  return rows[0]?.id ?? null;
+  return rows[0] ?? null;
 }

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { renderReport, type ReportFormat } from '../../report/write.js';
-import type { RunRecord } from '../../run/run.js';
-import { latestRunWithResult, loadRunResult, stateSchemaExists } from '../../state/store.js';
+import { refreshRunReports } from '../../report/refresh.js';
+import { latestRunWithResult, stateSchemaExists } from '../../state/store.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 
 export function register(program: Command): void {
@@ -18,7 +18,7 @@ export function register(program: Command): void {
       await runCommand({ ...opts, json: false }, async ({ ctx, client }) => {
         if (!(await stateSchemaExists(client))) throw new UsageError('no runs recorded in this database yet');
         const id = opts.run ?? (await latestRunWithResult(client, ctx.target.database));
-        const record = id ? await loadRunResult<RunRecord>(client, id) : null;
+        const record = id ? await refreshRunReports(client, id, ctx.runsRoot) : null;
         if (!record) throw new UsageError(opts.run ? `run ${opts.run} has no report (only \`pgharden run\` writes one)` : 'no `pgharden run` recorded for this database yet');
         const text = renderReport(record, opts.json ? 'json' : opts.format);
         if (opts.out) await fs.writeFile(opts.out, text);

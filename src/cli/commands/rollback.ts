@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { rollback } from '../../apply/rollback.js';
+import { refreshRunReports } from '../../report/refresh.js';
 import { durationFlag } from '../options.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 
@@ -7,16 +8,28 @@ export function register(program: Command): void {
   program
     .command('rollback')
     .description('restore exactly the values captured before apply, and prove it')
-    .option('--run <id>', 'the run to roll back (default: the latest applied run)')
+    .option('--run <id>', 'the run to roll back (default: the latest run whose changes are in place)')
+    .option('--force', 'also overwrite values changed by someone since the run, and roll back out of order')
     .addOption(durationFlag('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', 60_000))
     .addHelpText('after', `
-Values that were not set at database level before are RESET; values that were are set
-back to exactly what they were; the connection limit goes back to its old value (-1
-included). Then pg_db_role_setting and datconnlimit are compared with the backup.
-Safe to run twice. Exit 0 restored (or nothing to do), 1 the check found a difference.`)
+A three-way merge, value by value, of what the run changed: before (the backup), applied
+(what the run set) and now. Where the value is still what the run set, it goes back to
+exactly what it was (RESET when it was not set; the old connection limit, -1 included).
+Values someone changed since the run are NOT overwritten: rollback refuses, naming each
+one with its three values, unless --force. Values the run did not touch are never read or
+changed. Runs are rolled back newest first (an older run under a newer one is refused).
+Afterwards every value the run changed is compared with the backup. Safe to run twice.
+Exit 0 restored (or nothing to do), 1 refused or the check found a difference (nothing
+changed when refused), 5 the database refused a statement (the others are restored; the
+run is left 'needs_attention' and the message says what to fix).`)
     .action(async (_o, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions & { run?: string; lockWait: number }>();
-      await runCommand(opts, ({ ctx, client }) => rollback(ctx, client, { runId: opts.run, lockWaitMs: opts.lockWait }), (r, { log }) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & { run?: string; lockWait: number; force?: boolean }>();
+      await runCommand(opts, async ({ ctx, client }) => {
+        const result = await rollback(ctx, client, { runId: opts.run, lockWaitMs: opts.lockWait, force: opts.force });
+        // The run's report now says it was rolled back, not that the hardening is in force.
+        if (result.runId) await refreshRunReports(client, result.runId, ctx.runsRoot);
+        return result;
+      }, (r, { log }) => {
         for (const s of r.steps) log.info(`  ✔ ${s.sql}`);
         log.info(r.message);
       });

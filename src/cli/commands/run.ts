@@ -3,7 +3,8 @@ import { ExitCode, UsageError } from '../../errors.js';
 import { writeReports } from '../../report/write.js';
 import { runRunbook, type RunRecord } from '../../run/run.js';
 import type { Client } from '../../pg/client.js';
-import { latestResumableRun, stateSchemaExists } from '../../state/store.js';
+import { latestRunCommand, stateSchemaExists } from '../../state/store.js';
+import { describeState, RESUMABLE } from '../../run/state.js';
 import { confirm } from '../confirm.js';
 import { durationFlag, durationOption, positiveInt } from '../options.js';
 import { loadSamplerFor } from '../../run/load-sample.js';
@@ -26,7 +27,10 @@ interface RunFlags extends GlobalOptions {
   lockWait: number;
 }
 
-const EXIT: Record<string, number> = { passed: ExitCode.ok, rolled_back: ExitCode.checkFailed, triggered: ExitCode.checkFailed, blocked: ExitCode.blocked, interrupted: 130 };
+const EXIT: Record<string, number> = {
+  passed: ExitCode.ok, rolled_back: ExitCode.checkFailed, triggered: ExitCode.checkFailed, needs_attention: ExitCode.checkFailed,
+  blocked: ExitCode.blocked, interrupted: ExitCode.interrupted,
+};
 
 /** DBA approval: recorded with --approved-by; otherwise asked on a terminal, and refused in scripts without --yes. */
 async function checkApproval(opts: RunFlags): Promise<void> {
@@ -69,12 +73,13 @@ Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
       await runCommand(opts, async ({ ctx, client }) => {
         await checkApproval(opts);
         const abort = new AbortController();
-        const onSigint = () => {
-          if (abort.signal.aborted) process.exit(130);
-          ctx.log.warn('interrupted: stopping after the current step (Ctrl-C again to quit at once)');
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (abort.signal.aborted) process.exit(ExitCode.interrupted);
+          ctx.log.warn(`${signal}: stopping after the current step; the run stays resumable (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit at once)`);
           abort.abort();
         };
-        process.on('SIGINT', onSigint);
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         try {
           const resume = opts.resume === true ? await latestResumable(client, ctx.target.database) : opts.resume;
           const record = await runRunbook(ctx, client, {
@@ -86,27 +91,36 @@ Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
           const reports = record.runId && record.outcome !== 'interrupted' ? await writeReports(record) : null;
           return { ok: record.outcome === 'passed', exitCode: EXIT[record.outcome ?? 'interrupted'], runId: record.runId, outcome: record.outcome, reports, record };
         } finally {
-          process.off('SIGINT', onSigint);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
         }
       }, (r, { log }) => summarise(r.record, r.reports, log));
     });
 }
 
+/** The latest run, when its state allows resuming; otherwise say what it is and what to do. */
 async function latestResumable(client: Client, database: string): Promise<string> {
-  const id = (await stateSchemaExists(client)) ? await latestResumableRun(client, database) : null;
-  if (!id) throw new UsageError('no interrupted run to resume for this database');
-  return id;
+  const run = (await stateSchemaExists(client)) ? await latestRunCommand(client, database) : null;
+  if (!run) throw new UsageError('no run to resume for this database');
+  if (!RESUMABLE.includes(run.status)) throw new UsageError(`nothing to resume: the latest run ${run.id} is ${run.status} (${describeState(run.status)})`);
+  return run.id;
 }
 
 function summarise(r: RunRecord, reports: Record<string, string> | null, log: { info(m: string): void }): void {
   const fired = r.guard?.fired ?? [];
   if (r.outcome === 'passed') log.info(`\nPASSED: run ${r.runId}: the hardening is in force and no rollback trigger fired.`);
   if (r.outcome === 'rolled_back') {
-    log.info(`\nROLLED BACK: run ${r.runId}: ${fired.length ? fired.map((t) => `${t.trigger} fired — ${t.summary}`).join('; ') : 'verify failed after apply'}.`);
+    const cause = fired.length ? fired.map((t) => `${t.trigger} fired — ${t.summary}`).join('; ') : r.error ?? 'verify failed after apply';
+    log.info(`\nROLLED BACK: run ${r.runId}: ${cause}.`);
     log.info(`the database was restored to the values captured before the change (${r.rollback?.check?.ok ? 'checked: exact' : 'check the differences above'}).`);
   }
   if (r.outcome === 'triggered') log.info(`\nTRIGGER FIRED, changes left in place (--no-auto-rollback): ${fired.map((t) => `${t.trigger} — ${t.summary}`).join('; ')}. Undo with: pgharden rollback --run ${r.runId}`);
   if (r.outcome === 'blocked') log.info('\nBLOCKED: nothing was changed (see the preflight line above).');
   if (r.outcome === 'interrupted') log.info(`\nINTERRUPTED: run ${r.runId} stopped; continue with \`pgharden run --resume ${r.runId}\` or undo with \`pgharden rollback --run ${r.runId}\`.`);
+  if (r.outcome === 'needs_attention') {
+    log.info(`\nNEEDS ATTENTION: run ${r.runId} could not finish: ${r.error ?? 'see above'}.`);
+    log.info(`its state is ${r.state ?? 'unknown'}; the changes may be in place. Next: ${r.next ?? `pgharden rollback --run ${r.runId}`}`);
+  }
+
   if (reports) log.info(`reports: ${reports.md}\n         ${reports.html}\n         ${reports.json}\nnotice for developers: ${reports.notice}`);
 }

@@ -19,6 +19,7 @@ export function register(program: Command): void {
             x.id, x.command, x.status, x.lastStep, x.operator, new Date(x.startedAt).toISOString(), x.appliedAt ? new Date(x.appliedAt).toISOString() : null,
           ])));
         } else log.info('no runs recorded for this database yet');
+        for (const u of r.unfinished) log.info(`\nrun ${u.runId} (${u.command}) did not finish: ${u.meaning}.\n  next: ${u.next}`);
         if (r.latestApply) {
           log.info(`\nrollout: ${r.sessionsOnOldSettings.length} of ${r.sessionsTotal} other session(s) started before the apply of ${r.latestApply.appliedAt} and still run on the old settings` +
             (r.sessionsOnOldSettings.length ? ` (pids ${r.sessionsOnOldSettings.slice(0, 10).map((s) => s.pid).join(', ')})` : ''));
