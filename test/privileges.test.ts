@@ -85,7 +85,7 @@ describe.each(testServers())('privileges on $name PostgreSQL', (server) => {
         expect(await snapshot(server, db)).toEqual(before);
       });
     });
-  });
+  }, 180_000); // plan, apply, verify, rollback, a run with probes and its window, rollback
 
   it('without SET on log_min_duration_statement, plan says that line needs a superuser (or the grant) and apply changes nothing', async () => {
     await withRole(server, 'owner', '', async (role, password) => {

@@ -231,7 +231,7 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
         expectClean('the pgharden schema', await dumpState(server, db), [password]);
       });
     });
-  });
+  }, 240_000); // about 25 CLI runs, a run with its guard window and a monitor: slow on a shared machine
 
   it('passwords in pg_stat_statements are redacted before the baseline, run record, reports and state schema keep them', async (ctx) => {
     const [{ libs }] = await sql<{ libs: string }>(server, `SELECT current_setting('shared_preload_libraries') AS libs`);
@@ -276,7 +276,7 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
         }
       });
     });
-  });
+  }, 180_000);
 });
 
 async function stateBaseline(server: TestServer, db: string): Promise<unknown> {
