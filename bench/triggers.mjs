@@ -83,7 +83,7 @@ function cli(args, cwd) {
     execFile(process.execPath, [CLI, ...args], { cwd, env: { ...env, NO_COLOR: '1' }, timeout: 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       let json = null;
       try { json = JSON.parse(stdout); } catch { /* not JSON: reported below */ }
-      resolve({ code: err ? (err.code ?? 1) : 0, json, stderr });
+      resolve({ code: err ? (err.code ?? 1) : 0, json, stderr, stdoutBytes: stdout.length });
     });
   });
 }
@@ -101,7 +101,9 @@ async function oneRun(url, kind, i, policyPath, cwd) {
     const latency = triggers.find((t) => t.trigger === 'latency_degradation');
     const timeouts = triggers.find((t) => t.trigger === 'timeout_errors_increase');
     return {
-      kind, i, code: r.code, outcome: r.json?.outcome ?? `exit ${r.code}: ${r.stderr.split('\n').find((l) => /error/i.test(l)) ?? r.stderr.trim().split('\n').pop()}`,
+      // Exit 0 is "passed" by the CLI's contract even when its JSON could not be read (counted apart below).
+      kind, i, code: r.code, jsonUnreadable: !r.json, stdoutBytes: r.stdoutBytes,
+      outcome: r.json?.outcome ?? (r.code === 0 ? 'passed' : `exit ${r.code}: ${r.stderr.split('\n').find((l) => /error/i.test(l)) ?? r.stderr.trim().split('\n').pop()}`),
       fired: (record?.guard?.fired ?? []).map((t) => t.trigger),
       reasons: (record?.guard?.fired ?? []).map((t) => `${t.trigger}: ${t.summary}`),
       median: /median ([\d.]+)ms → ([\d.]+)ms \(×([\d.]+), 99% bounds ×([\d.]+)/.exec(latency?.summary ?? '')?.slice(1).map(Number) ?? null,
@@ -166,6 +168,8 @@ console.log(`\nharmless runs' baseline p95 ranged ${Math.min(...p95s)}–${Math.
 const oldRule = harmless.filter((r) => r.p95 && r.p95[1] > r.p95[0] * 1.2 && r.p95[1] - r.p95[0] > 1).length;
 console.log(`harmless runs where window p95 > baseline p95 × 1.2 (the old trigger would have fired): ${oldRule} of ${harmless.length}`);
 for (const r of results.filter((x) => (x.kind === 'harmless') === (x.outcome !== 'passed'))) console.log(`  ${r.kind} #${r.i}: ${r.outcome} ${r.reasons.join('; ')}`);
+const unreadable = results.filter((r) => r.jsonUnreadable);
+if (unreadable.length) console.log(`runs whose --json output could not be parsed (judged by exit code): ${unreadable.map((r) => `${r.kind} #${r.i} exit ${r.code}, ${r.stdoutBytes} bytes`).join('; ')}`);
 console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
 const ok = count(harmless, (r) => r.outcome !== 'passed') === 0 && count(results.filter((r) => r.kind === 'regression'), (r) => r.outcome !== 'rolled_back') === 0;
 process.exitCode = ok ? 0 : 1;
