@@ -139,7 +139,8 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
       await recordStep(client, runId, 'backup', 'done', { file: backupFile });
       faultPoint('backup');
     }
-    await setRunStatus(client, runId, 'applying', existing ? {} : { plan: planData(pre.plan) });
+    // A resumed run with nothing left to apply goes straight on to `applied`.
+    if (pre.plan.operations.length) await setRunStatus(client, runId, 'applying', existing ? {} : { plan: planData(pre.plan) });
     changing = true;
     ctx.log.info(`backup of prior values committed (run ${runId}); applying ${pre.plan.operations.length} change(s)…`);
 

@@ -56,5 +56,10 @@ try {
     process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   } else throw err;
 }
-// Exit explicitly with the code decided above: a lingering handle (a socket, a timer) must not keep a finished command alive.
-process.exit(process.exitCode ?? ExitCode.ok);
+// Exit explicitly with the code decided above: a lingering handle (a socket, a timer) must not keep a
+// finished command alive. But only once stdout and stderr are flushed: on a pipe their writes are
+// asynchronous, and exiting at once cut large --json documents short.
+const code = process.exitCode ?? ExitCode.ok;
+const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => (stream.writableLength ? stream.write('', () => resolve()) : resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);

@@ -41,6 +41,11 @@ export const IN_FORCE: RunState[] = ['applied', 'passed', 'triggered'];
 /** A run that stopped between two states (killed, lost server): it must be resumed or rolled back before anything else changes. */
 export const UNFINISHED: RunState[] = ['applying', 'verifying', 'guarding', 'rolling_back', 'needs_attention'];
 
+/** Did this run stop half-way? A `run` that is only `applied` stopped between its apply and its verify. */
+export function isUnfinished(run: { command: string; status: RunState }): boolean {
+  return UNFINISHED.includes(run.status) || (run.command === 'run' && run.status === 'applied');
+}
+
 /** A `run` in one of these states may be continued with `run --resume` (after checking the database matches). */
 export const RESUMABLE: RunState[] = ['preflight', 'applying', 'applied', 'verifying', 'guarding', 'needs_attention'];
 
@@ -50,6 +55,8 @@ export function nextCommand(run: { id: string; command: string; status: RunState
     case 'applying':
     case 'rolling_back':
       return `pgharden rollback --run ${run.id}`;
+    case 'applied':
+      return run.command === 'run' ? `pgharden run --resume ${run.id}  (or: pgharden rollback --run ${run.id})` : null;
     case 'verifying':
     case 'guarding':
     case 'needs_attention':

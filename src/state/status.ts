@@ -2,7 +2,7 @@ import type { Client } from '../pg/client.js';
 import { planData } from '../plan/plan.js';
 import { readPlan } from '../preflight/preflight.js';
 import type { StageContext } from '../stage.js';
-import { describeState, IN_FORCE, nextCommand, UNFINISHED } from '../run/state.js';
+import { describeState, IN_FORCE, isUnfinished, nextCommand, UNFINISHED } from '../run/state.js';
 import { listRuns, stateSchemaExists, type RunRow } from './store.js';
 
 export interface StatusResult {
@@ -25,7 +25,7 @@ export async function status(ctx: StageContext, client: Client): Promise<StatusR
   const runs = (await stateSchemaExists(client)) ? await listRuns(client, state.database.name) : [];
   // The applied run: the newest whose changes are in force or on their way (one definition, from the run state machine).
   const applied = runs.find((r) => (IN_FORCE.includes(r.status) || UNFINISHED.includes(r.status)) && r.appliedAt);
-  const unfinished = runs.filter((r) => UNFINISHED.includes(r.status))
+  const unfinished = runs.filter(isUnfinished)
     .map((r) => ({ runId: r.id, command: r.command, status: r.status, meaning: describeState(r.status), next: nextCommand(r) }));
   const since = applied ? new Date(applied.appliedAt!).getTime() : null;
   const old = since === null ? [] : state.sessions.filter((s) => new Date(s.backendStart).getTime() < since);

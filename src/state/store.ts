@@ -1,6 +1,6 @@
 import type { Client } from '../pg/client.js';
 import { inTransaction } from '../pg/client.js';
-import { allowedFrom, CHANGES_IN_PLACE, UNFINISHED, type RunState } from '../run/state.js';
+import { allowedFrom, CHANGES_IN_PLACE, isUnfinished, UNFINISHED, type RunState } from '../run/state.js';
 import { assertStateWritable, grantStateReaders } from './grants.js';
 import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 
@@ -185,9 +185,9 @@ export async function runsInPlace(client: Client, database: string): Promise<Run
 export async function unfinishedRuns(client: Client, database: string): Promise<RunRow[]> {
   const { rows } = await client.query(
     `SELECT ${RUN_COLUMNS} FROM pgharden.runs WHERE database = $1 AND status = ANY($2::text[]) ORDER BY started_at DESC, id DESC`,
-    [database, UNFINISHED],
+    [database, [...UNFINISHED, 'applied']],
   );
-  return rows;
+  return (rows as RunRow[]).filter(isUnfinished);
 }
 
 /** The outcome of a `run` (for `report`), stored with the run. */
