@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import { apply, type ApplyResult } from '../apply/apply.js';
 import type { Backup } from '../apply/backup.js';
 import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
@@ -8,6 +7,7 @@ import { PghardenError, UsageError } from '../errors.js';
 import { readDatabaseState } from '../pg/catalog.js';
 import { connect } from '../pg/client.js';
 import { runChecks } from '../guard/checks.js';
+import { checkLogFile } from '../guard/log-scan.js';
 import { guard, guardBaseline, type GuardResult } from '../guard/guard.js';
 import type { LoadSample } from '../guard/triggers.js';
 import type { Client } from '../pg/client.js';
@@ -130,7 +130,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
   }
   // Every input is checked before the first change: a typo must not surface half-way through the window.
   if (opts.logFile) {
-    await fs.access(opts.logFile, fs.constants.R_OK).catch((err) => {
+    await checkLogFile(opts.logFile).catch((err) => {
       throw new UsageError(`--log ${opts.logFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was changed`);
     });
   }
