@@ -49,7 +49,9 @@ export async function rehearseRollback(ctx: StageContext, client: Client): Promi
   } catch (err) {
     return result({ ok: false, applied: 0, check: { ok: false, differences: [(err as Error).message] } });
   } finally {
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`).catch(() => undefined);
+    // Never silently: a scratch database left behind is listed by `pgharden doctor`.
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`).catch((err) =>
+      ctx.log.warn(`could not drop the rehearsal database ${scratch} (${(err as Error).message}); remove it with: DROP DATABASE ${quoteIdent(scratch)} WITH (FORCE); (or pgharden doctor --fix)`));
     await fs.rm(runsRoot, { recursive: true, force: true });
   }
 }

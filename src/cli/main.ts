@@ -5,6 +5,7 @@ import * as alerts from './commands/alerts.js';
 import * as apply from './commands/apply.js';
 import * as demo from './commands/demo.js';
 import * as diagnose from './commands/diagnose.js';
+import * as doctor from './commands/doctor.js';
 import * as embedded from './commands/embedded.js';
 import * as guard from './commands/guard.js';
 import * as loadtest from './commands/loadtest.js';
@@ -46,7 +47,7 @@ Exit codes: 0 ok · 1 a check failed · 2 bad usage or policy (nothing changed)
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [plan, preflight, apply, verify, rollback, status, run, guard, report, monitor, loadtest, diagnose, alerts, render, migrate, demo, embedded]) command.register(program);
+for (const command of [plan, preflight, apply, verify, rollback, status, run, guard, report, monitor, loadtest, diagnose, alerts, render, migrate, demo, embedded, doctor]) command.register(program);
 
 try {
   await program.parseAsync();

@@ -108,13 +108,17 @@ function messageCode(err: Error): string | undefined {
 async function dropProbeRole(admin: Client, role: string, database: string): Promise<void> {
   await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]).catch(() => undefined);
   await admin.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(database)} FROM ${quoteIdent(role)}`).catch(() => undefined);
-  // A backend that is still exiting keeps the role in use for a moment.
-  for (let attempt = 0; attempt < 20; attempt++) {
+  // A backend that is still exiting keeps the role in use for a moment: retry for up to 10 s.
+  let last: unknown;
+  for (let attempt = 0; attempt < 50; attempt++) {
     try {
       await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
       return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
+  // Never silently: the role can log in. `pgharden doctor` lists it with the SQL that removes it.
+  process.stderr.write(`warning: could not drop the probe's login role ${role} (${(last as Error).message}); remove it with: DROP ROLE ${quoteIdent(role)}; (or pgharden doctor --fix)\n`);
 }
