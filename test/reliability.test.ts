@@ -226,4 +226,41 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       expect(await snapshot(server, db)).toEqual(before);
     });
   });
+
+  it('concurrency: a migrate during a run\'s guard window waits for the change lock; concurrent apply and rollback leave one consistent state', async () => {
+    await withTestDatabase(server, uniqueName('conc'), async (db) => {
+      const before = await snapshot(server, db);
+      const url = urlFor(server, db);
+      const policy = await policyFile(FAST);
+      const cwd = await tempDir();
+      const dir = path.join(cwd, 'migrations');
+      await fs.mkdir(dir);
+      await fs.writeFile(path.join(dir, '001_t.sql'), 'CREATE TABLE t (id int);\n');
+      await fs.writeFile(path.join(dir, '001_t_rollback.sql'), 'DROP TABLE t;\n');
+      const child = spawn(process.execPath, [CLI, 'run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '6s', '--json'], { cwd });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      for (let i = 0; i < 300; i++) {
+        if ((await sql(server, `SELECT 1 FROM pgharden.runs WHERE status = 'guarding'`, [], db).catch(() => [])).length) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const refused = await runCli(['migrate', 'up', '--db', url, '--dir', dir, '--lock-wait', '1s'], { cwd });
+      expect(refused.code, refused.stderr).toBe(4);
+      expect(await sql(server, `SELECT 1 FROM pg_tables WHERE tablename = 't'`, [], db)).toHaveLength(0);
+      // Waiting long enough, it runs once the window is over.
+      const waited = await runCli(['migrate', 'up', '--db', url, '--dir', dir, '--lock-wait', '60s'], { cwd });
+      expect(waited.code, waited.stderr).toBe(0);
+      expect(await exited).toBe(0);
+
+      // apply of another policy and rollback at the same time: whichever order the lock gives, the result is a known state.
+      const [applied, rolled] = await Promise.all([
+        runCli(['apply', '--db', url, '--policy', await policyFile(OTHER), '--json'], { cwd }),
+        runCli(['rollback', '--db', url, '--json'], { cwd }),
+      ]);
+      expect([0]).toContain(rolled.code);
+      expect(applied.code, applied.stderr).toBe(0);
+      // Roll back whatever is in place, newest first, and the database is exactly as before.
+      for (let i = 0; i < 3; i++) await runCli(['rollback', '--db', url, '--json'], { cwd });
+      expect(await snapshot(server, db)).toEqual(before);
+    });
+  });
 });

@@ -110,10 +110,15 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
   const startedAt = new Date().toISOString();
   const cpuBefore = process.cpuUsage();
   const progress = onProgress && secondsProgress(groups, onProgress);
+  const workers: Worker[] = [];
   const results = await Promise.all(specs.map((spec, g) => {
     const tick = (p: GroupProgress) => progress?.(g, p);
-    return inWorkers ? inWorker(spec, tick) : runGroup(spec, tick);
-  }));
+    return inWorkers ? inWorker(spec, tick, workers) : runGroup(spec, tick);
+  })).catch(async (err) => {
+    // One group failed: stop its siblings now, or their clients would load the server until their duration ends.
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw err;
+  });
   const cpu = process.cpuUsage(cpuBefore);
 
   const stats = new LoadStats();
@@ -155,9 +160,10 @@ function secondsProgress(groups: number, onProgress: (p: LoadProgress) => void) 
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-function inWorker(spec: GroupSpec, onTick: (p: GroupProgress) => void): Promise<{ stats: StatsSnapshot; elapsedMs: number }> {
+function inWorker(spec: GroupSpec, onTick: (p: GroupProgress) => void, workers: Worker[]): Promise<{ stats: StatsSnapshot; elapsedMs: number }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, { workerData: spec });
+    workers.push(worker);
     worker.on('message', (m) => {
       if (m.type === 'tick') onTick(m);
       else if (m.type === 'done') resolve(m);
