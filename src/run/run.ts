@@ -144,6 +144,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
   const stage = async (name: string, what: string, body: () => Promise<Omit<StageRecord, 'stage' | 'ms'>>) => {
     if (doneStages.has(name)) return;
     if (opts.signal?.aborted) throw new Interrupted();
+    await ensureSession();
     checklist.start(name, what);
     const t = performance.now();
     if (record.runId) {
@@ -165,6 +166,19 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     record.state = to;
   };
   let lockHeld = false;
+  const replaced: Client[] = [];
+  /**
+   * The run's own session may die under it (a server restart, pg_terminate_backend): open a new
+   * one with backoff and take the change lock again (it died with the old session), so the run
+   * goes on instead of taking a decision on the fault.
+   */
+  const ensureSession = async () => {
+    if (await client.query('SELECT 1').then(() => true, () => false)) return;
+    outer.log.warn('the run lost its database session; reconnecting…');
+    client = await connectWithBackoff(ctx);
+    replaced.push(client);
+    if (lockHeld) await acquireChangeLock(client, opts.lockWaitMs);
+  };
 
   try {
     await stage('preflight', 'findings and baseline', async () => {
@@ -220,6 +234,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       await acquireChangeLock(client, opts.lockWaitMs, () => outer.log.info('waiting for another pgharden changing this database…'));
       lockHeld = true;
     }
+    await ensureSession();
     if (!doneStages.has('verify')) await setState('verifying');
     await stage('verify', 'fresh sessions, every login role' + (opts.probes ? ', functional probes' : ''), async () => {
       const onProgress = (p: { running: string[]; remainingMs: number }) =>
@@ -240,6 +255,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     const verifyFailed = record.verify && !record.stages.find((s) => s.stage === 'verify')?.ok;
 
     if (!verifyFailed) {
+      await ensureSession();
       await setState('guarding');
       const windowMs = opts.windowMs ?? ctx.policy.guard_window;
       await stage('guard', `watching for ${formatDuration(windowMs)}`, async () => {
@@ -252,6 +268,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
         const g = record.guard;
         if (g.interrupted) throw new Interrupted();
         if (g.lostConnection) throw new PghardenError('lost the connection to the server during the guard window and could not get it back', 3);
+        await ensureSession();
         record.afterLatency = await probeLatency(client);
         // A trigger that could not be measured is said so, never shown as a pass.
         const unmeasured = g.notMeasured.length ? `; NOT MEASURED: ${g.notMeasured.join(', ')} (add --load, or require_measured to fail on it)` : '';
@@ -270,6 +287,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       await setState('triggered');
       record.outcome = 'triggered';
     } else {
+      await ensureSession();
       await setState('passed');
       record.outcome = 'passed';
     }
@@ -301,6 +319,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     return await finish(record, save, client).catch(() => record);
   } finally {
     if (lockHeld) await releaseChangeLock(client);
+    for (const c of replaced) await c.end().catch(() => undefined);
   }
 }
 
