@@ -187,6 +187,9 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       expect(await exited).toBe(0);
       const runId = JSON.parse(out).runId;
       expect(await runStatus(server, db, runId)).toBe('passed');
+      // One definition of "the applied run": a passed run is the rollout status and monitor track.
+      const status = await runCli(['status', '--db', url, '--policy', policy, '--json'], { cwd });
+      expect(status.json.latestApply.runId).toBe(runId);
 
       // Roll it back; then --resume of that run, or of "the latest", is refused: it is not resumable.
       expect((await runCli(['rollback', '--db', url, '--json'], { cwd })).code).toBe(0);
@@ -261,6 +264,36 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       // Roll back whatever is in place, newest first, and the database is exactly as before.
       for (let i = 0; i < 3; i++) await runCli(['rollback', '--db', url, '--json'], { cwd });
       expect(await snapshot(server, db)).toEqual(before);
+    });
+  });
+
+  it('a run on a database already in the target state whose check then fails: a clear "changed nothing" outcome and a report, never a stuck run', async () => {
+    await withTestDatabase(server, uniqueName('noopchk'), async (db) => {
+      const url = urlFor(server, db);
+      const cwd = await tempDir();
+      const flag = path.join(cwd, 'broken');
+      const policy = await policyFile(`${FAST}rollback_triggers:\n  checks:\n    - name: app healthy\n      command: test ! -e ${flag}\n`);
+      expect((await runCli(['apply', '--db', url, '--policy', policy, '--json'], { cwd })).code).toBe(0);
+      const applied = await snapshot(server, db);
+      const child = spawn(process.execPath, [CLI, 'run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '10s', '--json'], { cwd });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      for (let i = 0; i < 300; i++) {
+        if ((await sql(server, `SELECT 1 FROM pgharden.steps WHERE name = 'stage guard'`, [], db).catch(() => [])).length) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await fs.writeFile(flag, '');
+      expect(await exited).toBe(1);
+      const result = JSON.parse(out);
+      expect(result.outcome).toBe('triggered');
+      expect(result.record.error).toMatch(/this run changed nothing/);
+      expect(result.reports.md).toBeTruthy();
+      // Nothing was rolled back (nothing of this run was in place); the earlier apply's values stay.
+      expect(await snapshot(server, db)).toEqual(applied);
+      const status = await runCli(['status', '--db', url, '--policy', policy, '--json'], { cwd });
+      expect(status.json.unfinished).toEqual([]);
+      expect(status.json.latestApply).not.toBeNull();
     });
   });
 });

@@ -108,13 +108,17 @@ async function latestResumable(client: Client, database: string): Promise<string
 
 function summarise(r: RunRecord, reports: Record<string, string> | null, log: { info(m: string): void }): void {
   const fired = r.guard?.fired ?? [];
-  if (r.outcome === 'passed') log.info(`\nPASSED: run ${r.runId}: the hardening is in force and no rollback trigger fired.`);
+  if (r.outcome === 'passed') {
+    const unmeasured = r.guard?.notMeasured?.length ? ` Not measured (no evidence either way): ${r.guard.notMeasured.join(', ')}.` : '';
+    log.info(`\nPASSED: run ${r.runId}: the hardening is in force and no rollback trigger fired.${unmeasured}`);
+  }
   if (r.outcome === 'rolled_back') {
     const cause = fired.length ? fired.map((t) => `${t.trigger} fired — ${t.summary}`).join('; ') : r.error ?? 'verify failed after apply';
     log.info(`\nROLLED BACK: run ${r.runId}: ${cause}.`);
     log.info(`the database was restored to the values captured before the change (${r.rollback?.check?.ok ? 'checked: exact' : 'check the differences above'}).`);
   }
-  if (r.outcome === 'triggered') log.info(`\nTRIGGER FIRED, changes left in place (--no-auto-rollback): ${fired.map((t) => `${t.trigger} — ${t.summary}`).join('; ')}. Undo with: pgharden rollback --run ${r.runId}`);
+  if (r.outcome === 'triggered' && r.error) log.info(`\nTRIGGER FIRED: ${fired.map((t) => `${t.trigger} — ${t.summary}`).join('; ')}. ${r.error}.`);
+  else if (r.outcome === 'triggered') log.info(`\nTRIGGER FIRED, changes left in place (--no-auto-rollback): ${fired.map((t) => `${t.trigger} — ${t.summary}`).join('; ')}. Undo with: pgharden rollback --run ${r.runId}`);
   if (r.outcome === 'blocked') log.info('\nBLOCKED: nothing was changed (see the preflight line above).');
   if (r.outcome === 'interrupted') log.info(`\nINTERRUPTED: run ${r.runId} stopped; continue with \`pgharden run --resume ${r.runId}\` or undo with \`pgharden rollback --run ${r.runId}\`.`);
   if (r.outcome === 'needs_attention') {
