@@ -188,4 +188,34 @@ describe.each(testServers())('privileges on $name PostgreSQL', (server) => {
       });
     });
   });
+
+  it('a rollback the database partly refuses (SET revoked since the apply) restores the rest, names the refused value, leaves needs_attention, and converges once the grant is back', async (ctx) => {
+    if ((await versionNum(server)) < 150000) ctx.skip(); // GRANT SET ON PARAMETER is PG 15+
+    await withRole(server, 'revoked', '', async (role, password) => {
+      await sql(server, `GRANT SET ON PARAMETER log_min_duration_statement TO ${quoteIdent(role)}`);
+      await withOwnedDatabase(server, role, async (db) => {
+        const cwd = await tempDir();
+        const policy = await policyFile(POLICY);
+        const cli = (args: string[]) => runCli([...args, '--db', roleUrl(server, db, role, password), '--policy', policy, '--json'], { cwd });
+        const before = await snapshot(server, db);
+        const applied = await cli(['apply', '--yes']);
+        expect(applied.code, applied.stderr).toBe(0);
+        await sql(server, `REVOKE SET ON PARAMETER log_min_duration_statement FROM ${quoteIdent(role)}`);
+
+        const partial = await cli(['rollback', '--yes']);
+        expect(partial.code, partial.stderr).toBe(5);
+        expect(partial.stderr).toMatch(/restored [1-9] value\(s\); the database refused 1:/);
+        expect(partial.stderr).toMatch(/restored: ALTER DATABASE .* statement_timeout/);
+        expect(partial.stderr).toMatch(/REFUSED:  ALTER DATABASE .* log_min_duration_statement;.*permission denied/);
+        expect(partial.stderr).toMatch(/needs attention.*pgharden rollback --run/s);
+        const [run] = await sql<{ status: string }>(server, 'SELECT status FROM pgharden.runs WHERE id = $1', [applied.json.runId], db);
+        expect(run.status).toBe('needs_attention');
+
+        await sql(server, `GRANT SET ON PARAMETER log_min_duration_statement TO ${quoteIdent(role)}`);
+        const done = await cli(['rollback', '--yes']);
+        expect(done.code, done.stderr).toBe(0);
+        expect(await snapshot(server, db)).toEqual(before);
+      });
+    });
+  });
 });
