@@ -3,6 +3,8 @@ import type { Target } from '../pg/target.js';
 import { AlertEngine } from './engine.js';
 import type { AlertRule } from './rules.js';
 import { Sampler } from './sampler.js';
+import type { LogScanner } from '../guard/log-scan.js';
+import type { Policy } from '../policy/schema.js';
 import type { MonitorEvent, Sink } from './sinks/sink.js';
 
 export interface MonitorOptions {
@@ -16,6 +18,12 @@ export interface MonitorOptions {
   recycle?: { everyMs: number; minIdleMs: number } | null;
   /** Cap of the reconnect backoff (ms). */
   maxBackoffMs?: number;
+  /** The policy's settings: gives settings gauges and per-role compliance (pgharden_policy_compliant). */
+  policySettings?: Policy['settings'];
+  /** --log FILE: server-log errors by SQLSTATE. */
+  log?: LogScanner | null;
+  /** How often the apply time and the configuration are re-read (ms). */
+  refreshMs?: number;
 }
 
 /** 250 ms, 500 ms, 1 s, … capped, with ±20 % jitter so many monitors do not reconnect in step. */
@@ -60,6 +68,10 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
   const sampler = new Sampler(opts.target, {
     statementTimeoutMs: Math.max(5_000, opts.intervalMs * 2),
     onLost: (err) => event({ type: 'connection_lost', at: nowIso(), error: err.message, code: err.code }),
+    policySettings: opts.policySettings,
+    log: opts.log,
+    applyRefreshMs: opts.refreshMs,
+    onConfigError: (err) => event({ type: 'warning', at: nowIso(), message: `cannot read the configuration (settings gauges, pgharden_policy_compliant): ${err.message}` }),
   });
 
   let failures = 0;

@@ -39,18 +39,22 @@ export function unknownLine(message: string): string {
 
 /** label=value[unit];warn;crit;min;max — each threshold in the slot of its rule's severity. */
 function perfdata(s: Sample, rules: AlertRule[]): string {
+  // A rule with warning and critical levels fills both slots.
   const slots = (name: AlertRule['name'], scale: (v: number) => string): string => {
-    const r = rules.find((x) => x.name === name)!;
-    const v = scale(r.over);
-    return r.severity === 'critical' ? `;${v}` : r.severity === 'warning' ? `${v};` : ';';
+    const of = (sev: string) => rules.find((x) => x.name === name && x.severity === sev);
+    const w = of('warning');
+    const c = of('critical');
+    return `${w ? scale(w.over) : ''};${c ? scale(c.over) : ''}`;
   };
+  const has = (name: AlertRule['name']) => rules.some((r) => r.name === name);
   const seconds = (ms: number) => (ms / 1000).toFixed(3).replace(/\.?0+$/, '') || '0';
   const limit = s.connections.limit;
   const items = [
-    `connections=${s.connections.total};${slots('connections', (f) => String(Math.floor(f * limit)))};0;${limit}`,
-    `longest_query=${seconds(s.longestActiveMs)}s;${slots('long_query', seconds)};0`,
-    `longest_idle_in_transaction=${seconds(s.longestIdleInTransactionMs)}s;${slots('idle_in_transaction', seconds)};0`,
-  ];
+    has('connections') && `connections=${s.connections.total};${slots('connections', (f) => String(Math.floor(f * limit)))};0;${limit}`,
+    has('long_query') && `longest_query=${seconds(s.longestActiveMs)}s;${slots('long_query', seconds)};0`,
+    has('idle_in_transaction') && `longest_idle_in_transaction=${seconds(s.longestIdleInTransactionMs)}s;${slots('idle_in_transaction', seconds)};0`,
+    has('transaction_age') && `longest_transaction=${seconds(s.longestTransactionMs)}s;${slots('transaction_age', seconds)};0`,
+  ].filter((x): x is string => Boolean(x));
   if (s.rollout) items.push(`sessions_on_old_settings=${s.rollout.onOldSettings};;;0`);
   return items.join(' ');
 }

@@ -1,5 +1,6 @@
 import type { Client } from '../pg/client.js';
 import { redactSql } from '../redact-sql.js';
+import type { ConfigState } from './config-state.js';
 
 /**
  * One poll of a database, in ONE statement (no N+1): pg_stat_activity is read once
@@ -41,6 +42,23 @@ export interface Rollout {
   sessions: number;
 }
 
+/**
+ * Sessions of the database grouped as postgres_exporter (v0.17+) groups pg_stat_activity for
+ * pg_stat_activity_count / pg_stat_activity_max_tx_duration: every backend type, the poller's
+ * own session left out.
+ */
+export interface ActivityGroup {
+  state: string;
+  usename: string;
+  applicationName: string;
+  backendType: string;
+  waitEventType: string;
+  waitEvent: string;
+  count: number;
+  /** Longest open transaction in the group (s); 0 when none is open. */
+  maxTxSeconds: number;
+}
+
 export interface Sample {
   database: string;
   /** Server clock at the poll. */
@@ -51,6 +69,7 @@ export interface Sample {
   connections: {
     /** Client backends on the database, the monitor's own included: it holds a slot too. */
     total: number;
+    /** Other client backends by state (the monitor's own session is not counted: it would always show as active). */
     byState: Record<string, number>;
     /** Longest open transaction per state (ms), as postgres_exporter's pg_stat_activity_max_tx_duration. */
     maxTxMsByState: Record<string, number>;
@@ -62,11 +81,19 @@ export interface Sample {
   };
   longestActiveMs: number;
   longestIdleInTransactionMs: number;
+  /** Longest open transaction of a client backend (now() - xact_start), ms. */
+  longestTransactionMs: number;
   /** Non-idle sessions, longest first. */
   sessions: SessionSample[];
   rollout: Rollout | null;
-  /** pg_stat_database counters of the database: numbackends, xact_commit, xact_rollback, blks_read, blks_hit, deadlocks, temp_files, conflicts. */
+  /** pg_stat_database counters of the database: numbackends, xact_commit, xact_rollback, blks_read, blks_hit, deadlocks, temp_files, conflicts; sessions_killed, sessions_fatal, sessions_abandoned on PostgreSQL 14+. */
   stats: Record<string, number>;
+  /** Every backend of the database except ours, grouped by the exporter's labels. */
+  activity: ActivityGroup[];
+  /** Set by the monitor's Sampler: settings gauges and per-role compliance, read every few seconds (null when unreadable). */
+  config?: ConfigState | null;
+  /** Set by the monitor's Sampler with --log: server-log ERROR/FATAL entries by SQLSTATE since it started. */
+  logErrors?: Record<string, number> | null;
 }
 
 /** Sessions returned row by row at most (longest first); counts always cover every session. */
@@ -79,14 +106,18 @@ const MAX_SESSIONS = 500;
 // read by their functions instead of computing every column of the view: half the cost
 // at 250 connections (bench/monitor). Without pg_read_all_stats, other roles' sessions
 // come back with backend_type and state NULL: they are counted (state 'unknown'), not dropped.
-const SAMPLE_SQL = `
+// `all_b`: every backend of the database (autovacuum workers, parallel workers, walsenders…), for the
+// exporter-shaped groups; `a`: its client backends, for everything else.
+// The session counters (sessions_killed: 25P03 and pg_terminate_backend; sessions_fatal) exist from 14 on.
+const sampleSql = (sessionCounters: boolean) => `
 WITH db AS (SELECT oid, datconnlimit FROM pg_database WHERE datname = $1),
-a AS (
+all_b AS (
   SELECT pid, backend_start, usesysid, application_name, client_addr, state, wait_event_type, wait_event,
-         xact_start, query_start, state_change, query
+         xact_start, query_start, state_change, query, coalesce(backend_type, 'client backend') AS backend_type
     FROM pg_stat_get_activity(NULL) s
-   WHERE s.datid = (SELECT oid FROM db) AND coalesce(s.backend_type, 'client backend') = 'client backend'
-)
+   WHERE s.datid = (SELECT oid FROM db)
+),
+a AS (SELECT * FROM all_b WHERE backend_type = 'client backend')
 SELECT now() AS at, pg_backend_pid() AS my_pid,
        (SELECT datconnlimit FROM db) AS datconnlimit,
        current_setting('max_connections')::int
@@ -96,11 +127,19 @@ SELECT now() AS at, pg_backend_pid() AS my_pid,
           'numbackends', pg_stat_get_db_numbackends(oid), 'xact_commit', pg_stat_get_db_xact_commit(oid),
           'xact_rollback', pg_stat_get_db_xact_rollback(oid), 'blks_read', pg_stat_get_db_blocks_fetched(oid) - pg_stat_get_db_blocks_hit(oid),
           'blks_hit', pg_stat_get_db_blocks_hit(oid), 'deadlocks', pg_stat_get_db_deadlocks(oid),
-          'temp_files', pg_stat_get_db_temp_files(oid), 'conflicts', pg_stat_get_db_conflict_all(oid)) FROM db) AS stats,
+          'temp_files', pg_stat_get_db_temp_files(oid), 'conflicts', pg_stat_get_db_conflict_all(oid)${sessionCounters ? `,
+          'sessions_killed', pg_stat_get_db_sessions_killed(oid), 'sessions_fatal', pg_stat_get_db_sessions_fatal(oid),
+          'sessions_abandoned', pg_stat_get_db_sessions_abandoned(oid)` : ''}) FROM db) AS stats,
+       (SELECT count(*) FROM a)::int AS total,
        (SELECT coalesce(jsonb_object_agg(st, jsonb_build_array(n, max_tx_ms)), '{}')
           FROM (SELECT coalesce(state, 'unknown') AS st, count(*) AS n,
                        coalesce(max(extract(epoch FROM now() - xact_start) * 1000), 0)::float8 AS max_tx_ms
-                  FROM a GROUP BY 1) s) AS states,
+                  FROM a WHERE pid <> pg_backend_pid() GROUP BY 1) s) AS states,
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(st, coalesce(pg_get_userbyid(usesysid), ''), app, bt, wet, we, n, max_tx)), '[]')
+          FROM (SELECT coalesce(state, 'unknown') AS st, usesysid, coalesce(application_name, '') AS app, backend_type AS bt,
+                       coalesce(wait_event_type, '') AS wet, coalesce(wait_event, '') AS we, count(*) AS n,
+                       coalesce(max(extract(epoch FROM now() - xact_start)), 0)::float8 AS max_tx
+                  FROM all_b WHERE pid <> pg_backend_pid() GROUP BY 1, 2, 3, 4, 5, 6) g) AS activity,
        (SELECT count(*) FROM a WHERE pid <> pg_backend_pid())::int AS others,
        (SELECT count(*) FROM a WHERE pid <> pg_backend_pid() AND backend_start < $2)::int AS old,
        (SELECT count(*) FROM a WHERE pid <> pg_backend_pid() AND backend_start < $2 AND state = 'idle')::int AS old_idle,
@@ -125,9 +164,26 @@ export interface SampleOptions {
 
 export const isIdleInTransaction = (state: string | null) => state === 'idle in transaction' || state === 'idle in transaction (aborted)';
 
+/** server_version_num per session, read once: it decides which counters the statement may name. */
+const versions = new WeakMap<Client, number>();
+
+async function serverVersion(client: Client): Promise<number> {
+  let v = versions.get(client);
+  if (v === undefined) {
+    v = Number((await client.query(`SELECT current_setting('server_version_num') AS v`)).rows[0].v);
+    versions.set(client, v);
+  }
+  return v;
+}
+
 export async function sampleOnce(client: Client, database: string, opts: SampleOptions = {}): Promise<Sample> {
+  const counters = (await serverVersion(client)) >= 140000;
   const started = performance.now();
-  const { rows } = await client.query({ name: 'pgharden_monitor_sample', text: SAMPLE_SQL, values: [database, opts.appliedAt ?? null] });
+  const { rows } = await client.query({
+    name: counters ? 'pgharden_monitor_sample14' : 'pgharden_monitor_sample',
+    text: sampleSql(counters),
+    values: [database, opts.appliedAt ?? null],
+  });
   const pollMs = performance.now() - started;
   const r = rows[0];
   if (r.datconnlimit === null) throw new Error(`database ${JSON.stringify(database)} does not exist on this server (anymore)`);
@@ -160,7 +216,7 @@ export async function sampleOnce(client: Client, database: string, opts: SampleO
     pollMs,
     myPid: r.my_pid,
     connections: {
-      total: Object.values(byState).reduce((a, b) => a + b, 0),
+      total: r.total,
       byState,
       maxTxMsByState,
       datconnlimit: r.datconnlimit,
@@ -169,10 +225,14 @@ export async function sampleOnce(client: Client, database: string, opts: SampleO
     },
     longestActiveMs: Math.max(0, ...sessions.map((s) => s.queryMs ?? 0)),
     longestIdleInTransactionMs: Math.max(0, ...sessions.filter((s) => isIdleInTransaction(s.state)).map((s) => s.stateMs)),
+    longestTransactionMs: Math.max(0, ...sessions.map((s) => s.xactMs ?? 0)),
     sessions,
     rollout: opts.appliedAt
       ? { appliedAt: opts.appliedAt, onOldSettings: r.old, idleOnOldSettings: r.old_idle, sessions: r.others }
       : null,
     stats: r.stats ?? {},
+    activity: (r.activity as [string, string, string, string, string, string, number, number][]).map(
+      ([state, usename, applicationName, backendType, waitEventType, waitEvent, count, maxTxSeconds]) =>
+        ({ state, usename, applicationName, backendType, waitEventType, waitEvent, count, maxTxSeconds })),
   };
 }

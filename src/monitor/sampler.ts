@@ -1,6 +1,9 @@
 import type { Target } from '../pg/target.js';
 import { LazySession } from './lazy-session.js';
 import { latestApplyTime, recycleIdleSessions, type Recycled } from './rollout.js';
+import { LogScanner } from '../guard/log-scan.js';
+import type { Policy } from '../policy/schema.js';
+import { readConfigState, type ConfigState } from './config-state.js';
 import { sampleOnce, type Sample } from './sample.js';
 
 export interface SamplerOptions {
@@ -11,7 +14,16 @@ export interface SamplerOptions {
   applyRefreshMs?: number;
   /** The server ended the session between polls (57P01, restart, network loss). */
   onLost?: (err: Error & { code?: string }) => void;
+  /** The policy's settings: read with the apply time, they give settings gauges and per-role compliance. */
+  policySettings?: Policy['settings'];
+  /** A csvlog/jsonlog (or stderr) server log: errors counted by SQLSTATE from now on. */
+  log?: LogScanner | null;
+  /** The configuration could not be read (privileges): said once, polls go on without it. */
+  onConfigError?: (err: Error) => void;
 }
+
+/** A sample with what the monitor reads less often than every poll (see Sample.config, Sample.logErrors). */
+export type MonitorSample = Sample & { config: ConfigState | null; logErrors: Record<string, number> | null };
 
 /**
  * Owns the monitor's session: connects lazily, forgets the session as soon as the server
@@ -25,6 +37,8 @@ export class Sampler {
   private readonly session: LazySession;
   private appliedAt: string | null = null;
   private appliedAtReadAt = -Infinity;
+  private config: ConfigState | null = null;
+  private configFailed = false;
 
   constructor(readonly target: Target, private readonly opts: SamplerOptions = {}) {
     this.session = new LazySession(target, {
@@ -39,14 +53,28 @@ export class Sampler {
     return this.session.connected;
   }
 
-  async sample(): Promise<Sample> {
-    return this.session.use(async (client) => {
+  async sample(): Promise<MonitorSample> {
+    const sample = await this.session.use(async (client) => {
       if (performance.now() - this.appliedAtReadAt > (this.opts.applyRefreshMs ?? 10_000)) {
         this.appliedAt = await latestApplyTime(client, this.target.database);
+        if (this.opts.policySettings) await this.readConfig(client);
         this.appliedAtReadAt = performance.now();
       }
       return sampleOnce(client, this.target.database, { appliedAt: this.appliedAt });
     });
+    const log = this.opts.log ? (await this.opts.log.scan()).bySqlstate : null;
+    return { ...sample, config: this.config, logErrors: log };
+  }
+
+  private async readConfig(client: Parameters<Parameters<LazySession['use']>[0]>[0]): Promise<void> {
+    try {
+      this.config = await readConfigState(client, this.target.database, { settings: this.opts.policySettings! });
+    } catch (err) {
+      if ((err as { code?: string }).code === undefined || !/^[0-9A-Z]{5}$/.test((err as { code: string }).code)) throw err;
+      this.config = null;
+      if (!this.configFailed) this.opts.onConfigError?.(err as Error);
+      this.configFailed = true;
+    }
   }
 
   /** End idle sessions still on the pre-apply settings (see recycleIdleSessions). */

@@ -35,6 +35,43 @@ const check = z
   .strict()
   .refine((c) => Boolean(c.sql) !== Boolean(c.command), { error: 'a check needs exactly one of sql: or command:' });
 
+/**
+ * One alert rule: the runbook's single threshold `{ over, severity }`, or check_postgres-style
+ * `{ warning, critical }` (either or both). Either way the output keeps `over`/`severity` (the
+ * most severe level) for code that reads one threshold, and lists every level in `levels`.
+ * `for`: how long the condition must hold in the exported Prometheus rules; `exclude`: regexes
+ * on user, application name and backend type whose sessions never fire the rule.
+ */
+const regex = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, { error: 'not a regular expression' });
+const exclude = z.object({ user: regex.optional(), application: regex.optional(), backend_type: regex.optional() }).strict();
+const alertRule = <T extends z.ZodType<number, string>>(value: T, dflt: { over: string; severity: 'critical' | 'warning' | 'info'; for: number }) =>
+  z
+    .object({
+      over: value.optional(),
+      severity: severity.optional(),
+      warning: value.optional(),
+      critical: value.optional(),
+      for: duration.optional(),
+      exclude: exclude.optional(),
+    })
+    .strict()
+    .refine((r) => (r.over === undefined) || (r.warning === undefined && r.critical === undefined), { error: 'write either over: (with severity:) or warning:/critical:, not both' })
+    .transform((r) => {
+      const levels: { severity: 'critical' | 'warning' | 'info'; over: number }[] = [];
+      if (r.warning !== undefined) levels.push({ severity: 'warning', over: r.warning });
+      if (r.critical !== undefined) levels.push({ severity: 'critical', over: r.critical });
+      if (!levels.length) levels.push({ severity: r.severity ?? dflt.severity, over: r.over ?? (value.parse(dflt.over) as number) });
+      const top = levels[levels.length - 1];
+      return { over: top.over, severity: top.severity, levels, for: r.for ?? dflt.for, exclude: r.exclude ?? {} };
+    });
+
 export const policySchema = z
   .object({
     database: z
@@ -54,9 +91,12 @@ export const policySchema = z
     connection_limit: z.number().int('must be a whole number').min(-1, 'must be -1 (no limit) or more').optional(),
     alerts: z
       .object({
-        long_query: z.object({ over: duration, severity }).strict().default({ over: 25_000, severity: 'critical' }),
-        idle_in_transaction: z.object({ over: duration, severity }).strict().default({ over: 50_000, severity: 'warning' }),
-        connections: z.object({ over: percent, severity }).strict().default({ over: 0.8, severity: 'info' }),
+        long_query: alertRule(duration, { over: '25s', severity: 'critical', for: 0 }).prefault({}),
+        idle_in_transaction: alertRule(duration, { over: '50s', severity: 'warning', for: 0 }).prefault({}),
+        connections: alertRule(percent, { over: '80%', severity: 'info', for: 60_000 }).prefault({}),
+        // Not in the runbook: a transaction alternating short statements and short idle gaps escapes both rules above
+        // while holding locks and xmin. Off unless the policy names it.
+        transaction_age: alertRule(duration, { over: '5m', severity: 'warning', for: 0 }).optional(),
       })
       .strict()
       .prefault({}),

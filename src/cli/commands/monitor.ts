@@ -7,6 +7,7 @@ import type { Target } from '../../pg/target.js';
 import { formatDuration } from '../../policy/duration.js';
 import { loadPolicy } from '../../policy/load.js';
 import { runMonitor } from '../../monitor/monitor.js';
+import { LogScanner } from '../../guard/log-scan.js';
 import { nagiosCheck, NagiosCode, unknownLine } from '../../monitor/nagios.js';
 import { latestApplyTime } from '../../monitor/rollout.js';
 import { rulesFromPolicy, type AlertRule } from '../../monitor/rules.js';
@@ -35,6 +36,8 @@ interface MonitorFlags extends GlobalOptions {
   duration?: number;
   plain?: boolean;
   reconnectMax: number;
+  log?: string;
+  refresh: number;
 }
 
 export function register(program: Command): void {
@@ -44,7 +47,7 @@ export function register(program: Command): void {
     .addOption(durationFlag('--interval <duration>', 'time between polls', 1_000))
     .option('--once', 'take one sample, print a Nagios/check_postgres-style line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
     .option('--jsonl <file|->', "append one JSON object per sample, alert transition and event to FILE ('-': stdout)")
-    .option('--prometheus <[host:]port>', 'serve /metrics for Prometheus (host defaults to 127.0.0.1)')
+    .option('--prometheus <[host:]port>', 'serve /metrics for Prometheus (host defaults to 127.0.0.1; GET and HEAD)')
     .option('--webhook <url>', 'POST each alert transition as JSON (retried with backoff in the background)')
     .option('--record', "keep alert transitions in the database's pgharden.alerts table (created on first use)")
     .option('--recycle-idle', 'terminate sessions still on pre-apply settings, only while idle, one at a time')
@@ -53,6 +56,8 @@ export function register(program: Command): void {
     .option('--top <n>', 'sessions listed in the live view', positiveInt, 15)
     .option('--duration <duration>', 'stop after this long (default: until q, Ctrl-C or SIGTERM)', durationOption)
     .option('--plain', 'plain lines even on a terminal')
+    .option('--log <file>', 'server log (csvlog, jsonlog or stderr): count errors by SQLSTATE (57014, 25P03, 53300…) for /metrics and the JSON lines')
+    .addOption(durationFlag('--refresh <duration>', 'how often the apply time, settings and per-role compliance are re-read', 10_000))
     .addOption(durationFlag('--reconnect-max <duration>', 'longest wait between reconnect attempts', 5_000).hideHelp())
     .addHelpText('after', `
 Thresholds come from the policy's alerts: block (runbook: critical when a query runs over
@@ -76,7 +81,7 @@ EXCEPT with --once, which uses Nagios plugin codes: 0 OK, 1 WARNING, 2 CRITICAL,
 
 Examples:
   pgharden monitor --db postgres://monitor@db/codex_memory
-  pgharden monitor --prometheus 0.0.0.0:9187 --webhook https://hooks.example/pg --plain
+  pgharden monitor --prometheus 9632 --webhook https://hooks.example/pg --plain
   pgharden monitor --once          # in cron, NRPE or an Icinga CheckCommand`)
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<MonitorFlags>();
@@ -170,6 +175,7 @@ async function monitor(opts: MonitorFlags): Promise<void> {
   const json = Boolean(opts.json);
   let embedded: EmbeddedServer | null = null;
   let sinks: Sink[] = [];
+  let log_: LogScanner | null = null;
   try {
     if (opts.interval < 100) throw new UsageError('--interval must be at least 100ms');
     const policy = await loadPolicy(opts.policy);
@@ -178,10 +184,12 @@ async function monitor(opts: MonitorFlags): Promise<void> {
     const chosen = await chooseTarget(opts, policy, log);
     embedded = chosen.embedded;
     sinks = await buildSinks(opts, rules, chosen.target, policy.contacts as Record<string, string> | undefined);
+    if (opts.log) log_ = await openLog(opts.log, chosen.target.database);
     const { signal, release } = stopSignal(opts);
     try {
       await runMonitor({
         target: chosen.target, rules, intervalMs: opts.interval, sinks, signal, maxBackoffMs: opts.reconnectMax,
+        policySettings: policy.settings, log: log_, refreshMs: opts.refresh,
         recycle: opts.recycleIdle ? { everyMs: opts.recycleEvery, minIdleMs: opts.recycleMinIdle } : null,
       });
     } finally {
@@ -193,6 +201,16 @@ async function monitor(opts: MonitorFlags): Promise<void> {
     fail(err, json);
   } finally {
     await Promise.all(sinks.map((s) => s.close?.()));
+    await log_?.close();
     await embedded?.stop().catch(() => undefined);
+  }
+}
+
+/** --log: a file we cannot read is bad usage, said before the monitor starts. */
+async function openLog(file: string, database: string): Promise<LogScanner> {
+  try {
+    return await LogScanner.open(file, database);
+  } catch (err) {
+    throw new UsageError(`--log ${file}: cannot read it: ${(err as Error).message}`);
   }
 }

@@ -2,11 +2,18 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import { UsageError } from '../../errors.js';
-import type { AlertRule } from '../rules.js';
+import { hasExclusions } from '../prometheus-rules.js';
+import { excluded, ruleMeasure, type AlertRule } from '../rules.js';
 import type { Sink } from './sink.js';
 
 /** The states postgres_exporter always reports (0 when none), so series never vanish. */
 const STATES = ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'fastpath function call', 'disabled'];
+
+/** postgres_exporter v0.17.x labels of pg_stat_activity_count / pg_stat_activity_max_tx_duration. */
+export const ACTIVITY_LABELS = ['datname', 'state', 'usename', 'application_name', 'backend_type', 'wait_event_type', 'wait_event'];
+
+/** pg_stat_database counters the runbook's rollback triggers watch (sessions_* exist from PostgreSQL 14). */
+const DB_COUNTERS = ['xact_commit', 'xact_rollback', 'deadlocks', 'sessions_killed', 'sessions_fatal', 'sessions_abandoned'];
 
 /** `9187`, `:9187`, `0.0.0.0:9187`, `[::1]:9187` → host and port (default host 127.0.0.1: not exposed by accident). */
 export function parseListen(text: string): { host: string; port: number } {
@@ -34,31 +41,47 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
 
   const up = gauge('pg_up', 'Whether the last poll of the database succeeded (1) or not (0).');
-  const activity = gauge('pg_stat_activity_count', 'Client connections to the database by state.', ['datname', 'state']);
-  const maxTx = gauge('pg_stat_activity_max_tx_duration', 'Longest open transaction by state, in seconds.', ['datname', 'state']);
+  // postgres_exporter v0.17's label set (collector/pg_stat_activity): every backend type, the poller's own session excluded.
+  const activity = gauge('pg_stat_activity_count', 'Backends of the database by state, user, application, backend type and wait event (the monitor itself excluded).', ACTIVITY_LABELS);
+  const maxTx = gauge('pg_stat_activity_max_tx_duration', 'Longest open transaction (now() - xact_start) per label set, in seconds.', ACTIVITY_LABELS);
   const datLimit = gauge('pg_database_connection_limit', 'pg_database.datconnlimit (-1: no database limit).', ['datname']);
   const limit = gauge('pgharden_connection_limit', 'The connection limit that applies: datconnlimit, or max_connections minus reserved slots.', ['datname']);
   const used = gauge('pgharden_connections_used_ratio', 'Client connections divided by pgharden_connection_limit.', ['datname']);
-  const longestQuery = gauge('pgharden_longest_active_query_seconds', 'Longest running active query (now() - query_start), in seconds.', ['datname']);
-  const longestIdle = gauge('pgharden_longest_idle_in_transaction_seconds', 'Longest idle-in-transaction time (now() - state_change), in seconds.', ['datname']);
+  const longestQuery = gauge('pgharden_longest_active_query_seconds', 'Longest running active query of a client backend (now() - query_start), in seconds.', ['datname', 'backend_type']);
+  const longestIdle = gauge('pgharden_longest_idle_in_transaction_seconds', 'Longest idle-in-transaction time of a client backend (now() - state_change), in seconds.', ['datname', 'backend_type']);
+  const longestXact = gauge('pgharden_longest_transaction_seconds', 'Longest open transaction of a client backend (now() - xact_start), in seconds.', ['datname', 'backend_type']);
+  const ruleLongest = gauge('pgharden_rule_longest_seconds', "Per session rule with exclusions: the longest value over the sessions it does not exclude, in seconds.", ['datname', 'rule', 'backend_type']);
   const old = gauge('pgharden_sessions_on_old_settings', 'Sessions that began before the latest apply and still run on the old settings.', ['datname']);
+  const compliant = gauge('pgharden_policy_compliant', "1 when a new session of this login role gets the policy's value of this setting (role overrides included), else 0.", ['datname', 'setting', 'role']);
+  // pg_stat_database counters (postgres_exporter's names): sessions_killed counts 25P03 and pg_terminate_backend, sessions_fatal 53300 and other FATALs.
+  const dbCounters = Object.fromEntries(DB_COUNTERS.map((c) => [c, gauge(`pg_stat_database_${c}`, `pg_stat_database.${c} of the database (a counter).`, ['datname'])]));
+  const logErrors = gauge('pgharden_log_errors_total', 'Server-log ERROR/FATAL entries by SQLSTATE since the monitor started (--log; 57014 statement timeout, 25P03 idle-in-transaction timeout, 53300 too many connections).', ['datname', 'sqlstate']);
+  const settingGauges = new Map<string, Gauge>();
   const firing = gauge('pgharden_alert_firing', 'Alerts firing now, per rule (sessions or conditions).', ['rule', 'severity']);
   const threshold = gauge('pgharden_alert_threshold', 'Alert thresholds from the policy: seconds, or a ratio for connections.', ['rule', 'severity']);
   const poll = gauge('pgharden_poll_duration_seconds', 'Round-trip time of the last poll, in seconds.');
 
-  for (const r of rules) {
-    threshold.set({ rule: r.name, severity: r.severity }, r.name === 'connections' ? r.over : r.over / 1000);
-    firing.set({ rule: r.name, severity: r.severity }, 0);
-  }
-  up.set(0);
+  const setStatic = () => {
+    for (const r of rules) threshold.set({ rule: r.name, severity: r.severity }, r.name === 'connections' ? r.over : r.over / 1000);
+  };
+  // A scrape must describe now: while the database cannot be polled only pg_up (0) is served,
+  // as postgres_exporter's series disappear, so no alert stays frozen on a last value.
+  const dropAll = () => {
+    registry.resetMetrics();
+    up.set(0);
+  };
+  dropAll();
 
   const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || !req.url?.startsWith('/metrics')) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('pgharden monitor: see /metrics\n');
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.url?.startsWith('/metrics')) {
+      res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 404 : 405, { 'content-type': 'text/plain' }).end('pgharden monitor: see /metrics\n');
       return;
     }
     registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text) });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
       (err) => res.writeHead(500).end(String(err)),
     );
   });
@@ -73,26 +96,51 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
     url: `http://${shownHost}:${bound.port}/metrics`,
     sample(s, alerts) {
       const datname = s.database;
+      registry.resetMetrics(); // series of sessions, roles or settings that went away must go too
       up.set(1);
-      activity.reset();
-      maxTx.reset();
-      for (const state of new Set([...STATES, ...Object.keys(s.connections.byState)])) {
-        activity.set({ datname, state }, s.connections.byState[state] ?? 0);
-        maxTx.set({ datname, state }, (s.connections.maxTxMsByState[state] ?? 0) / 1000);
+      setStatic();
+      // Every state at 0 (empty other labels) as the exporter's VALUES list does, so sum by (state) never vanishes.
+      const seen = new Set(s.activity.map((g) => g.state));
+      for (const state of STATES) {
+        if (seen.has(state)) continue;
+        const labels = { datname, state, usename: '', application_name: '', backend_type: '', wait_event_type: '', wait_event: '' };
+        activity.set(labels, 0);
+        maxTx.set(labels, 0);
+      }
+      for (const g of s.activity) {
+        const labels = {
+          datname, state: g.state, usename: g.usename, application_name: g.applicationName,
+          backend_type: g.backendType, wait_event_type: g.waitEventType, wait_event: g.waitEvent,
+        };
+        activity.set(labels, g.count);
+        maxTx.set(labels, g.maxTxSeconds);
       }
       datLimit.set({ datname }, s.connections.datconnlimit);
       limit.set({ datname }, s.connections.limit);
       used.set({ datname }, s.connections.limit > 0 ? s.connections.total / s.connections.limit : 1);
-      longestQuery.set({ datname }, s.longestActiveMs / 1000);
-      longestIdle.set({ datname }, s.longestIdleInTransactionMs / 1000);
+      longestQuery.set({ datname, backend_type: 'client backend' }, s.longestActiveMs / 1000);
+      longestIdle.set({ datname, backend_type: 'client backend' }, s.longestIdleInTransactionMs / 1000);
+      longestXact.set({ datname, backend_type: 'client backend' }, s.longestTransactionMs / 1000);
+      for (const r of rules) {
+        if (r.name === 'connections' || !hasExclusions(r)) continue;
+        ruleLongest.set({ datname, rule: r.name, backend_type: 'client backend' }, Math.max(0, ...s.sessions.filter((x) => !excluded(r, x)).map((x) => (ruleMeasure(r, x) ?? 0))) / 1000);
+      }
       old.set({ datname }, s.rollout?.onOldSettings ?? 0);
+      for (const c of DB_COUNTERS) if (typeof s.stats[c] === 'number') dbCounters[c].set({ datname }, s.stats[c]);
+      for (const c of s.config?.compliance ?? []) compliant.set({ datname, setting: c.setting, role: c.role }, c.compliant ? 1 : 0);
+      for (const g of s.config?.settings ?? []) {
+        let m = settingGauges.get(g.metric);
+        if (!m) settingGauges.set(g.metric, (m = gauge(g.metric, `Server Parameter: ${g.name} (the value a new session of the database gets).`)));
+        m.set(g.value);
+      }
+      if (s.logErrors) for (const [sqlstate, n] of Object.entries({ '57014': 0, '25P03': 0, '53300': 0, ...s.logErrors })) logErrors.set({ datname, sqlstate }, n);
       poll.set(s.pollMs / 1000);
       for (const r of rules) {
         firing.set({ rule: r.name, severity: r.severity }, alerts.filter((a) => a.rule === r.name).length);
       }
     },
     event(e) {
-      if (e.type === 'poll_failed' || e.type === 'connection_lost') up.set(0);
+      if (e.type === 'poll_failed' || e.type === 'connection_lost') dropAll();
     },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
