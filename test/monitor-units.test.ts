@@ -86,12 +86,15 @@ describe('monitor without a database', () => {
     expect(out.code, out.stderr).toBe(0);
     const rules = YAML.parse(out.stdout).groups[0].rules;
     expect(rules.map((r: { alert: string; expr: string; labels: { severity: string } }) => [r.alert, r.expr, r.labels.severity])).toEqual([
-      ['PostgresLongRunningQuery', 'pgharden_longest_active_query_seconds > 2', 'critical'],
-      ['PostgresIdleInTransaction', 'pgharden_longest_idle_in_transaction_seconds > 1', 'warning'],
+      ['PostgresLongRunningQuery', 'pgharden_longest_active_query_seconds{backend_type="client backend"} > 2', 'critical'],
+      ['PostgresIdleInTransaction', 'pgharden_longest_idle_in_transaction_seconds{backend_type="client backend"} > 1', 'warning'],
       ['PostgresConnectionsNearLimit', 'pgharden_connections_used_ratio > 0.8', 'info'],
     ]);
+    // for: defaults: 0s for the duration rules (their threshold is already a duration), 1m for connections
+    expect(rules.map((r: { for: string }) => r.for)).toEqual(['0s', '0s', '60s']);
     const exporter = await runCli(['alerts', 'export', '--format', 'prometheus-rules', '--metrics', 'postgres_exporter']);
-    expect(YAML.parse(exporter.stdout).groups[0].rules[0].expr).toBe('pg_stat_activity_max_tx_duration{state="active"} > 25');
+    expect(YAML.parse(exporter.stdout).groups[0].rules[0].expr).toBe(
+      'max without (usename, application_name, wait_event_type, wait_event) (pg_stat_activity_max_tx_duration{state="active",backend_type="client backend"}) > 25');
     expect((await runCli(['alerts', 'export', '--format', 'nagios'])).code).toBe(2);
   });
 

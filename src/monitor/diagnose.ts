@@ -5,6 +5,28 @@ import { effectiveFor } from '../plan/effective.js';
 import { formatDuration } from '../policy/duration.js';
 import type { StageContext } from '../stage.js';
 import { percent } from './rules.js';
+import { latestApplyTime } from './rollout.js';
+
+/**
+ * Why a session runs past the statement_timeout new sessions get. The server enforces the
+ * limit the session has, so it does not have this one: it connected before the apply (the
+ * database value reaches new sessions only), its role carries an override
+ * (pg_db_role_setting), or it set its own (SET, PGOPTIONS, a function's SET clause), which
+ * only that session can see.
+ */
+function whyNoLimit(state: DatabaseState, s: SessionRow, appliedAt: string | null, timeout: number): string {
+  if (appliedAt && s.backendStart < appliedAt) return `started ${s.backendStart}, before the apply at ${appliedAt}: it still runs on the old settings (reconnect it, or monitor --recycle-idle once it is idle)`;
+  const eff = s.usename ? effectiveFor(state, s.usename, 'statement_timeout') : null;
+  if (eff && (eff.from === 'role in database' || eff.from === 'role')) {
+    const meta = state.settings.get('statement_timeout');
+    const parsed = meta ? parseValue(meta, eff.value) : null;
+    const ms = meta && parsed?.ok ? toMilliseconds(meta, parsed.canonical) : null;
+    if (ms === null || ms === 0 || ms > timeout) {
+      return `role override: ALTER ROLE ${s.usename}${eff.from === 'role in database' ? ` IN DATABASE ${state.database.name}` : ''} SET statement_timeout = '${eff.value}'`;
+    }
+  }
+  return `a session-level override: the session set statement_timeout itself (SET, PGOPTIONS at connect, or a function's SET clause); no catalog value explains it`;
+}
 
 /**
  * `pgharden diagnose`: the runbook's Troubleshooting Guide as a command. Each of its
@@ -20,6 +42,8 @@ export interface InvolvedSession {
   state: string | null;
   durationMs: number;
   query: string;
+  /** Set when an active query runs past the statement_timeout new sessions get: why this session does not have the limit. */
+  noLimit?: string;
 }
 
 export interface DiagnoseFinding {
@@ -56,6 +80,7 @@ const involved = (s: SessionRow, durationMs: number): InvolvedSession => ({
 
 export async function diagnose(ctx: StageContext, client: Client): Promise<DiagnoseResult> {
   const state = await readDatabaseState(client, ctx.target.database);
+  const appliedAt = await latestApplyTime(client, ctx.target.database);
   const { alerts } = ctx.policy;
   const statementTimeout = timeoutMs(state, 'statement_timeout');
   const idleTimeout = timeoutMs(state, 'idle_in_transaction_session_timeout');
@@ -65,8 +90,12 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
 
   const slow = state.sessions
     .filter((s) => s.state === 'active' && (s.queryMs ?? 0) >= nearQuery)
-    .map((s) => involved(s, s.queryMs ?? 0))
+    .map((s) => ({
+      ...involved(s, s.queryMs ?? 0),
+      ...(statementTimeout > 0 && (s.queryMs ?? 0) > statementTimeout ? { noLimit: whyNoLimit(state, s, appliedAt, statementTimeout) } : {}),
+    }))
     .sort((a, b) => b.durationMs - a.durationMs);
+  const pastLimit = slow.filter((s) => s.noLimit).length;
   const slowStatements = (state.statements ?? []).filter((s) => s.maxMs >= nearQuery);
   const idle = state.sessions
     .filter((s) => s.state?.startsWith('idle in transaction') && (s.stateMs ?? 0) >= nearIdle)
@@ -88,6 +117,7 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
       issue: 'Application queries timing out',
       problem: slow.length > 0 || slowStatements.length > 0,
       summary: `${slow.length} active quer${slow.length === 1 ? 'y' : 'ies'} running for ${formatDuration(nearQuery)} or more (near ${timeoutText})` +
+        (pastLimit ? `, ${pastLimit} of them past it: ${pastLimit === 1 ? 'that session does' : 'those sessions do'} not have the limit` : '') +
         (state.statements ? `; ${slowStatements.length} statement(s) in pg_stat_statements whose slowest run took that long` : '; pg_stat_statements not available'),
       remedy: 'Optimize the queries (EXPLAIN ANALYZE, indexes), or raise the timeout for those operations only: ' +
         "ALTER ROLE batch_role SET statement_timeout = '5min', or SET LOCAL statement_timeout in that transaction.",

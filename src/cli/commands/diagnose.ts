@@ -28,6 +28,7 @@ Exit 0 nothing found, 1 a problem was found, 3 cannot connect.`)
             log.info(table(['pid', 'user', 'application', 'state', 'for', 'query'], f.sessions.slice(0, 20).map((s) => [
               s.pid, s.usename, s.applicationName, s.state, elapsed(s.durationMs), s.query.replace(/\s+/g, ' ').slice(0, 80),
             ])).replace(/^/gm, '  '));
+            for (const s of f.sessions) if (s.noLimit) log.info(`  pid ${s.pid} runs past the statement_timeout: this session does not have the limit — ${s.noLimit}`);
           }
           if (f.statements?.length) {
             log.info(table(['queryid', 'calls', 'max', 'mean', 'statement'], f.statements.slice(0, 10).map((s) => [

@@ -8,9 +8,12 @@ import { formatDuration } from '../../policy/duration.js';
 import { loadPolicy } from '../../policy/load.js';
 import { runMonitor } from '../../monitor/monitor.js';
 import { LogScanner } from '../../guard/log-scan.js';
-import { nagiosCheck, NagiosCode, unknownLine } from '../../monitor/nagios.js';
+import { nagiosCheck, NagiosCode, unknownLine, type NagiosStatus } from '../../monitor/nagios.js';
 import { latestApplyTime } from '../../monitor/rollout.js';
-import { rulesFromPolicy, type AlertRule } from '../../monitor/rules.js';
+import { RULE_NAMES, rulesFromPolicy, type AlertRule, type RuleName } from '../../monitor/rules.js';
+import { ConnectionError } from '../../errors.js';
+import { isConnectFailure } from '../../pg/client.js';
+import { parseDuration, parsePercent } from '../../policy/duration.js';
 import { sampleOnce } from '../../monitor/sample.js';
 import { jsonlSink } from '../../monitor/sinks/jsonl.js';
 import { liveViewSink } from '../../monitor/sinks/live-view.js';
@@ -38,6 +41,10 @@ interface MonitorFlags extends GlobalOptions {
   reconnectMax: number;
   log?: string;
   refresh: number;
+  rule?: RuleName;
+  warning?: string;
+  critical?: string;
+  unreachable: 'unknown' | 'warning' | 'critical';
 }
 
 export function register(program: Command): void {
@@ -46,6 +53,10 @@ export function register(program: Command): void {
     .description("watch the database against the policy's alert thresholds: live view, JSON lines, Prometheus, webhook, Nagios check")
     .addOption(durationFlag('--interval <duration>', 'time between polls', 1_000))
     .option('--once', 'take one sample, print a Nagios/check_postgres-style line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+    .addOption(new Option('--rule <name>', 'with --once: judge this rule only (one Nagios/Icinga service per rule)').choices(RULE_NAMES))
+    .option('-w, --warning <threshold>', "with --once --rule: the warning threshold (25s, 80%), instead of the policy's")
+    .option('-c, --critical <threshold>', "with --once --rule: the critical threshold, instead of the policy's")
+    .addOption(new Option('--unreachable <status>', 'with --once: the status when the server cannot be reached').choices(['unknown', 'warning', 'critical']).default('unknown'))
     .option('--jsonl <file|->', "append one JSON object per sample, alert transition and event to FILE ('-': stdout)")
     .option('--prometheus <[host:]port>', 'serve /metrics for Prometheus (host defaults to 127.0.0.1; GET and HEAD)')
     .option('--webhook <url>', 'POST each alert transition as JSON (retried with backoff in the background)')
@@ -82,7 +93,8 @@ EXCEPT with --once, which uses Nagios plugin codes: 0 OK, 1 WARNING, 2 CRITICAL,
 Examples:
   pgharden monitor --db postgres://monitor@db/codex_memory
   pgharden monitor --prometheus 9632 --webhook https://hooks.example/pg --plain
-  pgharden monitor --once          # in cron, NRPE or an Icinga CheckCommand`)
+  pgharden monitor --once          # in cron, NRPE or an Icinga CheckCommand
+  pgharden monitor --once --rule long_query -w 20s -c 25s --unreachable critical`)
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<MonitorFlags>();
       await (opts.once ? checkOnce(opts) : monitor(opts));
@@ -105,16 +117,42 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
     const sample = await withClient(target, async (client) =>
       sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)) }),
     { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
-    const result = nagiosCheck(sample, rulesFromPolicy(policy.alerts));
+    const result = nagiosCheck(sample, onceRules(rulesFromPolicy(policy.alerts), opts));
     process.stdout.write(opts.json ? JSON.stringify({ ...result, sample }, null, 2) + '\n' : result.line + '\n');
     process.exitCode = result.exitCode;
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
-    process.stdout.write(opts.json ? JSON.stringify({ status: 'UNKNOWN', exitCode: NagiosCode.UNKNOWN, line: unknownLine(message) }) + '\n' : unknownLine(message) + '\n');
-    process.exitCode = NagiosCode.UNKNOWN;
+    // --unreachable: a down server may be CRITICAL for those who page on it; every other error stays UNKNOWN.
+    const down = err instanceof ConnectionError || isConnectFailure(err);
+    const status = (down ? opts.unreachable.toUpperCase() : 'UNKNOWN') as NagiosStatus;
+    const line = unknownLine(message).replace(/^PGHARDEN UNKNOWN/, `PGHARDEN ${status}`);
+    process.stdout.write(opts.json ? JSON.stringify({ status, exitCode: NagiosCode[status], line }) + '\n' : line + '\n');
+    process.exitCode = NagiosCode[status];
   } finally {
     await embedded?.stop().catch(() => undefined);
   }
+}
+
+/**
+ * --rule keeps one rule; -w/-c replace its levels (a level not given keeps the policy's, so
+ * `-w 20s` on the runbook's critical-at-25s rule checks both). Values in the rule's unit.
+ */
+export function onceRules(rules: AlertRule[], opts: Pick<MonitorFlags, 'rule' | 'warning' | 'critical'>): AlertRule[] {
+  if ((opts.warning || opts.critical) && !opts.rule) throw new UsageError('-w/--warning and -c/--critical need --rule NAME: a threshold belongs to one rule');
+  if (!opts.rule) return rules;
+  const mine = rules.filter((r) => r.name === opts.rule);
+  if (!mine.length) throw new UsageError(`--rule ${opts.rule}: the policy has no ${opts.rule} rule (add it under alerts:)`);
+  const parse = (flag: string, text: string) => {
+    const v = opts.rule === 'connections' ? parsePercent(text) : parseDuration(text);
+    if (v === null) throw new UsageError(`${flag} ${JSON.stringify(text)}: expected ${opts.rule === 'connections' ? 'a percentage such as 80%' : 'a duration such as 25s'}`);
+    return v;
+  };
+  const given: AlertRule[] = [];
+  if (opts.warning) given.push({ ...mine[0], severity: 'warning', over: parse('--warning', opts.warning) });
+  if (opts.critical) given.push({ ...mine[0], severity: 'critical', over: parse('--critical', opts.critical) });
+  const kept = mine.filter((r) => !given.some((g) => g.severity === r.severity));
+  const all = [...given, ...kept];
+  return all.map((r) => ({ ...r, leveled: all.length > 1 }));
 }
 
 async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target, contacts?: Record<string, string>): Promise<Sink[]> {
