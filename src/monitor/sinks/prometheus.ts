@@ -66,7 +66,10 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
   };
   // A scrape must describe now: while the database cannot be polled only pg_up (0) is served,
   // as postgres_exporter's series disappear, so no alert stays frozen on a last value.
+  // (Unlabelled gauges would still print 0 after a reset, so while down only pg_up is rendered.)
+  let down = true;
   const dropAll = () => {
+    down = true;
     registry.resetMetrics();
     up.set(0);
   };
@@ -77,7 +80,7 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
       res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 404 : 405, { 'content-type': 'text/plain' }).end('pgharden monitor: see /metrics\n');
       return;
     }
-    registry.metrics().then(
+    (down ? registry.getSingleMetricAsString('pg_up').then((t) => t + '\n') : registry.metrics()).then(
       (text) => {
         res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text) });
         res.end(req.method === 'HEAD' ? undefined : text);
@@ -97,6 +100,7 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
     sample(s, alerts) {
       const datname = s.database;
       registry.resetMetrics(); // series of sessions, roles or settings that went away must go too
+      down = false;
       up.set(1);
       setStatic();
       // Every state at 0 (empty other labels) as the exporter's VALUES list does, so sum by (state) never vanishes.
