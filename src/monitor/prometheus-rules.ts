@@ -81,8 +81,7 @@ export function prometheusRules(rules: AlertRule[], source: MetricSource = 'pgha
         labels: { severity: r.severity, pgharden_rule: r.name },
         annotations: {
           summary: `PostgreSQL ${r.severity}: ${describeRule(r)} ({{ $labels.datname }} on {{ $labels.instance }})`,
-          description: `${r.name === 'connections' ? 'Connection share' : 'Longest'} is {{ $value | humanize }}` +
-            `${r.name === 'connections' ? '' : 's'}; the threshold is ` +
+          description: `${r.name === 'connections' ? 'Connection share is {{ $value | humanizePercentage }}' : 'Longest is {{ $value | humanize }}s'}; the threshold is ` +
             `${r.name === 'connections' ? percent(r.over) : formatDuration(r.over)}. ${REMEDY[r.name]}`,
         },
       })),
