@@ -227,7 +227,8 @@ async function monitor(opts: MonitorFlags): Promise<void> {
     try {
       await runMonitor({
         target: chosen.target, rules, intervalMs: opts.interval, sinks, signal, maxBackoffMs: opts.reconnectMax,
-        policySettings: policy.settings, log: log_, refreshMs: opts.refresh,
+        // Only /metrics shows settings and compliance: without --prometheus the catalog is not read.
+        policySettings: opts.prometheus ? policy.settings : undefined, log: log_, refreshMs: opts.refresh,
         recycle: opts.recycleIdle ? { everyMs: opts.recycleEvery, minIdleMs: opts.recycleMinIdle } : null,
       });
     } finally {
