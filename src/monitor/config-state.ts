@@ -1,5 +1,5 @@
 import type { Client } from '../pg/client.js';
-import { readDatabaseState, type DatabaseState } from '../pg/catalog.js';
+import { readDatabaseState, type SettingRow } from '../pg/catalog.js';
 import { parseValue, sameValue } from '../pg/units.js';
 import { effectiveFor, type ValueSource } from '../plan/effective.js';
 import type { Policy } from '../policy/schema.js';
@@ -39,7 +39,7 @@ const TIME_SECONDS: Record<string, number> = { us: 1e-6, ms: 1e-3, s: 1, min: 60
 const MEMORY_BYTES: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
 /** As the exporter does: time in seconds, memory in bytes (an `8kB` unit counts 8192 bytes), booleans 1/0; text parameters have no gauge. */
-export function settingGauge(name: string, meta: DatabaseState['settings'] extends Map<string, infer M> ? M : never, raw: string): SettingGauge | null {
+export function settingGauge(name: string, meta: SettingRow, raw: string): SettingGauge | null {
   if (!['bool', 'integer', 'real'].includes(meta.vartype)) return null;
   const parsed = parseValue(meta, raw);
   if (!parsed.ok) return null;

@@ -58,7 +58,9 @@ export function rulesFromPolicy(alerts: Policy['alerts']): AlertRule[] {
       application: ex.application !== undefined ? new RegExp(ex.application) : undefined,
       backendType: ex.backend_type !== undefined ? new RegExp(ex.backend_type) : undefined,
     };
-    return levels.map((l) => ({ name, severity: l.severity, over: l.over, for: r.for, exclude, leveled: levels.length > 1 }));
+    // for: defaults to 0 s for the duration rules (their threshold is already a duration), 1 m for connections.
+    const forMs = r.for ?? (name === 'connections' ? 60_000 : 0);
+    return levels.map((l) => ({ name, severity: l.severity, over: l.over, for: forMs, exclude, leveled: levels.length > 1 }));
   });
 }
 

@@ -51,7 +51,7 @@ const regex = z.string().refine((s) => {
   }
 }, { error: 'not a regular expression' });
 const exclude = z.object({ user: regex.optional(), application: regex.optional(), backend_type: regex.optional() }).strict();
-const alertRule = <T extends z.ZodType<number, string>>(value: T, dflt: { over: string; severity: 'critical' | 'warning' | 'info'; for: number }) =>
+const alertRule = <T extends z.ZodType<number, string>>(value: T, dflt: { over: string; severity: 'critical' | 'warning' | 'info' }) =>
   z
     .object({
       over: value.optional(),
@@ -69,7 +69,14 @@ const alertRule = <T extends z.ZodType<number, string>>(value: T, dflt: { over: 
       if (r.critical !== undefined) levels.push({ severity: 'critical', over: r.critical });
       if (!levels.length) levels.push({ severity: r.severity ?? dflt.severity, over: r.over ?? (value.parse(dflt.over) as number) });
       const top = levels[levels.length - 1];
-      return { over: top.over, severity: top.severity, levels, for: r.for ?? dflt.for, exclude: r.exclude ?? {} };
+      // The runbook's shape reads back as { over, severity } alone: new keys only when the policy uses them.
+      return {
+        over: top.over,
+        severity: top.severity,
+        ...(r.warning !== undefined || r.critical !== undefined ? { levels } : {}),
+        ...(r.for !== undefined ? { for: r.for } : {}),
+        ...(r.exclude ? { exclude: r.exclude } : {}),
+      };
     });
 
 export const policySchema = z
@@ -91,12 +98,12 @@ export const policySchema = z
     connection_limit: z.number().int('must be a whole number').min(-1, 'must be -1 (no limit) or more').optional(),
     alerts: z
       .object({
-        long_query: alertRule(duration, { over: '25s', severity: 'critical', for: 0 }).prefault({}),
-        idle_in_transaction: alertRule(duration, { over: '50s', severity: 'warning', for: 0 }).prefault({}),
-        connections: alertRule(percent, { over: '80%', severity: 'info', for: 60_000 }).prefault({}),
+        long_query: alertRule(duration, { over: '25s', severity: 'critical' }).prefault({}),
+        idle_in_transaction: alertRule(duration, { over: '50s', severity: 'warning' }).prefault({}),
+        connections: alertRule(percent, { over: '80%', severity: 'info' }).prefault({}),
         // Not in the runbook: a transaction alternating short statements and short idle gaps escapes both rules above
         // while holding locks and xmin. Off unless the policy names it.
-        transaction_age: alertRule(duration, { over: '5m', severity: 'warning', for: 0 }).optional(),
+        transaction_age: alertRule(duration, { over: '5m', severity: 'warning' }).optional(),
       })
       .strict()
       .prefault({}),
