@@ -11,7 +11,8 @@ export default defineConfig({
     testTimeout: 90_000,
     hookTimeout: 90_000,
     pool: 'forks',
-    maxWorkers: 2,
+    // Most tests wait on the server (timeouts, guard windows), not the CPU.
+    maxWorkers: 4,
     passWithNoTests: false,
   },
 });
