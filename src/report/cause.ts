@@ -9,7 +9,7 @@ export function causeOf(t: TriggerResult): string {
   if (t.requiredButNotMeasured) return `${t.trigger}: ${t.summary}`;
   const fired = t.sources.filter((s) => s.fired);
   if (t.trigger === 'latency_degradation') {
-    const parts = fired.flatMap((s) => latencyParts(s.summary, s.source));
+    const parts = fired.flatMap((s) => latencyParts(s.summary, s.source, typeof t.threshold === 'number' ? t.threshold : null));
     if (parts.length) return `${t.trigger} fired: ${parts.join('; ')}`;
   }
   if (t.trigger === 'checks') return `checks fired: ${t.summary.replace(/^check\(s\) failed: /, 'failed: ')}`;
@@ -23,12 +23,14 @@ export function causeOf(t: TriggerResult): string {
  * → "load sample median 0.81ms → 5.20ms (×6.40; limit ×1.20)". Only the comparisons that are over
  * their limit are kept; unparseable text is kept whole rather than lost.
  */
-function latencyParts(summary: string, source: string): string[] {
+function latencyParts(summary: string, source: string, share: number | null): string[] {
+  // The policy's share, and why the bar may sit higher (the machine's own noise and slowdown widen it).
+  const policy = (limit: string) => (share === null ? '' : Math.abs(Number(limit) - (1 + share)) < 0.005 ? ` = +${+(share * 100).toFixed(1)}%` : `: the policy's +${+(share * 100).toFixed(1)}%, widened by this machine's own spread`);
   const re = /(median|p\d+) ([\d.]+ms) → ([\d.]+ms) \(×([\d.]+), 99% bounds ×([\d.]+)–×[\d.]+; fires when the lower bound passes ×([\d.]+)/g;
   const out: string[] = [];
   for (const m of summary.matchAll(re)) {
     const [, which, before, after, ratio, lo, limit] = m;
-    if (Number(lo) > Number(limit)) out.push(`${source === 'load' ? 'load sample' : source} ${which} ${before} → ${after} (×${ratio}, 99% lower bound ×${lo}; limit ×${limit})`);
+    if (Number(lo) > Number(limit)) out.push(`${source === 'load' ? 'load sample' : source} ${which} ${before} → ${after} (×${ratio}, 99% lower bound ×${lo}; limit ×${limit}${policy(limit)})`);
   }
   if (out.length) return out;
   const mean = /mean ([\d.]+ms) → ([\d.]+ms) over (\d+) calls \(×([\d.]+), 99% lower bound ×([\d.]+); fires above ×([\d.]+)/.exec(summary);

@@ -58,7 +58,8 @@ export function timeoutEvidence(r: RunRecord): EvidenceRow[] {
         const key = `${step} ${code}`;
         const row = byStep.get(key) ?? {
           source: 'load sample' as const, statement: stepSql(load.workload, step), sqlstate: code, count: 0, meanMs: null, maxMs: null,
-          note: `workload step ${step}: ${load.errorMessages?.[code] ?? SQLSTATE_NAMES[code]}`,
+          // A cancelled statement ran for the limit itself: its own time is not measured, the limit is.
+          note: `workload step ${step}: ${load.errorMessages?.[code] ?? SQLSTATE_NAMES[code]}${code === '57014' && r.policy.settings.statement_timeout ? ` (cut off at the ${r.policy.settings.statement_timeout} limit)` : ''}`,
         };
         row.count += n;
         byStep.set(key, row);

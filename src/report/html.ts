@@ -25,14 +25,17 @@ function charts(m: ReportModel): string {
 /** What happened to the run, and what the reader does next: cause, evidence, post-rollback checklist, contacts. */
 function rollbackSection(m: ReportModel): string {
   if (!m.postRollback.length) return '';
-  const evidence = m.evidence.length
-    ? table(['source', 'statement', 'SQLSTATE', 'count', 'mean', 'max', 'note'], m.evidence.map((e) => [
+  const measured = m.measurements.length
+    ? `<ul class="measurements">${m.measurements.map((x) => `<li><b>${esc(x.trigger)}</b> (${esc(x.source)}): ${esc(x.summary)}</li>`).join('')}</ul>`
+    : '';
+  const statements = m.evidence.length
+    ? `<h3>Statements that hit the timeouts</h3>${table(['source', 'statement', 'SQLSTATE', 'count', 'mean', 'max', 'note'], m.evidence.map((e) => [
       e.source, e.statement, e.sqlstate, `${e.count}${e.source === 'pg_stat_statements' ? ' calls' : ''}`,
       e.meanMs === null ? '—' : fmtMs(e.meanMs), e.maxMs === null ? '—' : fmtMs(e.maxMs), e.note,
-    ]), 'evidence')
-    : '<p>No statement-level evidence in this run: the load sample (<code>--load</code>), pg_stat_statements and the server log (<code>--log</code>) name the statements.</p>';
-  return `<h2>Evidence: statements that hit the timeouts</h2>
-${evidence}
+    ]), 'evidence')}`
+    : `<p>No statement hit a timeout${m.measurements.length ? '' : ' that this run could see: the load sample (<code>--load</code>), pg_stat_statements and the server log (<code>--log</code>) name them'}.</p>`;
+  return `<h2>Evidence</h2>
+${measured}${statements}
 <h2>Post-rollback actions</h2>
 <ul class="actions">${m.postRollback.map((a) => `<li><span class="st ${a.done ? 'st-passed' : 'st-open'}">${a.done ? '☑ done' : '☐ to do'}</span> <b>${esc(a.item)}</b> — ${a.item.startsWith('Schedule retry') ? `<code>${esc(a.detail)}</code>` : esc(a.detail)}</li>`).join('')}</ul>
 ${contacts(m)}`;

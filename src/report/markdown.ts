@@ -52,13 +52,15 @@ const contacts = (m: ReportModel) => (m.contacts.length ? ['## Contacts', '', ..
 function rollbackSection(m: ReportModel): string[] {
   if (!m.postRollback.length) return [];
   return [
-    '## Evidence: statements that hit the timeouts', '',
-    m.evidence.length
-      ? mdTable(['source', 'statement', 'SQLSTATE', 'count', 'mean', 'max', 'note'], m.evidence.map((e) => [
+    '## Evidence', '',
+    ...m.measurements.map((x) => `- **${x.trigger}** (${x.source}): ${x.summary}`),
+    ...(m.measurements.length ? [''] : []),
+    ...(m.evidence.length
+      ? ['### Statements that hit the timeouts', '', mdTable(['source', 'statement', 'SQLSTATE', 'count', 'mean', 'max', 'note'], m.evidence.map((e) => [
         e.source, `\`${e.statement}\``, e.sqlstate, `${e.count}${e.source === 'pg_stat_statements' ? ' calls' : ''}`,
         e.meanMs === null ? '—' : fmtMs(e.meanMs), e.maxMs === null ? '—' : fmtMs(e.maxMs), e.note,
-      ]))
-      : 'No statement-level evidence in this run: the load sample (--load), pg_stat_statements and the server log (--log) name the statements.',
+      ]))]
+      : [`No statement hit a timeout${m.measurements.length ? '' : ' that this run could see: the load sample (--load), pg_stat_statements and the server log (--log) name them'}.`]),
     '',
     '## Post-rollback actions', '',
     ...m.postRollback.map((a) => `- ${a.done ? '[x]' : '[ ]'} **${a.item}** — ${a.item.startsWith('Schedule retry') ? `\`${a.detail}\`` : a.detail}`),

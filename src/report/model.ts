@@ -5,7 +5,7 @@ import { causeOf, causeSentence } from './cause.js';
 import { successCriteria, type Criterion } from './criteria.js';
 import { timeoutEvidence, type EvidenceRow } from './evidence.js';
 import { stateHistory, type ReportedRecord, type StateChange } from './history.js';
-import { displayValue, settingRows, type SettingRow } from './settings.js';
+import { displayValue, policyOrder, settingRows, type SettingRow } from './settings.js';
 import type { Marker } from './svg.js';
 
 /** What every report format shows, computed once from a run's record. */
@@ -34,6 +34,8 @@ export interface ReportModel {
   triggers: { trigger: string; fired: boolean; measured: boolean; summary: string; source: string }[];
   /** The statements behind the timeouts (load sample, pg_stat_statements, server log). */
   evidence: EvidenceRow[];
+  /** Every source of a fired trigger with its full measurement: the rest of the evidence. */
+  measurements: { trigger: string; source: string; summary: string }[];
   /** The runbook's post-rollback actions, for a run that was rolled back (by itself or later). */
   postRollback: PostRollbackAction[];
   connectionsBefore: Record<string, number>;
@@ -114,12 +116,14 @@ export function buildReport(r: ReportedRecord): ReportModel {
     headline: headline(r, cause, history),
     history,
     approvedBy: r.approvedBy, startedAt: r.startedAt, finishedAt: r.finishedAt, policySource: r.policySource,
-    contacts: Object.entries(r.policy.contacts ?? {}).filter(([, v]) => v).map(([k, v]) => [CONTACT_LABELS[k] ?? k, v as string]),
+    // The runbook's order (jsonb does not keep the policy's key order).
+    contacts: Object.keys(CONTACT_LABELS).filter((k) => (r.policy.contacts as Record<string, string | undefined> | undefined)?.[k]).map((k) => [CONTACT_LABELS[k], (r.policy.contacts as Record<string, string>)[k]]),
     criteria: successCriteria(r),
     settings: settingRows(r),
     latency,
     triggers: (r.guard?.triggers ?? []).map(({ trigger, fired, measured, summary, source }) => ({ trigger, fired, measured, summary, source })),
     evidence,
+    measurements: fired.flatMap((t) => t.sources.filter((x) => x.fired).map((x) => ({ trigger: t.trigger, source: x.source, summary: x.summary }))),
     postRollback: rolledBack || r.outcome === 'triggered' ? postRollbackActions(r, cause, evidence, superseded) : [],
     connectionsBefore: r.baseline?.connectionsByState ?? {},
     connectionSamples: (r.guard?.samples ?? []).map((s) => ({ x: guardStart + s.elapsedMs / 1000, y: s.connections })),
@@ -137,7 +141,7 @@ export function buildReport(r: ReportedRecord): ReportModel {
 /** The runbook's "notify development team": the new limits and what they mean for application code. */
 function developerNotice(r: RunRecord): string[] {
   // In PostgreSQL's display units, as plan and the settings table show them.
-  const s = Object.fromEntries(Object.entries(r.policy.settings).map(([k, v]) => [k, v === null ? null : displayValue(r, k, v as string)]));
+  const s = Object.fromEntries(policyOrder(r).map((k) => [k, r.policy.settings[k] === null ? null : displayValue(r, k, r.policy.settings[k] as string)]));
   const lines: string[] = [];
   if (s.statement_timeout) lines.push(`Statements running longer than ${s.statement_timeout} are cancelled with SQLSTATE 57014 (query_canceled). Catch it, and optimise or split queries that come close (alerts start at ${formatDuration(r.policy.alerts.long_query.over)}).`);
   if (s.idle_in_transaction_session_timeout) lines.push(`A transaction left idle for more than ${s.idle_in_transaction_session_timeout} has its connection terminated (SQLSTATE 25P03): commit or roll back before doing slow work (HTTP calls, user input) and let your pool discard the broken connection; in node-postgres, handle the client's 'error' event.`);

@@ -10,7 +10,13 @@ import { writeReports } from './write.js';
  * its state history), and rewrites the report files when this machine holds the run directory.
  */
 export async function refreshRunReports(client: Client, runId: string, runsRoot?: string): Promise<ReportedRecord | null> {
-  const record = await loadRunResult<ReportedRecord>(client, runId);
+  // The run directory's copy first: it keeps the policy's key order, which jsonb does not.
+  const dir = new RunDir(runId, runsRoot);
+  const local = await dir.read<ReportedRecord>('run.json');
+  const stored = await loadRunResult<ReportedRecord>(client, runId);
+  const record = local ?? stored;
+  // Another machine may have seen a state change this directory has not: the longer history wins.
+  if (local && stored?.stateHistory && stored.stateHistory.length > (local.stateHistory?.length ?? 0)) local.stateHistory = stored.stateHistory;
   const run = await getRun(client, runId);
   if (!record || !run || record.state === run.status) return record;
   record.stateHistory = [
@@ -20,8 +26,8 @@ export async function refreshRunReports(client: Client, runId: string, runsRoot?
   ];
   record.state = run.status;
   await saveRunResult(client, runId, record);
-  if (await new RunDir(runId, runsRoot).read('run.json')) {
-    await new RunDir(runId, runsRoot).write('run.json', record);
+  if (local) {
+    await dir.write('run.json', record);
     await writeReports(record, runsRoot);
   }
   return record;

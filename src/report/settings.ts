@@ -15,10 +15,22 @@ export function displayValue(r: RunRecord, name: string, raw: string | number | 
   return parsed.ok ? formatValue(meta, parsed.canonical) : String(raw);
 }
 
+/**
+ * The policy's setting names in the policy's order. A record read back from the state schema went
+ * through jsonb, which reorders object keys (shortest first): the plan's rows, an array, keep the
+ * order `plan` showed, so they lead; keys the plan does not list follow.
+ */
+export function policyOrder(r: RunRecord): string[] {
+  const planned = ((r.apply?.plan as { rows?: { setting: string }[] } | undefined)?.rows ?? []).map((row) => row.setting);
+  const names = Object.keys(r.policy.settings);
+  return [...planned.filter((n) => names.includes(n)), ...names.filter((n) => !planned.includes(n))];
+}
+
 /** The policy's settings in the policy's own order, then the connection limit, in PostgreSQL's display units. */
 export function settingRows(r: RunRecord): SettingRow[] {
   const db = r.baseline?.dbRoleSettings.dbSettings ?? [];
-  const rows = Object.entries(r.policy.settings).map(([setting, target]) => {
+  const rows = policyOrder(r).map((setting) => {
+    const target = r.policy.settings[setting];
     const live = r.verify?.checks.find((c) => c.name === `${setting} live`);
     const atDb = db.find((s) => s.name === setting)?.value;
     const server = r.baseline?.settings.find((s) => s.name === setting)?.setting;
