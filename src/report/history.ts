@@ -20,7 +20,15 @@ export function stateHistory(r: ReportedRecord): StateChange[] {
     clock += s.ms;
     if (s.stage === 'apply' && s.ok) out.push({ at: at(r.startedAt, clock), state: 'applied', note: s.summary.replace(/; backup .*/, '') });
   }
-  if (r.outcome) out.push({ at: r.finishedAt, state: r.outcome, note: 'the run\'s outcome' });
+  if (r.outcome) out.push({ at: r.finishedAt, state: r.outcome, note: outcomeNote(r) });
   for (const c of r.stateHistory ?? []) if (c.state !== out.at(-1)?.state) out.push(c);
   return out;
+}
+
+function outcomeNote(r: RunRecord): string {
+  const fired = (r.guard?.fired ?? []).map((t) => t.trigger).join(', ');
+  if (r.outcome === 'passed') return 'the run\'s outcome: no rollback trigger fired in the guard window';
+  if (r.outcome === 'rolled_back') return `the run rolled itself back: ${fired ? `${fired} fired` : r.error ?? 'verify failed'}`;
+  if (r.outcome === 'triggered') return `${fired} fired; changes left in place (--no-auto-rollback)`;
+  return `the run's outcome${r.error ? `: ${r.error}` : ''}`;
 }

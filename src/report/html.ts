@@ -17,7 +17,7 @@ const CRITERION = { passed: '☑ passed', failed: '☒ failed', open: '☐ open'
 function charts(m: ReportModel): string {
   return [
     m.latency ? latencyPanels(`Latency before / after (${m.latency.label})`, ['p50', 'p95', 'p99'], m.latency.before, m.latency.after) : '',
-    countChart('Connections over the guard window', m.connectionSamples, m.connectionLimit ? { y: m.connectionLimit, label: `connection limit ${m.connectionLimit}` } : undefined),
+    countChart('Connections over the guard window', m.connectionSamples, m.connectionLimit ? { y: m.connectionLimit, label: `connection limit ${m.connectionLimit}` } : undefined, m.guardWindow ?? undefined),
     timeline('Stages, triggers and alerts', m.stages.map((s) => ({ label: s.stage, start: s.start, end: s.start + s.seconds, state: s.skipped ? 'skipped' : s.ok ? 'ok' : 'bad' })), m.events),
   ].join('\n');
 }
@@ -37,9 +37,12 @@ function rollbackSection(m: ReportModel): string {
   return `<h2>Evidence</h2>
 ${measured}${statements}
 <h2>Post-rollback actions</h2>
-<ul class="actions">${m.postRollback.map((a) => `<li><span class="st ${a.done ? 'st-passed' : 'st-open'}">${a.done ? '☑ done' : '☐ to do'}</span> <b>${esc(a.item)}</b> — ${a.item.startsWith('Schedule retry') ? `<code>${esc(a.detail)}</code>` : esc(a.detail)}</li>`).join('')}</ul>
+<ul class="actions">${m.postRollback.map((a) => `<li><span class="st ${a.done ? 'st-passed' : 'st-open'}">${a.done ? '☑ done' : '☐ to do'}</span> <b>${esc(a.item)}</b> — ${a.item.startsWith('Schedule retry') ? `<code>${esc(a.detail)}</code>` : inline(a.detail)}</li>`).join('')}</ul>
 ${contacts(m)}`;
 }
+
+/** Escaped text with its `backtick` spans as <code>: commands and SQL a reader copies. */
+const inline = (text: string) => esc(text).replace(/`([^`]+)`/g, '<code>$1</code>');
 
 const contacts = (m: ReportModel) =>
   m.contacts.length ? `<h2>Contacts</h2><ul class="contacts">${m.contacts.map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('')}</ul>` : '';

@@ -41,6 +41,8 @@ export interface ReportModel {
   connectionsBefore: Record<string, number>;
   connectionSamples: { x: number; y: number }[];
   connectionLimit: number | null;
+  /** The guard window on the run's clock (seconds since the start). */
+  guardWindow: { from: number; to: number } | null;
   stages: { stage: string; ok: boolean; skipped: boolean; seconds: number; start: number; summary: string }[];
   events: Marker[];
   alerts: { at: string; state: string; rule: string; severity: string; message: string }[];
@@ -92,7 +94,7 @@ export function buildReport(r: ReportedRecord): ReportModel {
     if (a.state === 'firing') events.push({ at: guardStart + a.elapsedMs / 1000, label: a.message, kind: `alert-${a.severity}` as Marker['kind'] });
   }
   const rollbackStage = stages.find((s) => s.stage === 'rollback');
-  if (r.rollback) events.push({ at: rollbackStage?.start ?? clock, label: r.rollback.message, kind: 'rollback' });
+  if (r.rollback) events.push({ at: rollbackStage?.start ?? clock, label: `rollback started: ${r.rollback.message}`, kind: 'rollback' });
   events.sort((a, b) => a.at - b.at);
 
   const beforeLoad = r.baselineLoad?.latency ?? null;
@@ -128,6 +130,7 @@ export function buildReport(r: ReportedRecord): ReportModel {
     connectionsBefore: r.baseline?.connectionsByState ?? {},
     connectionSamples: (r.guard?.samples ?? []).map((s) => ({ x: guardStart + s.elapsedMs / 1000, y: s.connections })),
     connectionLimit: r.guard?.samples.at(-1)?.connectionLimit ?? null,
+    guardWindow: r.guard ? { from: guardStart, to: guardStart + r.guard.observedMs / 1000 } : null,
     stages,
     events,
     alerts: [

@@ -63,8 +63,9 @@ export function fmtMs(v: number): string {
   return `${v.toFixed(2)} ms`;
 }
 
+/** +12% or −38% for a moderate change; ×54 once it is at least double (a +5307% reads as noise). */
 const change = (before: number, after: number) =>
-  before > 0 ? `${after >= before ? '+' : '−'}${Math.abs(((after - before) / before) * 100).toFixed(0)}%` : '';
+  !(before > 0) ? '' : after >= 2 * before ? `×${+(after / before).toPrecision(3)}` : `${after >= before ? '+' : '−'}${Math.abs(((after - before) / before) * 100).toFixed(0)}%`;
 
 /**
  * Latency percentiles before and after, one panel per percentile on its own scale: a p50 of
@@ -111,15 +112,16 @@ function swatch(x: number, y: number, cls: string, text: string): string {
  * above the data (20 connections allowed, 5 used) is written as an annotation, not drawn as a
  * line that would press the data flat on the floor.
  */
-export function countChart(title: string, points: { x: number; y: number }[], limit?: { y: number; label: string }): string {
+export function countChart(title: string, points: { x: number; y: number }[], limit?: { y: number; label: string }, domain?: { from: number; to: number }): string {
   const H = 230;
   const L = 56;
   const R = W - EDGE - 10;
   const top = 40;
   const bottom = H - 36;
   if (!points.length) return frame(title, H, label(W / 2, H / 2, 'no samples in the window', 'tick', 'middle'), 'line-chart');
-  const minX = Math.min(...points.map((p) => p.x));
-  const maxX = Math.max(minX + 1, ...points.map((p) => p.x));
+  // The whole window when known: samples start a second in, and the axis should say so.
+  const minX = Math.min(domain?.from ?? Infinity, ...points.map((p) => p.x));
+  const maxX = Math.max(minX + 1, domain?.to ?? 0, ...points.map((p) => p.x));
   const peak = points.reduce((a, b) => (b.y > a.y ? b : a));
   const dataMax = Math.max(4, peak.y * 1.3);
   const limitOnScale = limit !== undefined && limit.y <= dataMax * 1.6;
@@ -174,9 +176,12 @@ export function timeline(title: string, spans: Span[], markers: Marker[]): strin
   const shown = markers.slice(0, 8);
   // Each marker's line of the legend wraps once rather than being cut: the trigger's cause is the point.
   const maxChars = Math.floor((W - 2 * EDGE - 40) / (TICK * 0.62));
-  const lines = shown.map((m, i) => wrap(`${i + 1}  ${m.at.toFixed(1)} s  ${MARKER_NAMES[m.kind]}: ${m.label}`, maxChars, 2));
+  const lines = shown.map((m, i) => wrap(`${i + 1}  ${m.at.toFixed(1)} s  ${m.kind.startsWith('alert') ? `${MARKER_NAMES[m.kind]}: ` : ''}${m.label}`, maxChars, 2));
   const H = legendTop + Math.max(1, lines.flat().length) * 15 + shown.length * 3 + 6;
-  const maxX = niceMax(Math.max(1, ...spans.map((s) => s.end), ...markers.map((m) => m.at)));
+  // Rounded up to the next tick, not to the next 1/2/5: 11.4 s ends at 12 s, not 20 s.
+  const end = Math.max(1, ...spans.map((s) => s.end), ...markers.map((m) => m.at));
+  const step = niceMax(end / 6);
+  const maxX = Math.ceil(end / step - 1e-9) * step;
   const px = (x: number) => L + (x / maxX) * (R - L);
   const rows = spans.map((s, i) => {
     const y = rowsTop + i * rowH;
@@ -196,7 +201,7 @@ ${label(x1 + w + 5, y + 15, secs)}`;
     const y = lane - level * 15;
     return `<g class="marker"><title>${esc(`${m.at.toFixed(1)} s: ${m.label}`)}</title><line x1="${x.toFixed(1)}" y1="${lane + 8}" x2="${x.toFixed(1)}" y2="${axisY}" class="mk-line"/>${glyph(m.kind, x, y)}${label(x + 9, y + 4, String(i + 1), 'mk-num')}</g>`;
   }).join('\n');
-  const xTicks = ticks(maxX, 6).map((v) => `<line x1="${px(v).toFixed(1)}" y1="${axisY}" x2="${px(v).toFixed(1)}" y2="${axisY + 4}" class="axis"/>${label(px(v), axisY + 16, `${v} s`, 'tick', 'middle')}`).join('');
+  const xTicks = rangeTicks(0, maxX, 6).map((t) => `<line x1="${px(t.v).toFixed(1)}" y1="${axisY}" x2="${px(t.v).toFixed(1)}" y2="${axisY + 4}" class="axis"/>${label(px(t.v), axisY + 16, `${t.text} s`, 'tick', 'middle')}`).join('');
   let y = legendTop;
   const legend = shown.length
     ? shown.map((m, i) => {
