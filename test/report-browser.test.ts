@@ -89,6 +89,7 @@ async function shoot(page: Page, name: string) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   // The first screen (banner, state, evidence, actions): what the README shows.
   await page.screenshot({ path: path.join(SHOTS, `${name}-top.png`), fullPage: true, clip: { x: 0, y: 0, width: 1024, height: 1500 } });
+  await page.locator('.charts').screenshot({ path: path.join(SHOTS, `${name}-charts.png`) });
 }
 
 const RED = 'rgb(179, 38, 30)';

@@ -34,9 +34,9 @@ function rollbackSection(m: ReportModel): string {
       e.meanMs === null ? '—' : fmtMs(e.meanMs), e.maxMs === null ? '—' : fmtMs(e.maxMs), e.note,
     ]), 'evidence')}`
     : `<p>No statement hit a timeout${m.measurements.length ? '' : ' that this run could see: the load sample (<code>--load</code>), pg_stat_statements and the server log (<code>--log</code>) name them'}.</p>`;
-  return `<h2>Evidence</h2>
-${measured}${statements}
-<h2>Post-rollback actions</h2>
+  // A run rolled back by hand later has no measurement of why: the reason is the person's to write.
+  const evidence = m.verdict === 'superseded' && !m.evidence.length ? '' : `<h2>Evidence</h2>\n${measured}${statements}\n`;
+  return `${evidence}<h2>Post-rollback actions</h2>
 <ul class="actions">${m.postRollback.map((a) => `<li><span class="st ${a.done ? 'st-passed' : 'st-open'}">${a.done ? '☑ done' : '☐ to do'}</span> <b>${esc(a.item)}</b> — ${a.item.startsWith('Schedule retry') ? `<code>${esc(a.detail)}</code>` : inline(a.detail)}</li>`).join('')}</ul>
 ${contacts(m)}`;
 }
@@ -62,6 +62,7 @@ export function renderHtml(m: ReportModel): string {
 ${table(['when', 'state', 'what'], m.history.map((h) => [when(h.at), { text: h.state, cls: `state-${h.state}` }, h.note]), 'history')}
 ${rollbackSection(m)}
 <h2>Success criteria</h2>
+${m.verdict === 'superseded' ? `<p class="note">Measured during the run, while its changes were in force. They are not any more (current state: ${esc(m.currentState ?? '')}).</p>` : ''}
 ${groups.map((g) => `<h3>${esc(g)}</h3><ul class="criteria">${m.criteria.filter((c) => c.group === g).map((c) => `<li class="criterion-${c.status}"><span class="st st-${c.status}">${CRITERION[c.status]}</span> <b>${esc(c.item)}</b> — ${esc(c.evidence)}</li>`).join('')}</ul>`).join('\n')}
 <h2>Charts</h2>
 <div class="charts">${charts(m)}</div>

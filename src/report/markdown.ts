@@ -23,6 +23,7 @@ export function renderMarkdown(m: ReportModel): string {
     ...rollbackSection(m),
     '## Success criteria',
     '',
+    ...(m.verdict === 'superseded' ? [`Measured during the run, while its changes were in force. They are not any more (current state: ${m.currentState}).`, ''] : []),
     ...groups.flatMap((g) => [`### ${g}`, '', ...m.criteria.filter((c) => c.group === g).map((c) => `- ${BOX[c.status]} ${c.item} — ${c.evidence}`), '']),
     '## Settings',
     '',
@@ -52,7 +53,7 @@ const contacts = (m: ReportModel) => (m.contacts.length ? ['## Contacts', '', ..
 function rollbackSection(m: ReportModel): string[] {
   if (!m.postRollback.length) return [];
   return [
-    '## Evidence', '',
+    ...(m.verdict === 'superseded' && !m.evidence.length ? [] : ['## Evidence', '']),
     ...m.measurements.map((x) => `- **${x.trigger}** (${x.source}): ${x.summary}`),
     ...(m.measurements.length ? [''] : []),
     ...(m.evidence.length
@@ -60,7 +61,7 @@ function rollbackSection(m: ReportModel): string[] {
         e.source, `\`${e.statement}\``, e.sqlstate, `${e.count}${e.source === 'pg_stat_statements' ? ' calls' : ''}`,
         e.meanMs === null ? '—' : fmtMs(e.meanMs), e.maxMs === null ? '—' : fmtMs(e.maxMs), e.note,
       ]))]
-      : [`No statement hit a timeout${m.measurements.length ? '' : ' that this run could see: the load sample (--load), pg_stat_statements and the server log (--log) name them'}.`]),
+      : m.verdict === 'superseded' ? [] : [`No statement hit a timeout${m.measurements.length ? '' : ' that this run could see: the load sample (--load), pg_stat_statements and the server log (--log) name them'}.`]),
     '',
     '## Post-rollback actions', '',
     ...m.postRollback.map((a) => `- ${a.done ? '[x]' : '[ ]'} **${a.item}** — ${a.item.startsWith('Schedule retry') ? `\`${a.detail}\`` : a.detail}`),

@@ -10,12 +10,12 @@ code{font-size:12.5px;background:#f4f6f9;padding:1px 4px;border-radius:3px}
 .headline{padding:10px 14px;border-radius:6px;font-weight:600;margin:14px 0 8px}
 .passed{background:#e3f4e8;color:#155d2c}.rolled_back,.triggered,.blocked,.needs_attention{background:#fde6e4;color:#8a1c12}
 .superseded,.interrupted,.unfinished{background:#fff3d6;color:#7a5200}
-.state{margin:4px 0}.passed-text{color:#1b7a3a}.rolled_back-text,.triggered-text,.needs_attention-text,.blocked-text{color:#b3261e}
+.state{margin:4px 0}.note{background:#fff3d6;color:#7a5200;padding:6px 10px;border-radius:4px}.passed-text{color:#1b7a3a}.rolled_back-text,.triggered-text,.needs_attention-text,.blocked-text{color:#b3261e}
 table{border-collapse:collapse;width:100%;margin:6px 0}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e9ef;vertical-align:top}th{background:#f4f6f9}
 table.history td:first-child{white-space:nowrap;width:1%}
 td.cell-ok,.state-passed,.state-applied{color:#1b7a3a;font-weight:600}td.cell-bad,.state-rolled_back,.state-triggered,.state-needs_attention{color:#b3261e;font-weight:700}
 td.cell-dim{color:#7a8291}
-table.evidence td:nth-child(2){font-family:ui-monospace,monospace;font-size:12px;word-break:break-word}
+table.evidence td:nth-child(2){min-width:200px;font-family:ui-monospace,monospace;font-size:12px;word-break:break-word}
 ul.criteria,ul.actions{list-style:none;padding:0}ul.criteria li,ul.actions li{padding:4px 0}.st{display:inline-block;width:76px;white-space:nowrap;font-weight:600}
 li.criterion-failed{background:#fdf0ee;border-left:3px solid #b3261e;padding-left:6px}
 .st-passed{color:#1b7a3a}.st-failed{color:#b3261e}.st-open{color:#7a8291}
