@@ -129,7 +129,7 @@ describe('the run report in a browser', () => {
       const rolled = await runCli(['rollback', '--db', urlFor(server, db), '--policy', policy]);
       expect(rolled.code, rolled.stderr).toBe(0);
       const later = await look(page, html);
-      expect(later.headline).toMatch(/^SUPERSEDED: this run passed at .+, then its changes were rolled back at .+ \(current state: rolled_back\); the hardening of this run is no longer in force/);
+      expect(later.headline).toMatch(/^SUPERSEDED: passed, then rolled back later \(at [\d-]+ [\d:]+ UTC; current state: rolled_back\); the hardening of this run is no longer in force \(the run passed at [\d-]+ [\d:]+ UTC\)$/);
       expect(later.state).toMatch(/Outcome of the run: passed · current state: rolled_back/);
       expect(later.history.map((r) => r.split('\t')[1])).toEqual(['started', 'applied', 'passed', 'rolled_back']);
       expect(later.history.at(-1)).toMatch(/rolled back by pgharden rollback/);

@@ -67,7 +67,7 @@ export const when = (iso: string | null | undefined) => (iso ? iso.replace('T', 
 function headline(r: ReportedRecord, cause: string | null, history: StateChange[]): string {
   if (supersededRun(r)) {
     const later = history.at(-1);
-    return `SUPERSEDED: this run passed at ${when(r.finishedAt)}, then its changes were ${r.state === 'rolled_back' ? 'rolled back' : r.state}${later?.at ? ` at ${when(later.at)}` : ''} (current state: ${r.state}); the hardening of this run is no longer in force`;
+    return `SUPERSEDED: passed, then ${r.state === 'rolled_back' ? 'rolled back' : r.state} later (${later?.at ? `at ${when(later.at)}; ` : ''}current state: ${r.state}); the hardening of this run is no longer in force (the run passed at ${when(r.finishedAt)})`;
   }
   if (r.outcome === 'rolled_back') {
     const restored = r.rollback?.check?.ok ? '; the values from before the change are back (restore checked: exact)' : '';
