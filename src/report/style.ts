@@ -28,5 +28,5 @@ li.criterion-failed{background:#fdf0ee;border-left:3px solid #b3261e;padding-lef
 .stage-ok{fill:#bfe3cb}.stage-bad{fill:#f5b5ae}.stage-skipped{fill:#e6e9ef}.stage-name{font-size:11px;fill:#1d2430}.stage-name.st-bad{fill:#b3261e;font-weight:700}
 .mk-line{stroke:#8a93a3;stroke-dasharray:2 3}.mk-num{font-size:10px;font-weight:700;fill:#1d2430}
 .mk-trigger,.mk-alert-critical{fill:#b3261e}.mk-alert-warning{fill:#d08a00}.mk-alert-info{fill:#2f6db3}.mk-rollback{fill:#5b6575}
-@media print{body{margin:0;max-width:none}.chart{break-inside:avoid}h2{break-after:avoid}.headline{border:1px solid currentColor}}
+@media print{body{margin:0;max-width:none;font-size:11.5px;line-height:1.35}th,td{padding:3px 6px}h2{font-size:15px;margin:16px 0 6px}h3{font-size:13px;margin:8px 0 2px}ul.criteria li,ul.actions li{padding:2px 0}.charts{gap:6px}.chart{break-inside:avoid}h2{break-after:avoid}.headline{border:1px solid currentColor}}
 `;
