@@ -41,7 +41,7 @@ export function postRollbackActions(r: RunRecord, cause: string | null, evidence
     },
     {
       item: 'Analyze root cause', done: top.length > 0 || Boolean(r.guard?.fired.length),
-      detail: top.length ? `the statements that hit the timeouts are listed under "Evidence" (${top.length} from ${[...new Set(top.map((e) => e.source))].join(' and ')})` : r.guard?.fired.length ? 'the fired trigger\'s measurements are listed under "Evidence"' : 'no measurement points at a cause: look at the application\'s errors of the window',
+      detail: top.length ? `the statements that hit the timeouts are listed under "Evidence" (${top.length} from ${[...new Set(top.map((e) => e.source))].join(' and ')})` : r.guard?.fired.length ? 'the fired trigger\'s measurements are listed under "Evidence"' : manual ? 'the run passed: nothing it measured points at a cause; ask who rolled it back, and what they saw' : 'no measurement points at a cause: look at the application\'s errors of the window',
     },
     { item: 'Create remediation plan', done: false, detail: remediation.join('; ') },
     { item: 'Schedule retry with fixes', done: false, detail: retryCommand(r) },

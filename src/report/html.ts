@@ -16,7 +16,7 @@ const CRITERION = { passed: '☑ passed', failed: '☒ failed', open: '☐ open'
 
 function charts(m: ReportModel): string {
   return [
-    m.latency ? latencyPanels(`Latency before / after (${m.latency.label})`, ['p50', 'p95', 'p99'], m.latency.before, m.latency.after) : '',
+    m.latency ? latencyPanels(`Latency before / after (${m.latency.label})`, ['p50', 'p95', 'p99'], m.latency.before, m.latency.after, m.latency.degraded) : '',
     countChart('Connections over the guard window', m.connectionSamples, m.connectionLimit ? { y: m.connectionLimit, label: `connection limit ${m.connectionLimit}` } : undefined, m.guardWindow ?? undefined),
     timeline('Stages, triggers and alerts', m.stages.map((s) => ({ label: s.stage, start: s.start, end: s.start + s.seconds, state: s.skipped ? 'skipped' : s.ok ? 'ok' : 'bad' })), m.events),
   ].join('\n');

@@ -30,7 +30,7 @@ export interface ReportModel {
   contacts: [string, string][];
   criteria: Criterion[];
   settings: SettingRow[];
-  latency: { label: string; before: number[]; after: number[] | null; source: string } | null;
+  latency: { label: string; before: number[]; after: number[] | null; source: string; degraded: boolean } | null;
   triggers: { trigger: string; fired: boolean; measured: boolean; summary: string; source: string }[];
   /** The statements behind the timeouts (load sample, pg_stat_statements, server log). */
   evidence: EvidenceRow[];
@@ -100,10 +100,11 @@ export function buildReport(r: ReportedRecord): ReportModel {
   const beforeLoad = r.baselineLoad?.latency ?? null;
   const afterLoad = r.guard?.loads.at(-1)?.latency ?? null;
   const pick = (l: { p50Ms: number; p95Ms: number; p99Ms: number }) => [l.p50Ms, l.p95Ms, l.p99Ms];
+  const degraded = fired.some((t) => t.trigger === 'latency_degradation');
   const latency = beforeLoad
-    ? { label: 'load sample', before: pick(beforeLoad), after: afterLoad ? pick(afterLoad) : null, source: 'the load generator, before the change and in the guard window' }
+    ? { degraded, label: 'load sample', before: pick(beforeLoad), after: afterLoad ? pick(afterLoad) : null, source: 'the load generator, before the change and in the guard window' }
     : r.baseline
-      ? { label: 'latency probe (SELECT 1)', before: pick(r.baseline.latency), after: r.afterLatency ? pick(r.afterLatency) : null, source: '200 × SELECT 1 on the tool session, before apply and after the window' }
+      ? { degraded, label: 'latency probe (SELECT 1)', before: pick(r.baseline.latency), after: r.afterLatency ? pick(r.afterLatency) : null, source: '200 × SELECT 1 on the tool session, before apply and after the window' }
       : null;
 
   const cause = r.outcome === 'rolled_back' || r.outcome === 'triggered' || r.outcome === 'needs_attention' ? causeSentence(fired, r.error) : null;

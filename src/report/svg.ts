@@ -72,7 +72,7 @@ const change = (before: number, after: number) =>
  * 0.8 ms next to a p99 of 200 ms on one axis is a bar nobody can see. Each bar carries its value,
  * each panel the change, so the scales cannot mislead.
  */
-export function latencyPanels(title: string, labels: string[], before: number[], after: number[] | null): string {
+export function latencyPanels(title: string, labels: string[], before: number[], after: number[] | null, degraded = false): string {
   const H = 250;
   const top = 56;
   const bottom = H - 30;
@@ -91,7 +91,8 @@ export function latencyPanels(title: string, labels: string[], before: number[],
 ${label(x + barW / 2, bottom - h - 5, fmtMs(v), 'value', 'middle')}`;
     }).join('\n');
     const heading = `${name}${after ? `  ${change(before[i], after[i])}` : ''}`;
-    const worse = after && after[i] > before[i] * 1.2 ? ' worse' : '';
+    // Red only when the latency trigger said so: its bounds and noise floor, not a raw ratio, decide.
+    const worse = degraded && after && after[i] > before[i] ? ' worse' : '';
     return `<line x1="${x0}" y1="${bottom}" x2="${(x0 + panelW).toFixed(1)}" y2="${bottom}" class="axis"/>
 <line x1="${x0}" y1="${top}" x2="${(x0 + panelW).toFixed(1)}" y2="${top}" class="grid"/>
 ${label(x0 - 4, top + 4, fmtMs(max), 'tick', 'end')}${label(x0 - 4, bottom + 4, '0', 'tick', 'end')}
@@ -168,7 +169,7 @@ export function timeline(title: string, spans: Span[], markers: Marker[]): strin
   const gutter = 96;
   const L = EDGE + gutter;
   const R = W - EDGE - 60;
-  const lane = 44;
+  const lane = markers.length ? 44 : 14;
   const rowH = 24;
   const rowsTop = lane + 18;
   const axisY = rowsTop + spans.length * rowH + 4;
