@@ -93,6 +93,8 @@ async function shoot(page: Page, name: string) {
 }
 
 const RED = 'rgb(179, 38, 30)';
+/** Each case is a whole run (baseline load, apply, a guard window of load samples, rollback): minutes on a shared machine. */
+const LONG = 240_000;
 
 describe('the run report in a browser', () => {
   // In CI (.ci/run installs Chromium) a missing browser fails the launch below: only a developer's machine skips.
@@ -157,11 +159,12 @@ describe('the run report in a browser', () => {
       expect(dbReport).toMatchObject({ outcome: 'passed', verdict: 'superseded', currentState: 'rolled_back', headline: json.headline });
       expect(dbReport.contacts).toEqual([['DBA team', 'dba-team@example.com'], ['On-call engineer', '+1 555 0100']]);
     });
-  });
+  }, LONG);
 
   it.skipIf(skip)('rolled back by the timeout trigger: the banner names it with its numbers and limit, the criterion fails, the statements and the post-rollback checklist follow', async () => {
     await withTestDatabase(server, uniqueName('rep_to'), async (db) => {
-      const result = await run(urlFor(server, db), await policyFile(TIMEOUTS), ['--load-workload', 'app']);
+      // 6 clients × 2 s samples: enough slow statements (5 % of the app mix) for the trigger's minimum of 3 even on a busy machine.
+      const result = await run(urlFor(server, db), await policyFile(TIMEOUTS), ['--load-workload', 'app', '--load-clients', '6', '--load-sample', '2s']);
       expect(result.code, result.stderr).toBe(1);
       expect(result.json.outcome).toBe('rolled_back');
       const seen = await look(page, result.json.reports.html);
@@ -185,7 +188,7 @@ describe('the run report in a browser', () => {
       expect(json).toMatchObject({ outcome: 'rolled_back', verdict: 'rolled_back', currentState: 'rolled_back' });
       expect(seen.headline).toContain(json.cause);
     });
-  });
+  }, LONG);
 
   it.skipIf(skip)('rolled back by the latency trigger: "within SLA" is marked failed with the before/after and the limit', async () => {
     await withTestDatabase(server, uniqueName('rep_lat'), async (db) => {
@@ -198,5 +201,5 @@ describe('the run report in a browser', () => {
       expect(seen.outside).toEqual([]);
       await shoot(page, 'report-rolled-back-latency');
     });
-  });
+  }, LONG);
 });

@@ -15,7 +15,7 @@ table{border-collapse:collapse;width:100%;margin:6px 0}th,td{text-align:left;pad
 table.history td:first-child{white-space:nowrap;width:1%}
 td.cell-ok,.state-passed,.state-applied{color:#1b7a3a;font-weight:600}td.cell-bad,.state-rolled_back,.state-triggered,.state-needs_attention{color:#b3261e;font-weight:700}
 td.cell-dim{color:#7a8291}
-table.evidence td:nth-child(2){min-width:200px;font-family:ui-monospace,monospace;font-size:12px;word-break:break-word}
+table.evidence td:nth-child(2){width:32%;font-family:ui-monospace,monospace;font-size:12px;word-break:break-word}
 ul.criteria,ul.actions{list-style:none;padding:0}ul.criteria li,ul.actions li{padding:4px 0}.st{display:inline-block;width:76px;white-space:nowrap;font-weight:600}
 li.criterion-failed{background:#fdf0ee;border-left:3px solid #b3261e;padding-left:6px}
 .st-passed{color:#1b7a3a}.st-failed{color:#b3261e}.st-open{color:#7a8291}
