@@ -62,7 +62,7 @@ function rollbackSection(m: ReportModel): string[] {
         e.meanMs === null ? '—' : fmtMs(e.meanMs), e.maxMs === null ? '—' : fmtMs(e.maxMs), e.note,
       ]))]
       : m.verdict === 'superseded' ? [] : [`No statement hit a timeout${m.measurements.length ? '' : ' that this run could see: the load sample (--load), pg_stat_statements and the server log (--log) name them'}.`]),
-    '',
+    ...(m.verdict === 'superseded' && !m.evidence.length ? [] : ['']),
     '## Post-rollback actions', '',
     ...m.postRollback.map((a) => `- ${a.done ? '[x]' : '[ ]'} **${a.item}** — ${a.item.startsWith('Schedule retry') ? `\`${a.detail}\`` : a.detail}`),
     '',
