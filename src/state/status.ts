@@ -32,7 +32,9 @@ export async function status(ctx: StageContext, client: Client): Promise<StatusR
     .map((r) => ({ runId: r.id, command: r.command, status: r.status, meaning: describeState(r.status), next: nextCommand(r) }));
   const since = applied ? new Date(applied.appliedAt!).getTime() : null;
   const old = since === null ? [] : state.sessions.filter((s) => new Date(s.backendStart).getTime() < since);
-  const inTargetState = !plan.blocked && plan.operations.length === 0;
+  // Nothing to change and every row reachable: a plan blocked only because this role could not
+  // apply (not the owner, a monitoring login) still describes a database in the target state.
+  const inTargetState = plan.operations.length === 0 && plan.rows.every((r) => r.action === 'none');
   const drift = plan.rows.filter((r) => r.action !== 'none')
     .map(({ setting, databaseValue, effective, effectiveFrom, target, action }) => ({ setting, databaseValue, effective: `${effective} (${effectiveFrom})`, target, action }));
   return {
