@@ -42,12 +42,15 @@ Check the file with: promtool check rules FILE`)
       try {
         const policy = await loadPolicy(opts.policy);
         const text = prometheusRules(rulesFromPolicy(policy.alerts), opts.metrics);
-        if (!opts.output) process.stdout.write(text);
+        // --json: one document with ok; the rules (YAML) are a string in it unless written to a file.
+        if (opts.json && !opts.output) process.stdout.write(JSON.stringify({ ok: true, format: opts.format, metrics: opts.metrics, rules: text }, null, 2) + '\n');
+        else if (!opts.output) process.stdout.write(text);
         else {
           await fs.writeFile(opts.output, text).catch((err: Error) => {
             throw new UsageError(`cannot write ${opts.output}: ${err.message}`);
           });
           process.stderr.write(`wrote ${opts.output}\n`);
+          if (opts.json) process.stdout.write(JSON.stringify({ ok: true, format: opts.format, metrics: opts.metrics, output: opts.output }, null, 2) + '\n');
         }
       } catch (err) {
         fail(err, Boolean(opts.json));

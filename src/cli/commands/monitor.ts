@@ -94,11 +94,11 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
       sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)) }),
     { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
     const result = nagiosCheck(sample, rulesFromPolicy(policy.alerts));
-    process.stdout.write(opts.json ? JSON.stringify({ ...result, sample }, null, 2) + '\n' : result.line + '\n');
+    process.stdout.write(opts.json ? JSON.stringify({ ok: result.exitCode === NagiosCode.OK, ...result, sample }, null, 2) + '\n' : result.line + '\n');
     process.exitCode = result.exitCode;
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
-    process.stdout.write(opts.json ? JSON.stringify({ status: 'UNKNOWN', exitCode: NagiosCode.UNKNOWN, line: unknownLine(message) }) + '\n' : unknownLine(message) + '\n');
+    process.stdout.write(opts.json ? JSON.stringify({ ok: false, status: 'UNKNOWN', exitCode: NagiosCode.UNKNOWN, line: unknownLine(message) }) + '\n' : unknownLine(message) + '\n');
     process.exitCode = NagiosCode.UNKNOWN;
   } finally {
     await embedded?.stop().catch(() => undefined);
