@@ -1,3 +1,5 @@
+import { colorHuman } from '../color.js';
+
 /** A plain text table: columns padded to their widest cell. */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '—' : String(c))))];
@@ -6,7 +8,7 @@ export function table(headers: string[], rows: (string | number | null | undefin
   return [line(cells[0]), line(widths.map((w) => '─'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
 }
 
-const useColor = () => process.stdout.isTTY && !process.env.NO_COLOR;
+const useColor = colorHuman; // NO_COLOR, FORCE_COLOR, TERM=dumb, and the stream human text goes to (src/color.ts)
 export const paint = {
   ok: (s: string) => (useColor() ? `\x1b[32m${s}\x1b[0m` : s),
   bad: (s: string) => (useColor() ? `\x1b[31m${s}\x1b[0m` : s),
