@@ -5,7 +5,7 @@ import { loadPolicy } from '../../policy/load.js';
 import { prometheusRules, type MetricSource } from '../../monitor/prometheus-rules.js';
 import { rulesFromPolicy } from '../../monitor/rules.js';
 import { listAlerts } from '../../monitor/alert-store.js';
-import { durationOption } from '../options.js';
+import { durationFlag } from '../options.js';
 import { fail, runCommand, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
 
@@ -14,7 +14,7 @@ export function register(program: Command): void {
   alerts
     .command('list')
     .description('alert transitions recorded in pgharden.alerts by `pgharden monitor --record`')
-    .option('--since <duration>', 'how far back', durationOption, 24 * 3_600_000)
+    .addOption(durationFlag('--since <duration>', 'how far back', 24 * 3_600_000)) // help shows 1d, not 86400000
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { since: number }>();
       await runCommand(opts, async ({ ctx, client }) => {
