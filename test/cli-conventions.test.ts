@@ -21,6 +21,7 @@ describe('conventions of a Node CLI', () => {
       const r = await runCli([name, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Global Options:[\s\S]*--db <url>[\s\S]*--policy <file>[\s\S]*--json[\s\S]*--yes/);
+      expect(r.stdout).toMatch(/3 cannot connect \(retryable\)[\s\S]*5 the database refused a statement[\s\S]*70 internal error/);
     }
   });
 

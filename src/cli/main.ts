@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { COMMANDS, commandNamed } from './commands/index.js';
+import { addExitCodesHelp } from './exit-help.js';
 
 // `pgharden status | head`: a closed pipe is not an error; finish normally so servers we started get stopped.
 for (const stream of [process.stdout, process.stderr]) {
@@ -43,7 +44,10 @@ Exit codes: 0 ok · 1 a check failed or drift found · 2 bad usage or policy (no
 // Load only the command being run; the others are one-line entries for --help and "did you mean".
 const named = commandNamed(process.argv.slice(2));
 for (const entry of COMMANDS) {
-  if (entry === named) (await entry.load()).register(program);
+  if (entry === named) {
+    (await entry.load()).register(program);
+    addExitCodesHelp(program.commands.at(-1)!);
+  }
   else program.command(entry.name).description(entry.summary);
 }
 
