@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers.js';
 import { migrationsFolder } from './migrate-helpers.js';
@@ -9,6 +12,11 @@ describe('--json: one document with ok on stdout', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ ok: true, format: 'prometheus-rules', metrics: 'pgharden' });
     expect(r.json.rules).toMatch(/^groups:/m);
+    // -o/--out as on report and render; the document then names the file.
+    const file = path.join(os.tmpdir(), `pgharden-rules-${process.pid}.yaml`);
+    const written = await runCli(['alerts', 'export', '--format', 'prometheus-rules', '-o', file, '--json']);
+    expect(written.json).toMatchObject({ ok: true, output: file });
+    expect(fs.readFileSync(file, 'utf8')).toBe(r.json.rules);
   });
 
   it('migrate lint --json --format github: the annotations go to stderr, stdout is the JSON document', async () => {

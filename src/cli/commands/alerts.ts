@@ -30,7 +30,9 @@ export function register(program: Command): void {
     .description('write the alert rules for another system (no database needed)')
     .addOption(new Option('--format <format>', 'output format').choices(['prometheus-rules']).makeOptionMandatory())
     .addOption(new Option('--metrics <source>', 'which exporter the rules read').choices(['pgharden', 'postgres_exporter']).default('pgharden'))
-    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    // --out as on report and render; --output kept (hidden) for scripts written before.
+    .option('-o, --out <file>', 'write to FILE instead of stdout')
+    .addOption(new Option('--output <file>').hideHelp())
     .addHelpText('after', `
 --metrics pgharden (default): the series of \`pgharden monitor --prometheus\`, exact semantics
   (query time from query_start, idle time from state_change).
@@ -38,7 +40,8 @@ export function register(program: Command): void {
   (xact_start), so these rules fire at least as early as the exact ones.
 Check the file with: promtool check rules FILE`)
     .action(async (_o, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions & { format: string; metrics: MetricSource; output?: string }>();
+      const flags = cmd.optsWithGlobals<GlobalOptions & { format: string; metrics: MetricSource; out?: string; output?: string }>();
+      const opts = { ...flags, output: flags.out ?? flags.output };
       try {
         const policy = await loadPolicy(opts.policy);
         const text = prometheusRules(rulesFromPolicy(policy.alerts), opts.metrics);

@@ -12,7 +12,7 @@ export function register(program: Command): void {
   program
     .command('render')
     .description('write the plan as psql migration files (forward and rollback)')
-    .option('--out <dir>', 'folder for the files', 'migration/migrations')
+    .option('-o, --out <dir>', 'folder for the files', 'migration/migrations')
     .option('--name <name>', 'file name stem', '009_security_hardening')
     .option('--force', 'overwrite files that exist and differ from what would be written')
     .addHelpText('after', `

@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .description('the report of a run: success criteria ticked by measurements, before/after, timeline')
     .option('--run <id>', 'the run (default: the latest `pgharden run`)')
     .addOption(new Option('--format <format>', 'md for the change ticket, html with charts, json for CI').choices(['md', 'html', 'json']).default('md'))
-    .option('--out <file>', 'write to a file instead of stdout')
+    .option('-o, --out <file>', 'write to a file instead of stdout')
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { run?: string; format: ReportFormat; out?: string }>();
       // --json: one document with ok, the run id and the report (as --format json gives it) on stdout.
