@@ -18,3 +18,8 @@ export function setHumanStream(stream: { isTTY?: boolean }): void {
 }
 
 export const colorHuman = (): boolean => shouldColor(human);
+
+const wrap = (code: string) => (s: string) => (colorHuman() ? `\x1b[${code}m${s}\x1b[0m` : s);
+export const paint = { ok: wrap('32'), bad: wrap('31'), warn: wrap('33'), dim: wrap('2') };
+
+export const mark = (ok: boolean) => (ok ? paint.ok('✔') : paint.bad('✘'));

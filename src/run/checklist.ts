@@ -1,6 +1,6 @@
 import type { Log } from '../log.js';
 import { formatDuration } from '../policy/duration.js';
-import { mark, paint } from '../cli/table.js';
+import { mark, paint } from '../color.js';
 
 export interface StageRecord {
   stage: string;
