@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { quoteIdent } from '../src/pg/quote.js';
-import { policyFile, runCli, sql, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
+import pg from 'pg';
+import { policyFile, runCli, sql, targetFor, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 
 const POLICY = `
 settings:
@@ -64,6 +65,26 @@ describe.each(testServers())('check exit codes on $name PostgreSQL', (server) =>
       } finally {
         await sql(server, `DROP ROLE ${quoteIdent(role)}`);
       }
+    });
+  });
+
+  it('verify --once is WARNING while a session from before the apply still runs on the old settings', async () => {
+    const policy = await policyFile(POLICY);
+    await withTestDatabase(server, uniqueName('ec_warn'), async (db) => {
+      const args = ['--db', urlFor(server, db), '--policy', policy];
+      const old = new pg.Client(targetFor(server, db).config);
+      old.on('error', () => undefined);
+      await old.connect();
+      try {
+        expect((await runCli(['apply', '--yes', ...args])).code).toBe(0);
+        const warning = await runCli(['verify', '--once', ...args]);
+        expect(warning.code, warning.stdout).toBe(1);
+        expect(warning.stdout).toMatch(/^PGHARDEN WARNING - verify \S+: the policy is in force for new sessions, but 1 session\(s\) started before the apply still run on the old settings \|.* sessions_on_old_settings=1;/);
+      } finally {
+        await old.end();
+      }
+      const ok = await runCli(['verify', '--once', ...args]);
+      expect(ok.code, ok.stdout).toBe(0);
     });
   });
 
