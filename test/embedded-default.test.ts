@@ -105,10 +105,12 @@ describe('the embedded PostgreSQL', () => {
     const cwd = await tempDir();
     execFileSync('chown', ['nobody', cwd]);
     try {
-      const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'status', '--embedded', '--json'], {
+      const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'status', '--embedded', '--json'], {
         cwd, env: { PATH: process.env.PATH!, HOME: cwd, NO_COLOR: '1' }, encoding: 'utf8',
       });
-      expect(JSON.parse(out)).toMatchObject({ database: 'codex_memory' });
+      // status is a check: a fresh codex_memory is not in the policy's target state (exit 1), but it connected.
+      expect(r.status, r.stderr).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ database: 'codex_memory', inTargetState: false });
       const owner = execFileSync('stat', ['-c', '%U', path.join(cwd, '.pgharden/embedded/data')], { encoding: 'utf8' }).trim();
       expect(owner).toBe('nobody');
       expect(postgresProcessesFor(cwd)).toEqual([]);

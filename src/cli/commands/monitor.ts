@@ -6,18 +6,11 @@ import type { EmbeddedServer } from '../../pg/embedded.js';
 import type { Target } from '../../pg/target.js';
 import { formatDuration } from '../../policy/duration.js';
 import { loadPolicy } from '../../policy/load.js';
-import { runMonitor } from '../../monitor/monitor.js';
 import { nagiosCheck, NagiosCode, unknownLine } from '../../monitor/nagios.js';
 import { latestApplyTime } from '../../monitor/rollout.js';
 import { rulesFromPolicy, type AlertRule } from '../../monitor/rules.js';
 import { sampleOnce } from '../../monitor/sample.js';
-import { jsonlSink } from '../../monitor/sinks/jsonl.js';
-import { liveViewSink } from '../../monitor/sinks/live-view.js';
-import { plainLinesSink } from '../../monitor/sinks/plain-lines.js';
-import { prometheusSink } from '../../monitor/sinks/prometheus.js';
-import { recordSink } from '../../monitor/sinks/record.js';
 import type { Sink } from '../../monitor/sinks/sink.js';
-import { webhookSink } from '../../monitor/sinks/webhook.js';
 import { durationOption, positiveInt } from '../options.js';
 import { chooseTarget, fail, type GlobalOptions } from '../session.js';
 
@@ -101,11 +94,11 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
       sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)) }),
     { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
     const result = nagiosCheck(sample, rulesFromPolicy(policy.alerts));
-    process.stdout.write(opts.json ? JSON.stringify({ ...result, sample }, null, 2) + '\n' : result.line + '\n');
+    process.stdout.write(opts.json ? JSON.stringify({ ok: result.exitCode === NagiosCode.OK, ...result, sample }, null, 2) + '\n' : result.line + '\n');
     process.exitCode = result.exitCode;
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
-    process.stdout.write(opts.json ? JSON.stringify({ status: 'UNKNOWN', exitCode: NagiosCode.UNKNOWN, line: unknownLine(message) }) + '\n' : unknownLine(message) + '\n');
+    process.stdout.write(opts.json ? JSON.stringify({ ok: false, status: 'UNKNOWN', exitCode: NagiosCode.UNKNOWN, line: unknownLine(message) }) + '\n' : unknownLine(message) + '\n');
     process.exitCode = NagiosCode.UNKNOWN;
   } finally {
     await embedded?.stop().catch(() => undefined);
@@ -116,18 +109,21 @@ async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target
   const sinks: Sink[] = [];
   const jsonl = opts.jsonl ?? (opts.json ? '-' : undefined); // --json: the JSON lines on stdout
   try {
-    if (jsonl) sinks.push(jsonlSink(jsonl));
-    if (opts.webhook) sinks.push(webhookSink(opts.webhook, { source: target.display, contacts }));
-    if (opts.record) sinks.push(await recordSink(target));
+    // Each sink is imported only when asked for (prom-client alone is a noticeable part of a second).
+    if (jsonl) sinks.push((await import('../../monitor/sinks/jsonl.js')).jsonlSink(jsonl));
+    if (opts.webhook) sinks.push((await import('../../monitor/sinks/webhook.js')).webhookSink(opts.webhook, { source: target.display, contacts }));
+    if (opts.record) sinks.push(await (await import('../../monitor/sinks/record.js')).recordSink(target));
     if (opts.prometheus) {
-      const prom = await prometheusSink(opts.prometheus, rules);
+      const prom = await (await import('../../monitor/sinks/prometheus.js')).prometheusSink(opts.prometheus, rules);
       process.stderr.write(`pgharden monitor: serving ${prom.url}\n`);
       sinks.push(prom);
     }
     const stdoutTaken = jsonl === '-';
     if (!stdoutTaken && process.stdout.isTTY && !opts.plain) {
+      const { liveViewSink } = await import('../../monitor/sinks/live-view.js');
       sinks.push(liveViewSink({ out: process.stdout, rules, target: target.display, intervalMs: opts.interval, top: opts.top, recycling: Boolean(opts.recycleIdle) }));
     } else if (!stdoutTaken) {
+      const { plainLinesSink } = await import('../../monitor/sinks/plain-lines.js');
       sinks.push(plainLinesSink((line) => process.stdout.write(line + '\n')));
     }
     return sinks;
@@ -180,6 +176,7 @@ async function monitor(opts: MonitorFlags): Promise<void> {
     sinks = await buildSinks(opts, rules, chosen.target, policy.contacts as Record<string, string> | undefined);
     const { signal, release } = stopSignal(opts);
     try {
+      const { runMonitor } = await import('../../monitor/monitor.js');
       await runMonitor({
         target: chosen.target, rules, intervalMs: opts.interval, sinks, signal, maxBackoffMs: opts.reconnectMax,
         recycle: opts.recycleIdle ? { everyMs: opts.recycleEvery, minIdleMs: opts.recycleMinIdle } : null,
