@@ -8,10 +8,12 @@ export default defineConfig({
     include: canary ? ['test/canary/*.canary.ts'] : ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     reporters: ['default', './test/reporters/counts.ts'],
-    testTimeout: 90_000,
-    hookTimeout: 90_000,
+    // Generous: a loaded 2-core machine can make one end-to-end case take minutes; these bound hangs, not speed.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     pool: 'forks',
-    maxWorkers: 2,
+    // Most tests wait on the server (timeouts, guard windows), not the CPU.
+    maxWorkers: 4,
     passWithNoTests: false,
   },
 });

@@ -57,7 +57,7 @@ export async function snapshot(serverUrl, database) {
 function cli(args, { cwd, env = {} }) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^PG|^DATABASE_URL$/.test(k)));
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...clean, ...env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...clean, ...env, NO_COLOR: '1' }, timeout: 300_000 }, (err, stdout, stderr) => {
       let json = null;
       try { json = JSON.parse(stdout); } catch { /* not JSON */ }
       resolve({ code: err ? (err.code ?? null) : 0, signal: err?.signal ?? null, stdout, stderr, json });

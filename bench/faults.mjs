@@ -25,10 +25,10 @@ if (!url) {
   url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@127.0.0.1:${embedded.port}/postgres`;
 }
 try {
-  console.log(`${'command'.padEnd(9)}${'injection point'.padEnd(30)}${'process'.padEnd(8)}${'status names'.padEnd(72)}recovery`);
+  console.log(`${'command'.padEnd(9)}${'injection point'.padEnd(42)}${'process'.padEnd(8)}${'status names'.padEnd(72)}recovery`);
   const results = await faultMatrix(url, {
     commands: o.commands.split(','), policyFile: await writePolicy(), limit: Number(o.parallel),
-    onResult: (r) => console.log(`${r.command.padEnd(9)}${r.point.padEnd(30)}${(r.killed ? 'killed' : 'ALIVE').padEnd(8)}${r.named.slice(0, 70).padEnd(72)}${r.via}: ${r.converged ? 'exact' : 'DIFFERS'}`),
+    onResult: (r) => console.log(`${r.command.padEnd(9)}${r.point.padEnd(42)}${(r.killed ? 'killed' : 'ALIVE').padEnd(8)}${r.named.slice(0, 70).padEnd(72)}${r.via}: ${r.converged ? 'exact' : 'DIFFERS'}`),
   });
   const ok = results.filter((r) => r.killed && r.converged).length;
   console.log(`\n${ok} of ${results.length} injection points converged to the exact expected state (${((100 * ok) / results.length).toFixed(0)} %)`);

@@ -1,4 +1,3 @@
-import { loadModule, parseSync } from 'libpg-query';
 import { nodesOf } from './migrate/ast.js';
 
 /**
@@ -44,18 +43,25 @@ const RISKY_TEXT = new RegExp(
   'i',
 );
 
-let parserReady = false;
+let parseSync: ((sql: string) => unknown) | null = null;
 let loading: Promise<void> | null = null;
 
-/** Load the parser (WebAssembly) once; until it is loaded `redactSql` uses the keyword fallback alone. */
+/**
+ * Load the parser (WebAssembly) once; until it is loaded `redactSql` uses the keyword fallback alone.
+ * Imported here, not at the top: libpg-query costs a noticeable part of a second at startup, and
+ * `monitor --once` (run every minute by Nagios) redacts with the keyword fallback only.
+ */
 export function loadRedactor(): Promise<void> {
-  loading ??= loadModule().then(() => { parserReady = true; }, () => undefined);
+  loading ??= import('libpg-query').then(async (mod) => {
+    await mod.loadModule();
+    parseSync = mod.parseSync;
+  }).catch(() => undefined);
   return loading;
 }
 
 /** Whether the parser sees a statement kind, function or option that can carry a secret (null: not parseable). */
 function parserSaysRisky(sql: string): boolean | null {
-  if (!parserReady) return null;
+  if (!parseSync) return null;
   let tree: unknown;
   try {
     tree = parseSync(sql);

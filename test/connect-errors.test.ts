@@ -8,6 +8,9 @@ import { quoteIdent, quoteLiteral } from '../src/pg/quote.js';
 import { resolveTarget } from '../src/pg/target.js';
 import { runCli, sql, testServers, uniqueName, withTestDatabase, type TestServer } from './helpers.js';
 
+/** `status` connected and found the database outside the built-in policy's target state (a check since issue 11). */
+const DRIFTED = 1;
+
 const SECRET = 's3cr3t-XYZ';
 
 /** The server as a keyword/value string, with `extra` pairs. */
@@ -53,7 +56,7 @@ describe.each(testServers())('connection errors on $name PostgreSQL', (server) =
       const u = new URL(server.url);
       u.pathname = '/' + encodeURIComponent(name);
       const r = await runCli(['status', '--db', u.toString()]);
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(DRIFTED);
       expect(r.stdout + r.stderr).toContain(`database ${name}`);
       const t = resolveTarget(u.toString(), { HOME: emptyHome() });
       expect(await withClient(t, async (c) => (await c.query('SELECT current_database() AS d')).rows[0].d)).toBe(name);
@@ -64,11 +67,11 @@ describe.each(testServers())('connection errors on $name PostgreSQL', (server) =
     const u = new URL(server.url);
     const base = { HOME: emptyHome(), PGPASSWORD: decodeURIComponent(u.password) };
     const viaKv = await runCli(['status', '--db', kv(server, `user=${decodeURIComponent(u.username)} dbname=postgres`)], { env: base });
-    expect(viaKv.code, viaKv.stderr).toBe(0);
+    expect(viaKv.code, viaKv.stderr).toBe(DRIFTED);
     const viaEnv = await runCli(['status'], { env: { ...base, PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username), PGDATABASE: 'postgres' } });
-    expect(viaEnv.code, viaEnv.stderr).toBe(0);
+    expect(viaEnv.code, viaEnv.stderr).toBe(DRIFTED);
     const viaUrl = await runCli(['status'], { env: { HOME: base.HOME, DATABASE_URL: server.url } });
-    expect(viaUrl.code, viaUrl.stderr).toBe(0);
+    expect(viaUrl.code, viaUrl.stderr).toBe(DRIFTED);
   });
 
   it('PGDATABASE alone logs in as the OS user (libpq default), not with an empty user', async () => {
@@ -119,12 +122,12 @@ describe.each(testServers().filter((s) => s.name === 'embedded'))('passwords on 
       const line = `*:${port}:postgres:${role}:${password.replace(/([:\\])/g, '\\$1')}\n`;
       fs.writeFileSync(path.join(home, '.pgpass'), line, { mode: 0o600 });
       const db = kv(server, `user=${role} dbname=postgres`);
-      expect((await runCli(['status', '--db', db], { env: { HOME: home } })).code).toBe(0);
+      expect((await runCli(['status', '--db', db], { env: { HOME: home } })).code).toBe(DRIFTED);
 
       const other = path.join(emptyHome(), 'passfile');
       fs.writeFileSync(other, line, { mode: 0o600 });
       const viaEnv = await runCli(['status', '--db', db], { env: { HOME: emptyHome(), PGPASSFILE: other } });
-      expect(viaEnv.code, viaEnv.stderr).toBe(0);
+      expect(viaEnv.code, viaEnv.stderr).toBe(DRIFTED);
 
       fs.chmodSync(other, 0o644);
       const open = await runCli(['status', '--db', db], { env: { HOME: emptyHome(), PGPASSFILE: other } });

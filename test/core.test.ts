@@ -75,8 +75,10 @@ describe.each(testServers())('core pipeline on $name PostgreSQL', (server) => {
         expect((await runCli(['apply', ...args])).code).toBe(0);
         const verified = await runCli(['verify', ...args, '--json']);
         expect(verified.code).toBe(1);
-        const failed = verified.json.checks.filter((c: { ok: boolean }) => !c.ok);
+        // The override, and the per-setting summary it makes fail (no green tick on "n-1 of n").
+        const failed = verified.json.checks.filter((c: { ok: boolean; role?: string }) => !c.ok && c.role);
         expect(failed).toHaveLength(1);
+        expect(verified.json.checks.find((c: { name: string }) => c.name === 'statement_timeout for login roles').ok).toBe(false);
         expect(failed[0]).toMatchObject({ role, setting: 'statement_timeout', actual: '0' });
         expect(failed[0].fix).toContain(`RESET statement_timeout`);
         const human = await runCli(['verify', ...args]);

@@ -101,7 +101,7 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^PG|^DATABASE_URL$/.test(k)) env[k] = v;
   return scratch.then((cwd) => new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? cwd, env: { ...env, ...opts.env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? cwd, env: { ...env, ...opts.env, NO_COLOR: '1' }, timeout: 300_000 }, (err, stdout, stderr) => {
       let json: unknown = null;
       try { json = JSON.parse(stdout); } catch { /* not --json */ }
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, json });

@@ -13,6 +13,23 @@ import { CLI, TEST_POLICY, policyFile, runCli, snapshot, sql, tempDir, testServe
 const FAST = `${TEST_POLICY.replace('guard_window: 10s', 'guard_window: 2s')}`;
 const OTHER = FAST.replace('statement_timeout: 2s', 'statement_timeout: 3s').replace('work_mem: 256MB', 'work_mem: 128MB');
 
+/** `pgharden run` in the background, as an operator's terminal would have it: its exit code and stdout when it ends. */
+function startRun(args: string[], cwd: string): { done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn(process.execPath, [CLI, 'run', ...args], { cwd });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  return { done: new Promise((resolve) => child.on('exit', (code) => resolve({ code, out }))) };
+}
+
+/** Wait (bounded, 30 s) until `query` returns a row in `db`: the event, not a duration. */
+async function waitForRow(server: Parameters<typeof sql>[0], db: string, query: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await sql(server, query, [], db).catch(() => [])).length) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no row for ${query} in 30 s`);
+}
+
 const runStatus = async (server: Parameters<typeof sql>[0], db: string, id: string) =>
   (await sql<{ status: string }>(server, 'SELECT status FROM pgharden.runs WHERE id = $1', [id], db))[0]?.status;
 
@@ -146,16 +163,10 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       const dir = await tempDir();
       const log = path.join(dir, 'pg.log');
       await fs.writeFile(log, '');
-      const child = spawn(process.execPath, [CLI, 'run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '3s', '--log', log, '--json'], { cwd: dir });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-      for (let i = 0; i < 300; i++) {
-        if ((await sql(server, `SELECT 1 FROM pgharden.runs WHERE status = 'guarding'`, [], db).catch(() => [])).length) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const run = startRun(['--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '3s', '--log', log, '--json'], dir);
+      await waitForRow(server, db, `SELECT 1 FROM pgharden.runs WHERE status = 'guarding'`);
       await fs.rm(log, { force: true });
-      const code = await exited;
+      const { code, out } = await run.done;
       const json = JSON.parse(out);
       expect([0, 1]).toContain(code);
       expect(['passed', 'rolled_back']).toContain(json.outcome);
@@ -172,19 +183,13 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       const policy = await policyFile(FAST);
       const cwd = await tempDir();
       // A run in its guard window holds the change lock: a rollback waits, and gives up naming the holder.
-      const child = spawn(process.execPath, [CLI, 'run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '8s', '--json'], { cwd });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-      for (let i = 0; i < 300; i++) {
-        const rows = await sql(server, `SELECT 1 FROM pgharden.runs WHERE status = 'guarding'`, [], db).catch(() => []);
-        if (rows.length) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const run = startRun(['--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '8s', '--json'], cwd);
+      await waitForRow(server, db, `SELECT 1 FROM pgharden.runs WHERE status = 'guarding'`);
       const during = await runCli(['rollback', '--db', url, '--lock-wait', '1s', '--json'], { cwd });
       expect(during.code).toBe(4);
       expect(during.stderr).toMatch(/another pgharden is changing this database/);
-      expect(await exited).toBe(0);
+      const { code, out } = await run.done;
+      expect(code).toBe(0);
       const runId = JSON.parse(out).runId;
       expect(await runStatus(server, db, runId)).toBe('passed');
       // One definition of "the applied run": a passed run is the rollout status and monitor track.
@@ -240,19 +245,15 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       await fs.mkdir(dir);
       await fs.writeFile(path.join(dir, '001_t.sql'), 'CREATE TABLE t (id int);\n');
       await fs.writeFile(path.join(dir, '001_t_rollback.sql'), 'DROP TABLE t;\n');
-      const child = spawn(process.execPath, [CLI, 'run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '6s', '--json'], { cwd });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-      for (let i = 0; i < 300; i++) {
-        if ((await sql(server, `SELECT 1 FROM pgharden.runs WHERE status = 'guarding'`, [], db).catch(() => [])).length) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const run = startRun(['--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '6s', '--json'], cwd);
+      await waitForRow(server, db, `SELECT 1 FROM pgharden.runs WHERE status = 'guarding'`);
       const refused = await runCli(['migrate', 'up', '--db', url, '--dir', dir, '--lock-wait', '1s'], { cwd });
       expect(refused.code, refused.stderr).toBe(4);
       expect(await sql(server, `SELECT 1 FROM pg_tables WHERE tablename = 't'`, [], db)).toHaveLength(0);
       // Waiting long enough, it runs once the window is over.
       const waited = await runCli(['migrate', 'up', '--db', url, '--dir', dir, '--lock-wait', '60s'], { cwd });
       expect(waited.code, waited.stderr).toBe(0);
-      expect(await exited).toBe(0);
+      expect((await run.done).code).toBe(0);
 
       // apply of another policy and rollback at the same time: whichever order the lock gives, the result is a known state.
       const [applied, rolled] = await Promise.all([
@@ -275,16 +276,11 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       const policy = await policyFile(`${FAST}rollback_triggers:\n  checks:\n    - name: app healthy\n      command: test ! -e ${flag}\n`);
       expect((await runCli(['apply', '--db', url, '--policy', policy, '--json'], { cwd })).code).toBe(0);
       const applied = await snapshot(server, db);
-      const child = spawn(process.execPath, [CLI, 'run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '10s', '--json'], { cwd });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-      for (let i = 0; i < 300; i++) {
-        if ((await sql(server, `SELECT 1 FROM pgharden.steps WHERE name = 'stage guard'`, [], db).catch(() => [])).length) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const run = startRun(['--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '10s', '--json'], cwd);
+      await waitForRow(server, db, `SELECT 1 FROM pgharden.steps WHERE name = 'stage guard'`);
       await fs.writeFile(flag, '');
-      expect(await exited).toBe(1);
+      const { code, out } = await run.done;
+      expect(code).toBe(1);
       const result = JSON.parse(out);
       expect(result.outcome).toBe('triggered');
       expect(result.record.error).toMatch(/this run changed nothing/);

@@ -147,7 +147,7 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
     const db = pre.state.database.name;
     const { steps } = await executeStatements(
       client, runId, runDir,
-      pre.plan.operations.map((op) => ({ step: `${op.kind} ${op.name}`, sql: op.forwardSql(db) })),
+      pre.plan.operations.map((op) => ({ step: op.kind === op.name ? op.kind : `${op.kind} ${op.name}`, sql: op.forwardSql(db) })),
       {
         lockTimeoutMs: opts.lockTimeoutMs, retries: opts.retries,
         onRetry: (step, attempt, wait) => ctx.log.warn(`${step}: lock timeout, retry ${attempt} in ${wait}ms`),

@@ -1,24 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
-import * as alerts from './commands/alerts.js';
-import * as apply from './commands/apply.js';
-import * as demo from './commands/demo.js';
-import * as diagnose from './commands/diagnose.js';
-import * as doctor from './commands/doctor.js';
-import * as embedded from './commands/embedded.js';
-import * as guard from './commands/guard.js';
-import * as loadtest from './commands/loadtest.js';
-import * as migrate from './commands/migrate.js';
-import * as monitor from './commands/monitor.js';
-import * as plan from './commands/plan.js';
-import * as preflight from './commands/preflight.js';
-import * as render from './commands/render.js';
-import * as report from './commands/report.js';
-import * as rollback from './commands/rollback.js';
-import * as run from './commands/run.js';
-import * as status from './commands/status.js';
-import * as verify from './commands/verify.js';
+import { readFileSync } from 'node:fs';
+import { COMMANDS, commandNamed } from './commands/index.js';
+import { addExitCodesHelp } from './exit-help.js';
 
 // `pgharden status | head`: a closed pipe is not an error; finish normally so servers we started get stopped.
 for (const stream of [process.stdout, process.stderr]) {
@@ -27,7 +12,15 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Read at run time (not imported as JSON): the one file that knows the version, in the tarball too.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('pgharden')
+  .version(version, '-V, --version', 'print the version and exit')
+  // Every command's --help lists --db, --policy, --json… too; an unknown option is one line with
+  // commander's "(Did you mean …?)", not the whole help.
+  .configureHelp({ showGlobalOptions: true })
+  .showSuggestionAfterError(true)
   .description('Apply the security-hardening runbook to a PostgreSQL database: plan, baseline, backup, apply, verify, roll back.')
   .option('--db <url>', 'connection URL or conninfo (else DATABASE_URL, else PGHOST/PGUSER/PGSERVICE/… and ~/.pgpass)')
   .option('--embedded', 'use the embedded PostgreSQL 18 in .pgharden/embedded (also PGHARDEN_EMBEDDED=1; on a terminal, the default when no server is named)')
@@ -42,12 +35,21 @@ Typical session:
   pgharden verify                                              prove it for new sessions and every role
   pgharden rollback                                            restore exactly what was there
 
-Exit codes: 0 ok · 1 a check failed · 2 bad usage or policy (nothing changed)
-            3 cannot connect or the database refused · 4 blocked by preflight (nothing changed)`)
-  .exitOverride()
-  .showHelpAfterError();
+Exit codes: 0 ok · 1 a check failed or drift found · 2 bad usage or policy (nothing changed)
+            3 cannot connect (retryable) · 4 blocked: preflight, lint, lock (nothing changed)
+            5 the database refused a statement · 70 internal error (a bug; PGHARDEN_DEBUG=1
+            prints the stack) · 130 interrupted. monitor --once and verify --once: Nagios 0/1/2/3.`)
+  .exitOverride();
 
-for (const command of [plan, preflight, apply, verify, rollback, status, run, guard, report, monitor, loadtest, diagnose, alerts, render, migrate, demo, embedded, doctor]) command.register(program);
+// Load only the command being run; the others are one-line entries for --help and "did you mean".
+const named = commandNamed(process.argv.slice(2));
+for (const entry of COMMANDS) {
+  if (entry === named) {
+    (await entry.load()).register(program);
+    addExitCodesHelp(program.commands.at(-1)!);
+  }
+  else program.command(entry.name).description(entry.summary);
+}
 
 try {
   await program.parseAsync();

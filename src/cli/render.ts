@@ -28,6 +28,8 @@ export function renderPlan(log: Log, plan: ReturnType<typeof planData>): void {
     for (const s of plan.forwardSql) log.info(`  ${s}`);
     log.info('rollback SQL (from the values captured now):');
     for (const s of plan.rollbackSql) log.info(`  ${s}`);
+  } else if (plan.blocked) {
+    log.info('nothing that can be applied: the plan is blocked (see the findings)');
   } else {
     log.info('nothing to change: the database is already in the target state');
   }

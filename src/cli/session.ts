@@ -1,7 +1,7 @@
 import { ConnectionError, ExitCode, PghardenError, RefusedError, UsageError } from '../errors.js';
 import { consoleLog, type Log } from '../log.js';
 import { connect, isConnectFailure, type Client } from '../pg/client.js';
-import { DEFAULT_EMBEDDED_DIR, embeddedLocation, startEmbedded, type EmbeddedServer } from '../pg/embedded.js';
+import type { EmbeddedServer } from '../pg/embedded.js';
 import { resolveTarget, wantsEmbedded, withDatabase, type Target } from '../pg/target.js';
 import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
@@ -36,6 +36,8 @@ export const EMBEDDED_DATABASE = 'codex_memory';
 
 /** The embedded server: start or join it, say so on the first line, and make sure the database exists. */
 export async function embeddedTarget(log: Log, database: string, why = 'no --db, DATABASE_URL or PG* variables'): Promise<{ server: EmbeddedServer; target: Target }> {
+  // Imported here: most commands name a server, and need none of the embedded server's code.
+  const { DEFAULT_EMBEDDED_DIR, embeddedLocation, startEmbedded } = await import('../pg/embedded.js');
   const loc = embeddedLocation(DEFAULT_EMBEDDED_DIR);
   const where = loc.relocated ? `${loc.root}/ (${loc.relocated})` : `${DEFAULT_EMBEDDED_DIR}/`;
   log.info(`pgharden: ${why}: using the embedded PostgreSQL in ${where} (database ${database})`);

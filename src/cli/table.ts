@@ -6,12 +6,5 @@ export function table(headers: string[], rows: (string | number | null | undefin
   return [line(cells[0]), line(widths.map((w) => '─'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
 }
 
-const useColor = () => process.stdout.isTTY && !process.env.NO_COLOR;
-export const paint = {
-  ok: (s: string) => (useColor() ? `\x1b[32m${s}\x1b[0m` : s),
-  bad: (s: string) => (useColor() ? `\x1b[31m${s}\x1b[0m` : s),
-  warn: (s: string) => (useColor() ? `\x1b[33m${s}\x1b[0m` : s),
-  dim: (s: string) => (useColor() ? `\x1b[2m${s}\x1b[0m` : s),
-};
-
-export const mark = (ok: boolean) => (ok ? paint.ok('✔') : paint.bad('✘'));
+// Colour lives in src/color.ts so domain modules (migrate/format, run/checklist) need not import the CLI.
+export { mark, paint } from '../color.js';

@@ -1,4 +1,4 @@
-import { paint } from '../cli/table.js';
+import { paint } from '../color.js';
 import type { LintReport } from './lint.js';
 import type { Diagnostic } from './lint-types.js';
 

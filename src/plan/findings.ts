@@ -1,3 +1,4 @@
+import { closest } from '../suggest.js';
 import type { DatabaseState, SessionRow } from '../pg/catalog.js';
 import { quoteIdent } from '../pg/quote.js';
 import { formatValue, parseValue, toMilliseconds } from '../pg/units.js';
@@ -78,10 +79,12 @@ export function noEffectFinding(name: string): Finding | null {
   };
 }
 
-export function unknownParameterFinding(name: string): Finding {
+export function unknownParameterFinding(name: string, known: Iterable<string> = []): Finding {
+  const near = closest(name, known);
   return {
     severity: 'blocking', code: 'unknown-parameter', setting: name,
-    message: `${name} is not a parameter this server knows (PostgreSQL has no such setting; check the spelling).`,
+    message: `${name} is not a parameter this server knows (PostgreSQL has no such setting; ${near ? `did you mean ${near}?` : 'check the spelling'}).`,
+    ...(near ? { fix: `write ${near} in the policy` } : {}),
   };
 }
 

@@ -60,7 +60,7 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
     };
     rows.push(row);
 
-    if (!meta && !name.includes('.')) { findings.push(hiddenParameterFinding(name) ?? unknownParameterFinding(name)); continue; }
+    if (!meta && !name.includes('.')) { findings.push(hiddenParameterFinding(name) ?? unknownParameterFinding(name, state.settings.keys())); continue; }
     if (meta && !DATABASE_SETTABLE.has(meta.context)) { findings.push(notSettableFinding(name, meta.context)); continue; }
     if (meta?.context === 'superuser' && !state.me.canSet[name]) findings.push(superuserFinding(name, state));
     const noEffect = noEffectFinding(name);

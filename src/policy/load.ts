@@ -1,9 +1,12 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { PolicyError } from '../errors.js';
+import { builtinContexts, DEFAULT_MAJOR } from '../migrate/contexts.js';
+import { closest, didYouMean } from '../suggest.js';
 import { policySchema, type Policy } from './schema.js';
 
 export const BUILTIN_POLICIES_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
@@ -18,9 +21,19 @@ export async function loadPolicy(source: string = DEFAULT_POLICY): Promise<Polic
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    throw new PolicyError(`cannot read policy ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new PolicyError(`cannot read policy ${source}: ${missing ? `no such file; the built-in policies are: ${builtinPolicies().join(', ')}` : (err as Error).message}`);
   }
   return parsePolicy(text, source);
+}
+
+/** The names `--policy` accepts besides a file path. */
+export function builtinPolicies(): string[] {
+  try {
+    return fsSync.readdirSync(BUILTIN_POLICIES_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
+  } catch {
+    return [DEFAULT_POLICY];
+  }
 }
 
 export function parsePolicy(text: string, source: string): Policy {
@@ -73,7 +86,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const at = clip(issue.path.map(String).join('.')) || '(top level)';
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeys(issue.path);
-    return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => clip(JSON.stringify(k))).join(', ')}` +
+    return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => clip(JSON.stringify(k)) + keyHint(k, issue.path, allowed)).join(', ')}` +
       (allowed.length ? `; allowed keys: ${allowed.join(', ')}` : '');
   }
   if (issue.code === 'invalid_key') {
@@ -85,6 +98,15 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     return `${at}: ${shown} is not allowed; allowed values: ${issue.values.join(', ')}`;
   }
   return `${at}: ${shown} — ${issue.message}`;
+}
+
+/** " (did you mean connection_limit?)", or for a parameter name at the top level, where it belongs. */
+function keyHint(key: string, at: PropertyKey[], allowed: string[]): string {
+  const near = didYouMean(key, allowed);
+  if (near || at.length) return near;
+  const params = builtinContexts(DEFAULT_MAJOR).keys();
+  const param = key.toLowerCase() === key && builtinContexts(DEFAULT_MAJOR).has(key) ? key : closest(key, params);
+  return param ? ` (a parameter goes under settings: — did you mean settings.${param}?)` : '';
 }
 
 /** JSON for a message; a recursive alias (`&a [*a]`) makes a cycle that JSON cannot write. */

@@ -1,6 +1,8 @@
 import type { RunRecord } from '../run/run.js';
 import type { TriggerResult } from '../guard/triggers.js';
 import { formatDuration } from '../policy/duration.js';
+import { causeOf } from './cause.js';
+import { displayValue } from './settings.js';
 
 export type CriterionStatus = 'passed' | 'failed' | 'open';
 
@@ -16,8 +18,9 @@ const trigger = (r: RunRecord, name: TriggerResult['trigger']) => r.guard?.trigg
 
 function fromTrigger(t: TriggerResult | undefined, missing: string): Pick<Criterion, 'status' | 'evidence'> {
   if (!t) return { status: 'open', evidence: missing };
-  if (!t.measured) return { status: 'open', evidence: t.summary };
-  return { status: t.fired ? 'failed' : 'passed', evidence: `${t.summary} — ${t.source}` };
+  if (!t.measured && !t.fired) return { status: 'open', evidence: t.summary };
+  // A fired trigger fails the criterion it measured, with the numbers and the limit.
+  return t.fired ? { status: 'failed', evidence: causeOf(t) } : { status: 'passed', evidence: `${t.summary} — ${t.source}` };
 }
 
 /** Enforcement of a timeout: passed only when a probe measured it on a fresh session. */
@@ -38,21 +41,31 @@ export function successCriteria(r: RunRecord): Criterion[] {
   const p95 = r.guard?.loads.length ? Math.max(...r.guard.loads.map((l) => l.latency.p95Ms)) : null;
   const rehearsal = r.rehearsal;
   const rolledBack = r.rollback?.ok && r.rollback.check?.ok;
+  const latency = trigger(r, 'latency_degradation');
+  const checks = trigger(r, 'checks');
+  const shown = (name: string) => (r.policy.settings[name] === undefined ? '—' : displayValue(r, name, r.policy.settings[name] as string));
 
   return [
     { group: 'Performance Validation', item: 'No increase in application errors', ...errors },
     {
       group: 'Performance Validation', item: 'Query response times remain within SLA',
-      ...(sla === undefined
-        ? { status: 'open' as const, evidence: 'no sla_p95 in the policy' }
-        : p95 === null
-          ? { status: 'open' as const, evidence: `sla_p95 ${formatDuration(sla)}, but no load sample in the window (run with --load)` }
-          : { status: p95 <= sla ? ('passed' as const) : ('failed' as const), evidence: `load p95 ${p95.toFixed(2)}ms against sla_p95 ${formatDuration(sla)}` }),
+      // The latency trigger measured exactly this: when it fired, the criterion failed, whatever the SLA says.
+      ...(latency?.fired
+        ? { status: 'failed' as const, evidence: causeOf(latency) }
+        : sla === undefined
+          ? { status: 'open' as const, evidence: `no sla_p95 in the policy${latency?.measured ? `; against the baseline: ${latency.summary}` : ''}` }
+          : p95 === null
+            ? { status: 'open' as const, evidence: `sla_p95 ${formatDuration(sla)}, but no load sample in the window (run with --load)` }
+            : { status: p95 <= sla ? ('passed' as const) : ('failed' as const), evidence: `load p95 ${p95.toFixed(2)}ms against sla_p95 ${formatDuration(sla)}` }),
     },
     { group: 'Performance Validation', item: 'Connection pool utilization stable', ...pool },
-    { group: 'Performance Validation', item: 'No timeout-related customer impact', status: 'open', evidence: 'a person confirms this with the application team' },
-    { group: 'Security Validation', item: `Statement timeout enforced at ${r.policy.settings.statement_timeout ?? '—'}`, ...probeCriterion(r, 'statement_timeout') },
-    { group: 'Security Validation', item: `Idle transaction timeout enforced at ${r.policy.settings.idle_in_transaction_session_timeout ?? '—'}`, ...probeCriterion(r, 'idle_in_transaction_session_timeout') },
+    {
+      group: 'Performance Validation', item: 'No timeout-related customer impact',
+      // The policy's business checks stand for the customer: one that failed is impact.
+      ...(checks?.fired ? { status: 'failed' as const, evidence: causeOf(checks) } : { status: 'open' as const, evidence: 'a person confirms this with the application team' }),
+    },
+    { group: 'Security Validation', item: `Statement timeout enforced at ${shown('statement_timeout')}`, ...probeCriterion(r, 'statement_timeout') },
+    { group: 'Security Validation', item: `Idle transaction timeout enforced at ${shown('idle_in_transaction_session_timeout')}`, ...probeCriterion(r, 'idle_in_transaction_session_timeout') },
     {
       group: 'Security Validation', item: 'Query complexity limits active',
       ...(complexity.length

@@ -1,4 +1,5 @@
-import type { ReportModel } from './model.js';
+import { when, type ReportModel } from './model.js';
+import { fmtMs } from './svg.js';
 
 const BOX = { passed: '[x]', failed: '[ ] ✘', open: '[ ]' } as const;
 const cell = (s: string | number) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -13,14 +14,20 @@ export function renderMarkdown(m: ReportModel): string {
     '',
     `**${m.headline}**`,
     '',
-    `Policy: ${m.policySource} · started ${m.startedAt} · finished ${m.finishedAt ?? '—'} · approved by: ${m.approvedBy ?? 'not recorded'}`,
+    `Policy: ${m.policySource} · started ${when(m.startedAt)} · finished ${when(m.finishedAt)} · approved by: ${m.approvedBy ?? 'not recorded'}`,
     '',
+    `Outcome of the run: **${m.outcome}** · current state: **${m.currentState ?? 'unknown'}**`,
+    '',
+    mdTable(['when', 'state', 'what'], m.history.map((h) => [when(h.at), h.state, h.note])),
+    '',
+    ...rollbackSection(m),
     '## Success criteria',
     '',
+    ...(m.verdict === 'superseded' ? [`Measured during the run, while its changes were in force. They are not any more (current state: ${m.currentState}).`, ''] : []),
     ...groups.flatMap((g) => [`### ${g}`, '', ...m.criteria.filter((c) => c.group === g).map((c) => `- ${BOX[c.status]} ${c.item} — ${c.evidence}`), '']),
     '## Settings',
     '',
-    mdTable(['setting', 'before (database level)', 'target', 'after (fresh session)'], m.settings.map((s) => [s.setting, s.before, s.target, s.after])),
+    mdTable(['setting', 'before (database level)', 'target', 'after (fresh session)'], m.settings.map((s) => [s.setting, s.before, s.target, `${s.after}${s.ok === false ? ' ✘' : ''}`])),
     '',
   ];
   if (m.latency) {
@@ -36,8 +43,31 @@ export function renderMarkdown(m: ReportModel): string {
   out.push('## Alerts raised', '', m.alerts.length ? mdTable(['when', 'state', 'rule', 'severity', 'message'], m.alerts.map((a) => [a.at, a.state, a.rule, a.severity, a.message])) : 'none', '');
   out.push('## Connections before', '', Object.entries(m.connectionsBefore).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none besides pgharden', '');
   out.push('## Timeline', '', mdTable(['stage', 'result', 'seconds', 'details'], m.stages.map((s) => [s.stage, s.skipped ? 'skipped' : s.ok ? 'ok' : 'FAILED', s.seconds.toFixed(1), s.summary])), '');
-  if (m.contacts.length) out.push('## Contacts', '', ...m.contacts.map(([k, v]) => `- ${k}: ${v}`), '');
+  if (m.contacts.length && !m.postRollback.length) out.push(...contacts(m));
   return out.join('\n');
+}
+
+const contacts = (m: ReportModel) => (m.contacts.length ? ['## Contacts', '', ...m.contacts.map(([k, v]) => `- ${k}: ${v}`), ''] : []);
+
+/** Evidence, the runbook's post-rollback actions and who to call: what a reader of a rollback asks next. */
+function rollbackSection(m: ReportModel): string[] {
+  if (!m.postRollback.length) return [];
+  return [
+    ...(m.verdict === 'superseded' && !m.evidence.length ? [] : ['## Evidence', '']),
+    ...m.measurements.map((x) => `- **${x.trigger}** (${x.source}): ${x.summary}`),
+    ...(m.measurements.length ? [''] : []),
+    ...(m.evidence.length
+      ? ['### Statements that hit the timeouts', '', mdTable(['source', 'statement', 'SQLSTATE', 'count', 'mean', 'max', 'note'], m.evidence.map((e) => [
+        e.source, `\`${e.statement}\``, e.sqlstate, `${e.count}${e.source === 'pg_stat_statements' ? ' calls' : ''}`,
+        e.meanMs === null ? '—' : fmtMs(e.meanMs), e.maxMs === null ? '—' : fmtMs(e.maxMs), e.note,
+      ]))]
+      : m.verdict === 'superseded' ? [] : [`No statement hit a timeout${m.measurements.length ? '' : ' that this run could see: the load sample (--load), pg_stat_statements and the server log (--log) name them'}.`]),
+    ...(m.verdict === 'superseded' && !m.evidence.length ? [] : ['']),
+    '## Post-rollback actions', '',
+    ...m.postRollback.map((a) => `- ${a.done ? '[x]' : '[ ]'} **${a.item}** — ${a.item.startsWith('Schedule retry') ? `\`${a.detail}\`` : a.detail}`),
+    '',
+    ...contacts(m),
+  ];
 }
 
 /** The short notice for the development team (runbook: "notify development team of new timeout limits"). */

@@ -1,6 +1,6 @@
 import type { Log } from '../log.js';
 import { formatDuration } from '../policy/duration.js';
-import { mark, paint } from '../cli/table.js';
+import { mark, paint } from '../color.js';
 
 export interface StageRecord {
   stage: string;
@@ -16,7 +16,7 @@ export class Checklist {
   private readonly live: boolean;
 
   constructor(private readonly log: Log, json: boolean) {
-    this.live = !json && Boolean(process.stdout.isTTY);
+    this.live = !json && Boolean(process.stdout.isTTY) && process.env.TERM !== 'dumb'; // a dumb terminal cannot redraw a line
   }
 
   start(stage: string, what: string): void {

@@ -6,10 +6,13 @@ import { describeState, IN_FORCE, isUnfinished, nextCommand, UNFINISHED } from '
 import { listRuns, stateSchemaExists, type RunRow } from './store.js';
 
 export interface StatusResult {
-  ok: true;
+  /** A check (issue 11): true only in the target state, so `status` exits 1 on drift. */
+  ok: boolean;
   database: string;
   /** True when apply would change nothing. */
   inTargetState: boolean;
+  /** Each setting that differs from the policy (or cannot be planned): what it is now and what the policy wants. */
+  drift: { setting: string; databaseValue: string | null; effective: string; target: string | null; action: string }[];
   plan: ReturnType<typeof planData>;
   runs: RunRow[];
   latestApply: { runId: string; appliedAt: string } | null;
@@ -29,10 +32,16 @@ export async function status(ctx: StageContext, client: Client): Promise<StatusR
     .map((r) => ({ runId: r.id, command: r.command, status: r.status, meaning: describeState(r.status), next: nextCommand(r) }));
   const since = applied ? new Date(applied.appliedAt!).getTime() : null;
   const old = since === null ? [] : state.sessions.filter((s) => new Date(s.backendStart).getTime() < since);
+  // Nothing to change and every row reachable: a plan blocked only because this role could not
+  // apply (not the owner, a monitoring login) still describes a database in the target state.
+  const inTargetState = plan.operations.length === 0 && plan.rows.every((r) => r.action === 'none');
+  const drift = plan.rows.filter((r) => r.action !== 'none')
+    .map(({ setting, databaseValue, effective, effectiveFrom, target, action }) => ({ setting, databaseValue, effective: `${effective} (${effectiveFrom})`, target, action }));
   return {
-    ok: true,
+    ok: inTargetState,
     database: state.database.name,
-    inTargetState: !plan.blocked && plan.operations.length === 0,
+    inTargetState,
+    drift,
     plan: planData(plan),
     runs,
     latestApply: applied ? { runId: applied.id, appliedAt: new Date(applied.appliedAt!).toISOString() } : null,

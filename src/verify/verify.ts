@@ -5,6 +5,7 @@ import { formatValue, parseValue } from '../pg/units.js';
 import { effectiveFor, roleOverrideFix } from '../plan/effective.js';
 import { describeValue } from '../plan/findings.js';
 import type { StageContext } from '../stage.js';
+import { latestApplyTime } from '../monitor/rollout.js';
 import { runProbes, type ProbeOptions, type ProbeResult } from './probes/run.js';
 
 export interface Check {
@@ -25,8 +26,21 @@ export interface VerifyResult {
   liveRole: string;
   loginRoles: number;
   checks: Check[];
+  /** Every login role's effective value per setting (verify --verbose prints them as a table). */
+  roleValues: RoleValue[];
+  /** Other sessions that began before the latest apply: they still run on the old settings (advisory). */
+  sessionsOnOldSettings: number;
   /** Functional probes (verify --probes): present only when asked for. A skipped probe does not fail verify, but is never `ok`. */
   probes?: ProbeResult[];
+}
+
+export interface RoleValue {
+  setting: string;
+  role: string;
+  value: string;
+  /** The pg_db_role_setting level the value comes from (role in database, role, database, …). */
+  from: string;
+  ok: boolean;
 }
 
 export interface VerifyOptions {
@@ -56,6 +70,7 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
   const names = Object.keys(ctx.policy.settings);
   const live = await readLiveValues(ctx, names);
   const checks: Check[] = [];
+  const roleValues: RoleValue[] = [];
 
   for (const [name, raw] of Object.entries(ctx.policy.settings)) {
     const meta = state.settings.get(name);
@@ -84,7 +99,7 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
         ? `a fresh session of ${live.role} gets ${name} = ${target}`
         : `a fresh session of ${live.role} gets ${name} = ${liveRow ? describeValue(state, name, liveRow.setting) : '?'} (source: ${liveRow?.source ?? '?'}), not ${target}`,
     });
-    checks.push(...roleChecks(state, name, target, matches));
+    checks.push(...roleChecks(state, name, target, matches, roleValues));
   }
 
   if (ctx.policy.connection_limit !== undefined) {
@@ -100,17 +115,21 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
 
   const probes = opts.probes ? await runProbes(ctx, opts.probes) : undefined;
   const ok = checks.every((c) => c.ok) && !probes?.some((p) => p.status === 'failed');
-  return { ok, database: state.database.name, liveRole: live.role, loginRoles: state.loginRoles.length, checks, probes };
+  const appliedAt = await latestApplyTime(client, state.database.name);
+  const sessionsOnOldSettings = appliedAt === null ? 0
+    : state.sessions.filter((x) => new Date(x.backendStart).getTime() < new Date(appliedAt).getTime()).length;
+  return { ok, database: state.database.name, liveRole: live.role, loginRoles: state.loginRoles.length, checks, roleValues, sessionsOnOldSettings, probes };
 }
 
 /** One failing check per role whose own value overrides the target; one passing check for the rest. */
-function roleChecks(state: DatabaseState, name: string, target: string, matches: (v: string) => boolean): Check[] {
+function roleChecks(state: DatabaseState, name: string, target: string, matches: (v: string) => boolean, values: RoleValue[]): Check[] {
   const checks: Check[] = [];
   let good = 0;
   for (const role of state.loginRoles) {
     const eff = effectiveFor(state, role.name, name);
-    if (matches(eff.value)) { good++; continue; }
     const shown = describeValue(state, name, eff.value);
+    values.push({ setting: name, role: role.name, value: shown, from: eff.from, ok: matches(eff.value) });
+    if (matches(eff.value)) { good++; continue; }
     const scope = eff.from === 'role in database' ? 'in-database' : eff.from === 'role' ? 'all-databases' : null;
     checks.push({
       name: `${name} for ${role.name}`, setting: name, role: role.name, expected: target, actual: shown, ok: false,
@@ -121,7 +140,8 @@ function roleChecks(state: DatabaseState, name: string, target: string, matches:
     });
   }
   checks.push({
-    name: `${name} for login roles`, setting: name, expected: target, ok: true,
+    // A tick only when every role gets the target: "✔ 0 of 7" was a green tick on a failed check.
+    name: `${name} for login roles`, setting: name, expected: target, ok: good === state.loginRoles.length,
     message: `${good} of ${state.loginRoles.length} login role(s) that may connect get ${name} = ${target}`,
   });
   return checks;

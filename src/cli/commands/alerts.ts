@@ -5,7 +5,7 @@ import { loadPolicy } from '../../policy/load.js';
 import { prometheusRules, type MetricSource } from '../../monitor/prometheus-rules.js';
 import { rulesFromPolicy } from '../../monitor/rules.js';
 import { listAlerts } from '../../monitor/alert-store.js';
-import { durationOption } from '../options.js';
+import { durationFlag } from '../options.js';
 import { fail, runCommand, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
 
@@ -14,7 +14,7 @@ export function register(program: Command): void {
   alerts
     .command('list')
     .description('alert transitions recorded in pgharden.alerts by `pgharden monitor --record`')
-    .option('--since <duration>', 'how far back', durationOption, 24 * 3_600_000)
+    .addOption(durationFlag('--since <duration>', 'how far back', 24 * 3_600_000)) // help shows 1d, not 86400000
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { since: number }>();
       await runCommand(opts, async ({ ctx, client }) => {
@@ -30,7 +30,9 @@ export function register(program: Command): void {
     .description('write the alert rules for another system (no database needed)')
     .addOption(new Option('--format <format>', 'output format').choices(['prometheus-rules']).makeOptionMandatory())
     .addOption(new Option('--metrics <source>', 'which exporter the rules read').choices(['pgharden', 'postgres_exporter']).default('pgharden'))
-    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    // --out as on report and render; --output kept (hidden) for scripts written before.
+    .option('-o, --out <file>', 'write to FILE instead of stdout')
+    .addOption(new Option('--output <file>').hideHelp())
     .addHelpText('after', `
 --metrics pgharden (default): the series of \`pgharden monitor --prometheus\`, exact semantics
   (query time from query_start, idle time from state_change).
@@ -38,16 +40,20 @@ export function register(program: Command): void {
   (xact_start), so these rules fire at least as early as the exact ones.
 Check the file with: promtool check rules FILE`)
     .action(async (_o, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions & { format: string; metrics: MetricSource; output?: string }>();
+      const flags = cmd.optsWithGlobals<GlobalOptions & { format: string; metrics: MetricSource; out?: string; output?: string }>();
+      const opts = { ...flags, output: flags.out ?? flags.output };
       try {
         const policy = await loadPolicy(opts.policy);
         const text = prometheusRules(rulesFromPolicy(policy.alerts), opts.metrics);
-        if (!opts.output) process.stdout.write(text);
+        // --json: one document with ok; the rules (YAML) are a string in it unless written to a file.
+        if (opts.json && !opts.output) process.stdout.write(JSON.stringify({ ok: true, format: opts.format, metrics: opts.metrics, rules: text }, null, 2) + '\n');
+        else if (!opts.output) process.stdout.write(text);
         else {
           await fs.writeFile(opts.output, text).catch((err: Error) => {
             throw new UsageError(`cannot write ${opts.output}: ${err.message}`);
           });
           process.stderr.write(`wrote ${opts.output}\n`);
+          if (opts.json) process.stdout.write(JSON.stringify({ ok: true, format: opts.format, metrics: opts.metrics, output: opts.output }, null, 2) + '\n');
         }
       } catch (err) {
         fail(err, Boolean(opts.json));

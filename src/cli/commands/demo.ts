@@ -95,6 +95,6 @@ export async function demo(opts: GlobalOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('the whole story on the embedded PostgreSQL: plan → apply → verify → rollback (about 20 s)')
+    .description('the whole story on the embedded PostgreSQL: plan → apply → verify → rollback')
     .action(async (_o, cmd: Command) => demo(cmd.optsWithGlobals<GlobalOptions>()));
 }

@@ -48,8 +48,9 @@ const runnerOpts = (o: RunnerFlags): MigrateOptions => ({
   lockWaitMs: o.lockWait, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout,
 });
 
-function renderLint(log: Log, r: LintReport, format: string): void {
-  if (format === 'github') for (const line of githubLines(r.diagnostics)) process.stdout.write(line + '\n');
+function renderLint(log: Log, r: LintReport, format: string, json = false): void {
+  // With --json stdout holds the one JSON document: the annotations go to stderr with the human text.
+  if (format === 'github') for (const line of githubLines(r.diagnostics)) (json ? log.info(line) : process.stdout.write(line + '\n'));
   else for (const line of humanLines(r.diagnostics)) log.info(line);
   log.info(summaryLine(r));
 }
@@ -89,7 +90,7 @@ type LintResult = LintReport & { ok: boolean; exitCode: number };
 async function lintCommand(files: string[], o: GlobalOptions & { dir: string; format: string; offline?: boolean; pgVersion: number }): Promise<void> {
   const inputs = async () => (files.length ? lintInputsFromPaths(files) : lintInputs((await readMigrations(o.dir)).migrations));
   const result = (report: LintReport): LintResult => ({ ...report, ok: report.errors === 0, exitCode: report.errors ? ExitCode.blocked : ExitCode.ok });
-  const render = (r: LintResult, { log }: { log: Log }) => renderLint(log, r, o.format);
+  const render = (r: LintResult, { log }: { log: Log }) => renderLint(log, r, o.format, Boolean(o.json));
   // Connected when a server is named or the embedded one asked for; otherwise offline (lint never starts a server by itself).
   if (!o.offline && (!wantsEmbedded(o.db) || o.embedded || process.env.PGHARDEN_EMBEDDED === '1')) {
     await runCommand(o, async ({ ctx, client }) => {

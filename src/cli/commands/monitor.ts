@@ -6,8 +6,7 @@ import type { EmbeddedServer } from '../../pg/embedded.js';
 import type { Target } from '../../pg/target.js';
 import { formatDuration } from '../../policy/duration.js';
 import { loadPolicy } from '../../policy/load.js';
-import { runMonitor } from '../../monitor/monitor.js';
-import { LogScanner } from '../../guard/log-scan.js';
+import type { LogScanner } from '../../guard/log-scan.js';
 import { nagiosCheck, NagiosCode, unknownLine, type NagiosStatus } from '../../monitor/nagios.js';
 import { latestApplyTime } from '../../monitor/rollout.js';
 import { RULE_NAMES, rulesFromPolicy, type AlertRule, type RuleName } from '../../monitor/rules.js';
@@ -15,13 +14,7 @@ import { ConnectionError } from '../../errors.js';
 import { isConnectFailure } from '../../pg/client.js';
 import { parseDuration, parsePercent } from '../../policy/duration.js';
 import { sampleOnce } from '../../monitor/sample.js';
-import { jsonlSink } from '../../monitor/sinks/jsonl.js';
-import { liveViewSink } from '../../monitor/sinks/live-view.js';
-import { plainLinesSink } from '../../monitor/sinks/plain-lines.js';
-import { prometheusSink } from '../../monitor/sinks/prometheus.js';
-import { recordSink } from '../../monitor/sinks/record.js';
 import type { Sink } from '../../monitor/sinks/sink.js';
-import { webhookSink } from '../../monitor/sinks/webhook.js';
 import { durationOption, positiveInt } from '../options.js';
 import { chooseTarget, fail, type GlobalOptions } from '../session.js';
 
@@ -118,7 +111,7 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
       sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)) }),
     { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
     const result = nagiosCheck(sample, onceRules(rulesFromPolicy(policy.alerts), opts));
-    process.stdout.write(opts.json ? JSON.stringify({ ...result, sample }, null, 2) + '\n' : result.line + '\n');
+    process.stdout.write(opts.json ? JSON.stringify({ ok: result.exitCode === NagiosCode.OK, ...result, sample }, null, 2) + '\n' : result.line + '\n');
     process.exitCode = result.exitCode;
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
@@ -126,7 +119,7 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
     const down = err instanceof ConnectionError || isConnectFailure(err);
     const status = (down ? opts.unreachable.toUpperCase() : 'UNKNOWN') as NagiosStatus;
     const line = unknownLine(message).replace(/^PGHARDEN UNKNOWN/, `PGHARDEN ${status}`);
-    process.stdout.write(opts.json ? JSON.stringify({ status, exitCode: NagiosCode[status], line }) + '\n' : line + '\n');
+    process.stdout.write(opts.json ? JSON.stringify({ ok: false, status, exitCode: NagiosCode[status], line }) + '\n' : line + '\n');
     process.exitCode = NagiosCode[status];
   } finally {
     await embedded?.stop().catch(() => undefined);
@@ -159,18 +152,21 @@ async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target
   const sinks: Sink[] = [];
   const jsonl = opts.jsonl ?? (opts.json ? '-' : undefined); // --json: the JSON lines on stdout
   try {
-    if (jsonl) sinks.push(jsonlSink(jsonl));
-    if (opts.webhook) sinks.push(webhookSink(opts.webhook, { source: target.display, contacts }));
-    if (opts.record) sinks.push(await recordSink(target));
+    // Each sink is imported only when asked for (prom-client alone is a noticeable part of a second).
+    if (jsonl) sinks.push((await import('../../monitor/sinks/jsonl.js')).jsonlSink(jsonl));
+    if (opts.webhook) sinks.push((await import('../../monitor/sinks/webhook.js')).webhookSink(opts.webhook, { source: target.display, contacts }));
+    if (opts.record) sinks.push(await (await import('../../monitor/sinks/record.js')).recordSink(target));
     if (opts.prometheus) {
-      const prom = await prometheusSink(opts.prometheus, rules);
+      const prom = await (await import('../../monitor/sinks/prometheus.js')).prometheusSink(opts.prometheus, rules);
       process.stderr.write(`pgharden monitor: serving ${prom.url}\n`);
       sinks.push(prom);
     }
     const stdoutTaken = jsonl === '-';
     if (!stdoutTaken && process.stdout.isTTY && !opts.plain) {
+      const { liveViewSink } = await import('../../monitor/sinks/live-view.js');
       sinks.push(liveViewSink({ out: process.stdout, rules, target: target.display, intervalMs: opts.interval, top: opts.top, recycling: Boolean(opts.recycleIdle) }));
     } else if (!stdoutTaken) {
+      const { plainLinesSink } = await import('../../monitor/sinks/plain-lines.js');
       sinks.push(plainLinesSink((line) => process.stdout.write(line + '\n')));
     }
     return sinks;
@@ -225,6 +221,7 @@ async function monitor(opts: MonitorFlags): Promise<void> {
     if (opts.log) log_ = await openLog(opts.log, chosen.target.database);
     const { signal, release } = stopSignal(opts);
     try {
+      const { runMonitor } = await import('../../monitor/monitor.js');
       await runMonitor({
         target: chosen.target, rules, intervalMs: opts.interval, sinks, signal, maxBackoffMs: opts.reconnectMax,
         // Only /metrics shows settings and compliance: without --prometheus the catalog is not read.
@@ -248,6 +245,7 @@ async function monitor(opts: MonitorFlags): Promise<void> {
 /** --log: a file we cannot read is bad usage, said before the monitor starts. */
 async function openLog(file: string, database: string): Promise<LogScanner> {
   try {
+    const { LogScanner } = await import('../../guard/log-scan.js');
     return await LogScanner.open(file, database);
   } catch (err) {
     throw new UsageError(`--log ${file}: cannot read it: ${(err as Error).message}`);

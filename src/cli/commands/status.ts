@@ -7,10 +7,18 @@ export function register(program: Command): void {
   program
     .command('status')
     .description('the database against the policy, the last runs, and sessions still on old settings')
+    .addHelpText('after', `
+A check for cron and CI: exit 0 when the database is in the policy's target state, 1 when
+it is not (each drifted setting named, and in --json under "drift"), 3 cannot connect,
+5 the database refused a query, 70 internal error.`)
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       await runCommand(opts, ({ ctx, client }) => status(ctx, client), (r, { log }) => {
         log.info(`database ${r.database}: ${r.inTargetState ? 'in the target state' : 'NOT in the target state'}`);
+        for (const d of r.drift) {
+          log.info(`  drift: ${d.setting} is ${d.effective}, the policy wants ${d.target ?? 'no database-level value'}${d.action === 'blocked' ? ' (blocked: see pgharden plan)' : ''}`);
+        }
+        if (!r.inTargetState && !r.drift.length) log.info('  the plan is blocked: see pgharden plan');
         log.info(table(['setting', 'database value', 'target', 'action'], r.plan.rows.map((x) => [x.setting, x.databaseValue, x.target ?? 'RESET', x.action])));
         log.info('');
         if (r.runs.length) {

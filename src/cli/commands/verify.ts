@@ -6,14 +6,18 @@ import { verify } from '../../verify/verify.js';
 import type { ProbeResult } from '../../verify/probes/types.js';
 import type { Log } from '../../log.js';
 import { probeCountdown } from '../probe-progress.js';
-import { renderChecks } from '../render.js';
-import { runCommand, type GlobalOptions } from '../session.js';
+import { verifyNagios } from '../../verify/nagios.js';
+import { nagiosOnce } from '../nagios-once.js';
+import { runCommand, type CommandEnv, type GlobalOptions } from '../session.js';
+import { renderVerifySummary } from '../verify-render.js';
 import { paint } from '../table.js';
 
 interface VerifyFlags extends GlobalOptions {
   probes?: boolean;
   probeUrl: string[];
   probeConnections?: boolean;
+  once?: boolean;
+  verbose?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -25,6 +29,8 @@ export function register(program: Command): void {
     .option('--probes', 'also prove the limits bite: timeouts must cancel/terminate fresh sessions (takes about the longest timeout)')
     .addOption(new Option('--probe-url <url>', 'also run the timeout probes logged in as this connection string (repeatable; implies --probes)').argParser(collect).default([], 'none'))
     .option('--probe-connections', 'also fill the database up to its connection limit with a temporary role (implies --probes)')
+    .option('--once', 'print one Nagios/check_postgres-style line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+    .option('--verbose', "also print every login role's effective value of every setting")
     .addHelpText('after', `
 Reads the values on a fresh session of the connecting role (not a SET in our own session),
 and computes, for every login role allowed to connect, the value its new sessions get
@@ -39,12 +45,18 @@ setting defeats the policy fails the check, named, with the SQL that fixes it.
   connection_limit (--probe-connections) a temporary role is admitted exactly up to the limit (53300)
 Role-level settings apply at login only, so --probe-url with an application's own login
 catches an override that SET ROLE could not. A probe that cannot run is "skipped", never passed.
-Exit 0 all checks and probes pass, 1 a check or a probe failed.`)
+Exit 0 all checks and probes pass, 1 a check or a probe failed, 2 bad usage or policy,
+3 cannot connect, 5 the database refused a query, 70 internal error.
+
+--once (Nagios plugin codes, as monitor --once): 0 OK every setting is in force for every
+login role; 1 WARNING only advisory items differ (sessions still on pre-apply settings,
+probes that could not run); 2 CRITICAL a setting drifted or a role override defeats it;
+3 UNKNOWN it cannot tell (a setting this server cannot check, no connection, any error).`)
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<VerifyFlags>();
       const wantProbes = Boolean(opts.probes || opts.probeConnections || opts.probeUrl.length);
-      const countdown = probeCountdown(Boolean(opts.json));
-      await runCommand(opts, async ({ ctx, client }) => {
+      const countdown = probeCountdown(Boolean(opts.json || opts.once));
+      const check = async ({ ctx, client }: CommandEnv) => {
         for (const url of opts.probeUrl) {
           try {
             fromUrl(url, '--db');
@@ -57,12 +69,17 @@ Exit 0 all checks and probes pass, 1 a check or a probe failed.`)
         } finally {
           countdown.done();
         }
-      }, (r, { log }) => {
+      };
+      if (opts.once) return nagiosOnce(opts, check, verifyNagios);
+      await runCommand(opts, check, (r, { log }) => {
         log.info(`verify ${r.database}: fresh session as ${r.liveRole}, ${r.loginRoles} login role(s) may connect`);
-        renderChecks(log, r.checks);
+        renderVerifySummary(log, r, Boolean(opts.verbose));
         if (r.probes) renderProbes(log, r.probes);
-        const failed = r.checks.filter((c) => !c.ok).length + (r.probes?.filter((p) => p.status === 'failed').length ?? 0);
-        log.info(r.ok ? 'verified: the policy is in force for new sessions' : `FAILED: ${failed} check(s) or probe(s) failed`);
+        const settings = new Set(r.checks.map((c) => c.setting ?? c.name));
+        const failedSettings = new Set(r.checks.filter((c) => !c.ok).map((c) => c.setting ?? c.name)).size;
+        const failedProbes = r.probes?.filter((p) => p.status === 'failed').length ?? 0;
+        log.info(r.ok ? 'verified: the policy is in force for new sessions'
+          : `FAILED: ${failedSettings} of ${settings.size} setting(s) not in force for every role${failedProbes ? `, ${failedProbes} probe(s) failed` : ''}`);
       });
     });
 }
