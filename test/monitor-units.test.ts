@@ -23,7 +23,7 @@ function fakeSample(at: number, total: number, sessions: Partial<SessionSample>[
   return {
     database: 'codex_memory', at: new Date(at * 1000).toISOString(), pollMs: 1, myPid: 1,
     connections: { total, byState: { idle: total }, maxTxMsByState: {}, datconnlimit: 10, limit: 10, limitSource: 'datconnlimit' },
-    longestActiveMs: 0, longestIdleInTransactionMs: 0, rollout: null, stats: {},
+    longestActiveMs: 0, longestIdleInTransactionMs: 0, longestTransactionMs: 0, activity: [], rollout: null, stats: {},
     sessions: sessions.map((s) => ({
       pid: 7, backendStart: '2026-01-01T00:00:00.000Z', usename: 'app', applicationName: 'api', clientAddr: null, state: 'active',
       waitEvent: null, queryMs: null, stateMs: 0, xactMs: null, onOldSettings: false, query: 'SELECT 1', ...s,
