@@ -1,5 +1,6 @@
 import { ExitCode, PghardenError } from '../errors.js';
 import { inTransaction, type Client } from '../pg/client.js';
+import { describePgFailure, pgFailure, type PgFailure } from './pg-error.js';
 import { parseSql, type Statement } from './sql-file.js';
 import { nonTransactionalReason, transactionEffect } from './transactional.js';
 
@@ -36,31 +37,35 @@ export async function planFile(path: string, sql: string): Promise<FilePlan> {
   return { transactional: false, reason: `the file manages its own transactions (line ${control[0].line})`, statements };
 }
 
-function failure(path: string, stmt: Statement, err: unknown, transactional: boolean): PghardenError {
-  const e = err as { message?: string; code?: string };
-  const undone = transactional
-    ? 'rolled back: nothing of this migration was applied'
-    : 'the statements before it were committed (it ran outside a transaction); fix and re-run, writing the rest so it can run again';
-  return new PghardenError(`${path}:${stmt.line}:${stmt.col}: ${e.message ?? String(err)}${e.code ? ` (SQLSTATE ${e.code})` : ''}; ${undone}`, ExitCode.refused);
+/** A statement of a migration file failed: where, and PostgreSQL's own message, DETAIL, HINT and CONTEXT. */
+export class MigrationFailedError extends PghardenError {
+  constructor(readonly path: string, readonly failure: PgFailure, readonly statementIndex: number, readonly transactional: boolean) {
+    const [first, ...rest] = describePgFailure(failure).split('\n');
+    const undone = transactional
+      ? 'rolled back: nothing of this migration was applied'
+      : `the statements before it were committed (it ran outside a transaction)${statementIndex > 0 ? `: statements 1–${statementIndex} committed` : ''}; fix and re-run, writing the rest so it can run again`;
+    super([`${path}:${failure.line}:${failure.col}: ${first}; ${undone}`, ...rest.map((l) => `  ${l}`)].join('\n'), ExitCode.refused);
+    this.details = { file: path, ...failure, transactional, committedStatements: transactional ? 0 : statementIndex };
+  }
 }
 
 /** Run the planned statements; `record` writes the history row (inside our transaction when there is one). */
 export async function runFile(client: Client, path: string, plan: FilePlan, record: () => Promise<void>): Promise<void> {
-  const run = async (stmt: Statement) => {
+  const run = async (stmt: Statement, index: number) => {
     try {
       await client.query(stmt.sql);
     } catch (err) {
       if (!plan.transactional) await client.query('ROLLBACK').catch(() => undefined); // in case the file's own BEGIN is open
-      throw failure(path, stmt, err, plan.transactional);
+      throw new MigrationFailedError(path, pgFailure(stmt, err), index, plan.transactional);
     }
   };
   if (!plan.transactional) {
-    for (const stmt of plan.statements) await run(stmt);
+    for (const [i, stmt] of plan.statements.entries()) await run(stmt, i);
     await record();
     return;
   }
   await inTransaction(client, async () => {
-    for (const stmt of plan.statements) await run(stmt);
+    for (const [i, stmt] of plan.statements.entries()) await run(stmt, i);
     await record();
   });
 }

@@ -8,7 +8,7 @@ import { label, readMigrations, type Migration, type MigrationFile } from './fol
 import { ensureHistory, readHistory, recordApplied, recordRolledBack, type AppliedMigration } from './history.js';
 import { lintInputs, parametersTouched, parseInputs, runRules, type LintInput, type LintReport } from './lint.js';
 import { forDatabase } from './placeholder.js';
-import { planFile, runFile } from './run-file.js';
+import { planFile, runFile, type FilePlan } from './run-file.js';
 import { prepareMigrationSession } from './session.js';
 import { refuseChanged, type Changed } from './validate.js';
 
@@ -80,6 +80,29 @@ async function lintBeforeRunning(client: Client, database: string, inputs: LintI
   return report;
 }
 
+/** How one migration's forward (`up`) or rollback (`down`) file runs on `database`. */
+export async function migrationPlan(m: Migration, direction: Direction, database: string): Promise<FilePlan> {
+  const file = direction === 'up' ? m.forward : m.rollback!;
+  return planFile(file.path, forDatabase(file.text, database));
+}
+
+/**
+ * Run one planned migration file exactly as `migrate up|down` does (fresh session settings, one
+ * transaction when it can, history row in it); `migrate check` uses this too so it proves the real thing.
+ * Returns the duration in ms.
+ */
+export async function executeMigration(
+  client: Client, m: Migration, direction: Direction, plan: FilePlan, timeouts: Pick<MigrateOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
+): Promise<number> {
+  const file = direction === 'up' ? m.forward : m.rollback!;
+  await prepareMigrationSession(client, timeouts);
+  const started = performance.now();
+  await runFile(client, file.path, plan, () => direction === 'up'
+    ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional })
+    : recordRolledBack(client, m.version));
+  return Math.round(performance.now() - started);
+}
+
 /** `migrate up` and `migrate down`: one change lock for the whole command, each migration in its own transaction when it can be. */
 export async function migrate(
   ctx: StageContext, client: Client, direction: Direction, opts: MigrateOptions, sel: { to?: number; steps?: number } = {},
@@ -106,20 +129,15 @@ export async function migrate(
     if (!opts.dryRun && chosen.length) await ensureHistory(client);
     for (const m of chosen) {
       const file: MigrationFile = direction === 'up' ? m.forward : m.rollback!;
-      const plan = await planFile(file.path, forDatabase(file.text, database));
+      const plan = await migrationPlan(m, direction, database);
       const step: StepReport = {
         version: m.version, migration: label(m), file: file.path, transactional: plan.transactional,
         reason: plan.reason, statements: plan.statements.map((s) => s.sql), durationMs: null,
       };
       steps.push(step);
       if (opts.dryRun) continue;
-      await prepareMigrationSession(client, opts);
       if (plan.reason) ctx.log.info(`${file.path}: ${plan.reason}: running it outside a transaction, statement by statement`);
-      const started = performance.now();
-      await runFile(client, file.path, plan, () => direction === 'up'
-        ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional })
-        : recordRolledBack(client, m.version));
-      step.durationMs = Math.round(performance.now() - started);
+      step.durationMs = await executeMigration(client, m, direction, plan, opts);
       ctx.log.info(`${direction === 'up' ? 'applied' : 'rolled back'} ${step.migration} (${plan.transactional ? 'in one transaction' : 'outside a transaction'}, ${step.durationMs}ms)`);
     }
     return { ok: true, direction, database, dryRun: opts.dryRun, lint, changed, steps };

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { consoleLog, type Log } from '../../log.js';
 import { wantsEmbedded } from '../../pg/target.js';
 import { connectedContext, offlineContext } from '../../migrate/lint-context.js';
@@ -10,6 +10,9 @@ import { lintInputs, lintInputsFromPaths, parametersTouched, parseInputs, runRul
 import { newMigration } from '../../migrate/new.js';
 import { migrate, type MigrateOptions, type MigrateResult } from '../../migrate/runner.js';
 import { migrateStatus } from '../../migrate/status.js';
+import { migrateCheck, type CheckResult } from '../../migrate/check.js';
+import { DEFAULT_EMBEDDED_DIR, embeddedLocation, startEmbedded, type EmbeddedServer } from '../../pg/embedded.js';
+import { resolveTarget, type Target } from '../../pg/target.js';
 import { durationOption, positiveInt } from '../options.js';
 import { fail, runCommand, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
@@ -109,6 +112,57 @@ async function lintCommand(files: string[], o: GlobalOptions & { dir: string; fo
   }
 }
 
+type CheckFlags = GlobalOptions & { dir: string; shadow?: string; format: string; lockTimeout: number; statementTimeout: number };
+
+function renderCheck(r: CheckResult, log: Log, format: string): void {
+  if (format === 'github') for (const line of githubLines(r.findings)) process.stdout.write(line + '\n');
+  else for (const line of humanLines(r.findings)) log.info(line.replace(/\n/g, '\n      '));
+  for (const note of r.notes) log.info(`note: ${note}`);
+  if (r.notChecked.length) log.info(`not checked (an earlier migration failed to apply): ${r.notChecked.join(', ')}`);
+  const n = r.findings.length;
+  log.info(`migrate check: ${r.migrations} migration(s), ${r.roundTrips} round trip(s) proved (apply, rollback, re-apply) on ${r.server} in ${(r.durationMs / 1000).toFixed(1)}s: ${n ? `${n} finding${n === 1 ? '' : 's'}` : 'no findings'}`);
+}
+
+/**
+ * The shadow's server: --shadow, else a named server (--db, DATABASE_URL, PG*), else the embedded
+ * one. Unlike other commands a throwaway server is the point here (it proves files, not a
+ * database), so a script with nothing named gets the embedded server rather than exit 3.
+ */
+async function checkCommand(o: CheckFlags): Promise<void> {
+  const json = Boolean(o.json);
+  const log = consoleLog(json);
+  let embedded: EmbeddedServer | null = null;
+  try {
+    if (o.shadow && o.db) throw new UsageError('--shadow and --db both name the server for the shadow database: give one');
+    let server: Target;
+    let serverLabel: string;
+    const named = o.shadow ?? (o.embedded || process.env.PGHARDEN_EMBEDDED === '1' ? undefined : o.db);
+    if (named || (!o.embedded && process.env.PGHARDEN_EMBEDDED !== '1' && !wantsEmbedded(undefined))) {
+      server = resolveTarget(named);
+      serverLabel = server.display.replace(/\/[^/]*$/, '');
+    } else {
+      const loc = embeddedLocation(DEFAULT_EMBEDDED_DIR);
+      log.info(`pgharden: migrate check: using the embedded PostgreSQL in ${loc.relocated ? `${loc.root}/ (${loc.relocated})` : `${DEFAULT_EMBEDDED_DIR}/`}`);
+      embedded = await startEmbedded(loc);
+      server = embedded.target('postgres');
+      serverLabel = 'the embedded PostgreSQL';
+    }
+    const r = await migrateCheck(log, server, serverLabel, { dir: o.dir, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout });
+    if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    renderCheck(r, log, o.format);
+    process.exitCode = r.exitCode;
+  } catch (err) {
+    fail(err, json);
+  } finally {
+    await embedded?.stop().catch(() => undefined);
+  }
+}
+
+const formatOption = (v: string) => {
+  if (v !== 'human' && v !== 'github') throw new InvalidArgumentError('use human or github');
+  return v;
+};
+
 export function register(program: Command): void {
   const migrateCmd = program
     .command('migrate')
@@ -150,6 +204,14 @@ the database refused a statement · 4 blocked by lint (nothing changed). Rules: 
         fail(err, Boolean(o.json));
       }
     });
+
+  dirOption(migrateCmd.command('check'))
+    .description('prove the folder on a throwaway shadow database: apply all, then roll back and re-apply each, comparing schema fingerprints')
+    .option('--shadow <url>', 'server to create the shadow database on (default: --db / DATABASE_URL / PG*, else the embedded server)')
+    .option('--format <format>', 'human or github (workflow annotations)', formatOption, 'human')
+    .addOption(duration('--lock-timeout <duration>', 'lock_timeout of the migration session', 5_000, '5s'))
+    .addOption(duration('--statement-timeout <duration>', 'statement_timeout of the migration session', 600_000, '10min'))
+    .action(async (_o, c: Command) => checkCommand(c.optsWithGlobals<CheckFlags>()));
 
   dirOption(migrateCmd.command('lint').argument('[files...]', 'files to lint (default: every file in --dir)'))
     .description('lint migrations with the PostgreSQL parser; offline unless --db, DATABASE_URL or PG* variables name a server')
