@@ -178,7 +178,7 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
       });
       const up = await runCli(['migrate', 'up', '--db', urlFor(server, db), '--dir', dir]);
       expect(up.code).toBe(5);
-      expect(up.stderr).toMatch(/002_broken\.sql:3:1: relation "missing_table" does not exist \(SQLSTATE 42P01\); rolled back/);
+      expect(up.stderr).toMatch(/002_broken\.sql:3:13: relation "missing_table" does not exist \(SQLSTATE 42P01\); rolled back/);
       expect((await history(db)).map((r) => r.version)).toEqual([1]);
       expect(await sql(server, `SELECT to_regclass('half') AS t`, [], db)).toEqual([{ t: null }]);
       expect((await snapshot(server, db)).setconfig).toEqual([]);

@@ -83,11 +83,15 @@ export async function migrateCheck(log: Log, server: Target, serverLabel: string
     let p: FilePlan | null = null;
     try {
       p = await migrationPlan(m, d, shadow.name);
+      const retargeted = new Map<string, number[]>();
       p = { ...p, statements: p.statements.map((s) => {
         const r = retargetDatabase(s, shadow.quoted, shadow.name);
-        if (r.from) notes.push(`${file.path}:${s.line}: names database "${r.from}": checked on the shadow database instead`);
+        if (r.from) retargeted.set(r.from, [...(retargeted.get(r.from) ?? []), s.line]);
         return r.stmt;
       }) };
+      for (const [db, lines] of retargeted) {
+        notes.push(`${file.path} names database "${db}" (line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}): checked on the shadow database instead; write \${database}`);
+      }
     } catch (err) {
       if (!(err instanceof PghardenError)) throw err;
       findings.push(syntaxFinding(m, file.path, err));
