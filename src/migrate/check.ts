@@ -3,7 +3,7 @@ import type { Target } from '../pg/target.js';
 import type { Log } from '../log.js';
 import { PghardenError } from '../errors.js';
 import { captureFingerprint, describeDiff, diffFingerprints, isEmptyDiff, type Fingerprint, type FingerprintDiff } from './fingerprint.js';
-import { label, readMigrations, type Migration } from './folder.js';
+import { label, readMigrations, warnAboutFolder, type Migration } from './folder.js';
 import { ensureHistory } from './history.js';
 import type { Diagnostic } from './lint-types.js';
 import { describePgFailure, type PgFailure } from './pg-error.js';
@@ -66,8 +66,9 @@ function failedFinding(m: Migration, rule: string, what: string, err: MigrationF
  */
 export async function migrateCheck(log: Log, server: Target, serverLabel: string, opts: CheckOptions): Promise<CheckResult> {
   const started = performance.now();
-  const { migrations, ignored } = await readMigrations(opts.dir);
-  for (const name of ignored) log.warn(`${opts.dir}/${name} is not named NNN_name.sql: ignored`);
+  const folder = await readMigrations(opts.dir);
+  const { migrations } = folder;
+  warnAboutFolder(log, opts.dir, folder);
   const findings: CheckFinding[] = [];
   const notes: string[] = [];
   const admin = await connect(server, { onError: () => undefined });

@@ -6,7 +6,7 @@ import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 /** Applied migrations, one row each, in the target database (like Flyway's schema history). */
 const DDL = `
 CREATE TABLE IF NOT EXISTS pgharden.schema_migrations (
-  version       integer PRIMARY KEY,
+  version       bigint PRIMARY KEY,
   name          text NOT NULL,
   checksum      text NOT NULL,
   applied_at    timestamptz NOT NULL DEFAULT now(),
@@ -35,7 +35,12 @@ export async function historyExists(client: Client): Promise<boolean> {
 }
 
 export async function ensureHistory(client: Client): Promise<void> {
-  if (await historyExists(client)) return;
+  if (await historyExists(client)) {
+    // Tables made before versions could be timestamps had an integer version.
+    const { rows } = await client.query(`SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = 'pgharden.schema_migrations'::regclass AND attname = 'version'`);
+    if (rows[0]?.t === 'integer') await client.query('ALTER TABLE pgharden.schema_migrations ALTER COLUMN version TYPE bigint');
+    return;
+  }
   await ensureStateSchema(client);
   await inTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [HISTORY_DDL_LOCK]);
@@ -47,11 +52,12 @@ export async function ensureHistory(client: Client): Promise<void> {
 export async function readHistory(client: Client): Promise<Map<number, AppliedMigration>> {
   if (!(await historyExists(client))) return new Map();
   const { rows } = await client.query(
-    `SELECT version, name, checksum, applied_at AS "appliedAt", applied_by AS "appliedBy",
+    `SELECT version::text AS version, name, checksum, applied_at AS "appliedAt", applied_by AS "appliedBy",
             duration_ms AS "durationMs", transactional
        FROM pgharden.schema_migrations ORDER BY version`,
   );
-  return new Map(rows.map((r) => [r.version, { ...r, appliedAt: new Date(r.appliedAt).toISOString() }]));
+  // bigint comes back as text: versions are safe integers (folder.ts MAX_VERSION).
+  return new Map(rows.map((r) => [Number(r.version), { ...r, version: Number(r.version), appliedAt: new Date(r.appliedAt).toISOString() }]));
 }
 
 export async function recordApplied(client: Client, m: Omit<AppliedMigration, 'appliedAt' | 'appliedBy'>): Promise<void> {

@@ -4,7 +4,7 @@ import type { Client } from '../pg/client.js';
 import type { StageContext } from '../stage.js';
 import { connectedContext } from './lint-context.js';
 import { humanLines } from './format.js';
-import { label, readMigrations, type Migration, type MigrationFile } from './folder.js';
+import { label, readMigrations, warnAboutFolder, type Migration, type MigrationFile } from './folder.js';
 import { ensureHistory, readHistory, recordApplied, recordRolledBack, type AppliedMigration } from './history.js';
 import { lintInputs, parametersTouched, parseInputs, runRules, type LintInput, type LintReport } from './lint.js';
 import { forDatabase } from './placeholder.js';
@@ -107,8 +107,9 @@ export async function executeMigration(
 export async function migrate(
   ctx: StageContext, client: Client, direction: Direction, opts: MigrateOptions, sel: { to?: number; steps?: number } = {},
 ): Promise<MigrateResult> {
-  const { migrations, ignored } = await readMigrations(opts.dir);
-  for (const name of ignored) ctx.log.warn(`${opts.dir}/${name} is not named NNN_name.sql: ignored`);
+  const folder = await readMigrations(opts.dir);
+  const { migrations } = folder;
+  warnAboutFolder(ctx.log, opts.dir, folder);
   const database = ctx.target.database;
   if (!opts.dryRun) {
     await acquireChangeLock(client, opts.lockWaitMs, (h) =>

@@ -22,11 +22,19 @@ export interface MigrateStatus {
   rows: StatusRow[];
   pending: number;
   changed: number;
+  /** Numbers missing between the first and the last (a warning, not a failure). */
+  gaps: number[];
+  /** Why the exit code is 1, when it is. */
+  problems: string[];
 }
 
 /** The folder against pgharden.schema_migrations. Not ok when an applied file changed or disappeared. */
-export async function migrateStatus(client: Client, database: string, dir: string): Promise<MigrateStatus> {
-  const { migrations } = await readMigrations(dir);
+/**
+ * Not ok (exit 1) when an applied file changed or disappeared, and — like Flyway's validate and
+ * graphile-migrate's status — when migrations are pending, unless `pendingOk`.
+ */
+export async function migrateStatus(client: Client, database: string, dir: string, opts: { pendingOk?: boolean } = {}): Promise<MigrateStatus> {
+  const { migrations, gaps } = await readMigrations(dir);
   const history = await readHistory(client);
   const changed = new Set(changedSinceApplied(migrations, history).map((c) => c.version));
   const rows: StatusRow[] = migrations.map((m) => {
@@ -47,5 +55,10 @@ export async function migrateStatus(client: Client, database: string, dir: strin
   }
   rows.sort((a, b) => a.version - b.version);
   const drifted = rows.filter((r) => r.state === 'changed' || r.state === 'missing').length;
-  return { ok: drifted === 0, database, dir, rows, pending: rows.filter((r) => r.state === 'pending').length, changed: drifted };
+  const pending = rows.filter((r) => r.state === 'pending').length;
+  const problems = [
+    ...(drifted ? [`${drifted} applied migration(s) changed or missing since applied`] : []),
+    ...(pending && !opts.pendingOk ? [`${pending} migration(s) pending (--pending-ok to accept)`] : []),
+  ];
+  return { ok: problems.length === 0, database, dir, rows, pending, changed: drifted, gaps, problems };
 }

@@ -4,10 +4,11 @@ import { consoleLog, type Log } from '../../log.js';
 import { wantsEmbedded } from '../../pg/target.js';
 import { connectedContext, offlineContext } from '../../migrate/lint-context.js';
 import { BUILTIN_MAJORS, DEFAULT_MAJOR } from '../../migrate/contexts.js';
-import { DEFAULT_DIR, readMigrations } from '../../migrate/folder.js';
+import { DEFAULT_DIR, readMigrations, warnAboutFolder } from '../../migrate/folder.js';
 import { githubLines, humanLines, summaryLine } from '../../migrate/format.js';
 import { lintInputs, lintInputsFromPaths, parametersTouched, parseInputs, runRules, type LintReport } from '../../migrate/lint.js';
 import { newMigration } from '../../migrate/new.js';
+import { baseline, repair } from '../../migrate/adopt.js';
 import { migrate, type MigrateOptions, type MigrateResult } from '../../migrate/runner.js';
 import { migrateStatus } from '../../migrate/status.js';
 import { migrateCheck, type CheckResult } from '../../migrate/check.js';
@@ -180,16 +181,37 @@ the database refused a statement · 4 blocked by lint (nothing changed). Rules: 
   registerRunner(migrateCmd, 'down');
 
   dirOption(migrateCmd.command('status'))
-    .description('applied, pending and changed migrations')
+    .description('applied, pending and changed migrations; exit 1 when any is pending or changed')
+    .option('--pending-ok', 'exit 0 when migrations are pending (changed files still exit 1)')
     .action(async (_o, c: Command) => {
-      const o = c.optsWithGlobals<GlobalOptions & { dir: string }>();
-      await runCommand(o, ({ ctx, client }) => migrateStatus(client, ctx.target.database, o.dir), (r, { log }) => {
+      const o = c.optsWithGlobals<GlobalOptions & { dir: string; pendingOk?: boolean }>();
+      await runCommand(o, ({ ctx, client }) => migrateStatus(client, ctx.target.database, o.dir, { pendingOk: o.pendingOk }), (r, { log }) => {
+        warnAboutFolder(log, o.dir, { ignored: [], gaps: r.gaps });
         log.info(table(['version', 'migration', 'state', 'rollback', 'applied at', 'by', 'ms', 'transaction'], r.rows.map((x) => [
           x.version, x.migration, x.state, x.hasRollback ? 'yes' : 'NO', x.appliedAt, x.appliedBy, x.durationMs,
           x.transactional === null ? null : x.transactional ? 'one' : 'none',
         ])));
         log.info(`\ndatabase ${r.database}: ${r.rows.length - r.pending} applied, ${r.pending} pending${r.changed ? `, ${r.changed} CHANGED or missing since applied` : ''}`);
       });
+    });
+
+  dirOption(migrateCmd.command('baseline'))
+    .description('adopt a database migrated by other means (psql -f) up to N: record those migrations as applied without running them')
+    .requiredOption('--to <N>', 'the last migration already in the database', migrationNumber)
+    .option('--reason <text>', 'why, for the journal', 'adopted with pgharden migrate baseline')
+    .action(async (_o, c: Command) => {
+      const o = c.optsWithGlobals<GlobalOptions & { dir: string; to: number; reason: string }>();
+      await runCommand(o, ({ ctx, client }) => baseline(ctx, client, o.dir, o.to, o.reason), (r, { log }) =>
+        log.info(`database ${r.database}: ${r.versions.length} migration(s) recorded as applied (journal: pgharden.schema_migrations_journal)`));
+    });
+
+  dirOption(migrateCmd.command('repair'))
+    .description('accept the current checksum of applied files that were edited on purpose, with a journal entry')
+    .option('--reason <text>', 'why, for the journal', 'accepted with pgharden migrate repair')
+    .action(async (_o, c: Command) => {
+      const o = c.optsWithGlobals<GlobalOptions & { dir: string; reason: string }>();
+      await runCommand(o, ({ ctx, client }) => repair(ctx, client, o.dir, o.reason), (r, { log }) =>
+        log.info(`database ${r.database}: ${r.versions.length} checksum(s) accepted (journal: pgharden.schema_migrations_journal)`));
     });
 
   dirOption(migrateCmd.command('new').argument('<name>', 'what the migration does, e.g. add_orders_index'))
