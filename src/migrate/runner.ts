@@ -8,7 +8,7 @@ import { label, readMigrations, warnAboutFolder, type Migration, type MigrationF
 import { ensureHistory, readHistory, recordApplied, recordRolledBack, type AppliedMigration } from './history.js';
 import { lintInputs, parametersTouched, parseInputs, runRules, type LintInput, type LintReport } from './lint.js';
 import { forDatabase } from './placeholder.js';
-import { planFile, runFile, type FilePlan } from './run-file.js';
+import { MigrationFailedError, planFile, runFile, type FilePlan } from './run-file.js';
 import { prepareMigrationSession } from './session.js';
 import { refuseChanged, type Changed } from './validate.js';
 
@@ -29,6 +29,8 @@ export interface StepReport {
   transactional: boolean;
   /** Why it ran outside a transaction. */
   reason: string | null;
+  /** How it runs: `in one transaction`, `in 2 transactions: …`, `outside a transaction`. */
+  runs: string;
   /** The statements, as they run on this database (shown by --dry-run). */
   statements: string[];
   durationMs: number | null;
@@ -48,8 +50,9 @@ type Direction = MigrateResult['direction'];
 
 /** Pending migrations up to `to`, refusing one numbered below a migration already applied. */
 function selectUp(migrations: Migration[], history: Map<number, AppliedMigration>, to?: number): Migration[] {
-  const highest = Math.max(0, ...history.keys());
-  const pending = migrations.filter((m) => !history.has(m.version));
+  const highest = Math.max(0, ...[...history.values()].filter((h) => h.partialStatements == null).map((h) => h.version));
+  // A partially applied file (failed part-way outside one transaction) runs again: the author fixed it to be re-runnable.
+  const pending = migrations.filter((m) => !history.has(m.version) || history.get(m.version)!.partialStatements != null);
   const late = pending.filter((m) => m.version < highest);
   if (late.length) {
     throw new BlockedError(`${late.map((m) => m.forward.path).join(', ')} ${late.length > 1 ? 'are' : 'is'} pending but numbered below ${highest}, which is applied; renumber it after ${highest}. Nothing was changed.`);
@@ -80,6 +83,14 @@ async function lintBeforeRunning(client: Client, database: string, inputs: LintI
   return report;
 }
 
+/** `in one transaction`, `in 2 transactions (…)`, `outside a transaction`. */
+export function howItRuns(plan: FilePlan): string {
+  if (!plan.transactional) return 'outside a transaction';
+  if (!plan.commitAfter.length) return 'in one transaction';
+  const lines = plan.commitAfter.map((i) => plan.statements[i].line).join(', ');
+  return `in ${plan.commitAfter.length + 1} transactions: committed after ALTER TYPE … ADD VALUE (line ${lines}) so the new value can be used`;
+}
+
 /** How one migration's forward (`up`) or rollback (`down`) file runs on `database`. */
 export async function migrationPlan(m: Migration, direction: Direction, database: string): Promise<FilePlan> {
   const file = direction === 'up' ? m.forward : m.rollback!;
@@ -97,9 +108,20 @@ export async function executeMigration(
   const file = direction === 'up' ? m.forward : m.rollback!;
   await prepareMigrationSession(client, timeouts);
   const started = performance.now();
-  await runFile(client, file.path, plan, () => direction === 'up'
-    ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional })
-    : recordRolledBack(client, m.version));
+  try {
+    await runFile(client, file.path, plan, () => direction === 'up'
+      ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional })
+      : recordRolledBack(client, m.version));
+  } catch (err) {
+    // Statements 1–N stayed committed: say so in the history rather than pretend nothing happened.
+    if (direction === 'up' && err instanceof MigrationFailedError && err.committedStatements > 0) {
+      await recordApplied(client, {
+        version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started,
+        transactional: false, partialStatements: err.committedStatements,
+      }).catch(() => undefined);
+    }
+    throw err;
+  }
   return Math.round(performance.now() - started);
 }
 
@@ -133,13 +155,13 @@ export async function migrate(
       const plan = await migrationPlan(m, direction, database);
       const step: StepReport = {
         version: m.version, migration: label(m), file: file.path, transactional: plan.transactional,
-        reason: plan.reason, statements: plan.statements.map((s) => s.sql), durationMs: null,
+        reason: plan.reason, runs: howItRuns(plan), statements: plan.statements.map((s) => s.sql), durationMs: null,
       };
       steps.push(step);
       if (opts.dryRun) continue;
       if (plan.reason) ctx.log.info(`${file.path}: ${plan.reason}: running it outside a transaction, statement by statement`);
       step.durationMs = await executeMigration(client, m, direction, plan, opts);
-      ctx.log.info(`${direction === 'up' ? 'applied' : 'rolled back'} ${step.migration} (${plan.transactional ? 'in one transaction' : 'outside a transaction'}, ${step.durationMs}ms)`);
+      ctx.log.info(`${direction === 'up' ? 'applied' : 'rolled back'} ${step.migration} (${howItRuns(plan)}, ${step.durationMs}ms)`);
     }
     return { ok: true, direction, database, dryRun: opts.dryRun, lint, changed, steps };
   } finally {

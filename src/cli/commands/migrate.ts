@@ -67,7 +67,7 @@ function renderRun(r: MigrateResult, log: Log): void {
   }
   if (r.dryRun) {
     for (const s of r.steps) {
-      log.info(`would ${verb} ${s.migration} from ${s.file} ${s.transactional ? 'in one transaction' : `outside a transaction, statement by statement (${s.reason})`}:`);
+      log.info(`would ${verb} ${s.migration} from ${s.file} ${s.transactional ? s.runs : `outside a transaction, statement by statement (${s.reason})`}:`);
       for (const sql of s.statements) log.info(`    ${sql.replace(/\n/g, '\n    ')};`);
     }
     log.info('dry run: nothing was changed');
@@ -188,10 +188,11 @@ the database refused a statement · 4 blocked by lint (nothing changed). Rules: 
       await runCommand(o, ({ ctx, client }) => migrateStatus(client, ctx.target.database, o.dir, { pendingOk: o.pendingOk }), (r, { log }) => {
         warnAboutFolder(log, o.dir, { ignored: [], gaps: r.gaps });
         log.info(table(['version', 'migration', 'state', 'rollback', 'applied at', 'by', 'ms', 'transaction'], r.rows.map((x) => [
-          x.version, x.migration, x.state, x.hasRollback ? 'yes' : 'NO', x.appliedAt, x.appliedBy, x.durationMs,
+          x.version, x.migration, x.state === 'partial' ? `partially applied: statements 1–${x.partialStatements} committed` : x.state, x.hasRollback ? 'yes' : 'NO', x.appliedAt, x.appliedBy, x.durationMs,
           x.transactional === null ? null : x.transactional ? 'one' : 'none',
         ])));
         log.info(`\ndatabase ${r.database}: ${r.rows.length - r.pending} applied, ${r.pending} pending${r.changed ? `, ${r.changed} CHANGED or missing since applied` : ''}`);
+        for (const p of r.problems) log.info(`exit 1: ${p}`);
       });
     });
 

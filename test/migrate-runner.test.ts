@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { runCli, sql, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
+import { migrationsFolder } from './migrate-helpers.js';
+
+describe.each(testServers())('migrate runner on $name PostgreSQL', (server) => {
+  it('ALTER TYPE … ADD VALUE then a use of the value in the same file: committed after the ADD VALUE, so it works', async () => {
+    await withTestDatabase(server, uniqueName('mig_enum'), async (db) => {
+      const dir = await migrationsFolder({
+        '001_mood.sql': "CREATE TYPE mood AS ENUM ('ok');\nCREATE TABLE moods (m mood);\n",
+        '001_mood_rollback.sql': 'DROP TABLE moods;\nDROP TYPE mood;\n',
+        // As psql -f runs it. In one transaction, the INSERT fails with 55P04 (unsafe use of new value).
+        '002_happy.sql': "ALTER TYPE mood ADD VALUE 'happy';\nINSERT INTO moods VALUES ('happy');\n",
+        '002_happy_rollback.sql': "DELETE FROM moods WHERE m = 'happy';\n",
+      });
+      const up = await runCli(['migrate', 'up', '--db', urlFor(server, db), '--dir', dir]);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stdout).toMatch(/applied 002_happy \(in 2 transactions: committed after ALTER TYPE … ADD VALUE \(line 1\) so the new value can be used/);
+      expect(await sql(server, 'SELECT m::text FROM moods', [], db)).toEqual([{ m: 'happy' }]);
+    });
+  });
+
+  it('a non-transactional file failing half-way is recorded as partially applied; status says which statements; up runs it again once fixed', async () => {
+    await withTestDatabase(server, uniqueName('mig_partial'), async (db) => {
+      const files = {
+        '001_index.sql': 'CREATE TABLE t (a int, b int);\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nCREATE INDEX CONCURRENTLY t_c ON t (c);\n',
+        '001_index_rollback.sql': 'DROP TABLE t;\n',
+      };
+      const dir = await migrationsFolder(files);
+      const args = ['--db', urlFor(server, db), '--dir', dir];
+      const up = await runCli(['migrate', 'up', ...args]);
+      expect(up.code).toBe(5);
+      expect(up.stderr).toMatch(/001_index\.sql:3:1: column "c" does not exist \(SQLSTATE 42703\); the statements before it were committed .*statements 1–2 committed/);
+      const status = await runCli(['migrate', 'status', ...args, '--json']);
+      expect(status.code).toBe(1);
+      expect(status.json.rows).toEqual([expect.objectContaining({ version: 1, state: 'partial', partialStatements: 2 })]);
+      const human = await runCli(['migrate', 'status', ...args]);
+      expect(human.stdout).toMatch(/partially applied: statements 1–2 committed/);
+
+      // Fixed to be re-runnable: up runs it again and the row says applied.
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(`${dir}/001_index.sql`, 'CREATE TABLE IF NOT EXISTS t (a int, b int);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_b ON t (b);\n');
+      const again = await runCli(['migrate', 'up', ...args]);
+      expect(again.code, again.stderr).toBe(0);
+      const after = await runCli(['migrate', 'status', ...args, '--json']);
+      expect([after.code, after.json.rows[0].state]).toEqual([0, 'applied']);
+    });
+  });
+});
