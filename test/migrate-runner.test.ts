@@ -45,4 +45,22 @@ describe.each(testServers())('migrate runner on $name PostgreSQL', (server) => {
       expect([after.code, after.json.rows[0].state]).toEqual([0, 'applied']);
     });
   });
+
+  it('placeholders: ${name} from --set name=value and PGHARDEN_SET_name; a missing value is refused before anything runs', async () => {
+    await withTestDatabase(server, uniqueName('mig_set'), async (db) => {
+      const dir = await migrationsFolder({
+        '001_app.sql': "CREATE SCHEMA ${schema};\nCREATE TABLE ${schema}.notes (owner text DEFAULT '${owner}');\n",
+        '001_app_rollback.sql': 'DROP SCHEMA ${schema} CASCADE;\n',
+      });
+      const args = ['--db', urlFor(server, db), '--dir', dir];
+      const missing = await runCli(['migrate', 'up', ...args, '--set', 'schema=app']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/001_app\.sql: no value for \$\{owner\}: give --set owner=… \(or PGHARDEN_SET_owner=…\); nothing was changed/);
+      expect(await sql(server, `SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'app'`, [], db)).toEqual([{ n: 0 }]);
+      const up = await runCli(['migrate', 'up', ...args, '--set', 'schema=app'], { env: { PGHARDEN_SET_owner: 'alice' } });
+      expect(up.code, up.stderr).toBe(0);
+      expect(await sql(server, `SELECT column_default FROM information_schema.columns WHERE table_schema = 'app' AND table_name = 'notes'`, [], db))
+        .toEqual([{ column_default: "'alice'::text" }]);
+    });
+  });
 });

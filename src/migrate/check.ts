@@ -1,7 +1,7 @@
 import { connect } from '../pg/client.js';
 import type { Target } from '../pg/target.js';
 import type { Log } from '../log.js';
-import { PghardenError } from '../errors.js';
+import { PghardenError, UsageError } from '../errors.js';
 import { captureFingerprint, describeDiff, diffFingerprints, isEmptyDiff, type Fingerprint, type FingerprintDiff } from './fingerprint.js';
 import { label, readMigrations, warnAboutFolder, type Migration } from './folder.js';
 import { ensureHistory } from './history.js';
@@ -38,7 +38,7 @@ export interface CheckResult {
   durationMs: number;
 }
 
-export type CheckOptions = Pick<MigrateOptions, 'dir' | 'lockTimeoutMs' | 'statementTimeoutMs'>;
+export type CheckOptions = Pick<MigrateOptions, 'dir' | 'lockTimeoutMs' | 'statementTimeoutMs' | 'placeholders'>;
 
 type Direction = 'up' | 'down';
 
@@ -83,7 +83,7 @@ export async function migrateCheck(log: Log, server: Target, serverLabel: string
     const file = d === 'up' ? m.forward : m.rollback!;
     let p: FilePlan | null = null;
     try {
-      p = await migrationPlan(m, d, shadow.name);
+      p = await migrationPlan(m, d, shadow.name, opts.placeholders);
       const retargeted = new Map<string, number[]>();
       p = { ...p, statements: p.statements.map((s) => {
         const r = retargetDatabase(s, shadow.quoted, shadow.name);
@@ -94,7 +94,7 @@ export async function migrateCheck(log: Log, server: Target, serverLabel: string
         notes.push(`${file.path} names database "${db}" (line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}): checked on the shadow database instead; write \${database}`);
       }
     } catch (err) {
-      if (!(err instanceof PghardenError)) throw err;
+      if (!(err instanceof PghardenError) || err instanceof UsageError) throw err; // a missing --set value is bad usage, not a finding
       findings.push(syntaxFinding(m, file.path, err));
     }
     plans.set(key, p);

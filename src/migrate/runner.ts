@@ -20,6 +20,8 @@ export interface MigrateOptions {
   statementTimeoutMs: number;
   dryRun: boolean;
   allowChanged: boolean;
+  /** `${name}` values (--set, PGHARDEN_SET_name). */
+  placeholders?: Record<string, string>;
 }
 
 export interface StepReport {
@@ -92,9 +94,9 @@ export function howItRuns(plan: FilePlan): string {
 }
 
 /** How one migration's forward (`up`) or rollback (`down`) file runs on `database`. */
-export async function migrationPlan(m: Migration, direction: Direction, database: string): Promise<FilePlan> {
+export async function migrationPlan(m: Migration, direction: Direction, database: string, placeholders: Record<string, string> = {}): Promise<FilePlan> {
   const file = direction === 'up' ? m.forward : m.rollback!;
-  return planFile(file.path, forDatabase(file.text, database));
+  return planFile(file.path, forDatabase(file.text, database, placeholders, file.path));
 }
 
 /**
@@ -149,10 +151,13 @@ export async function migrate(
     const lint = await lintBeforeRunning(client, database, inputs);
 
     const steps: StepReport[] = [];
+    // Every file planned (parsed, placeholders filled) before anything is written: a missing --set value changes nothing.
+    const plans = new Map<number, FilePlan>();
+    for (const m of chosen) plans.set(m.version, await migrationPlan(m, direction, database, opts.placeholders));
     if (!opts.dryRun && chosen.length) await ensureHistory(client);
     for (const m of chosen) {
       const file: MigrationFile = direction === 'up' ? m.forward : m.rollback!;
-      const plan = await migrationPlan(m, direction, database);
+      const plan = plans.get(m.version)!;
       const step: StepReport = {
         version: m.version, migration: label(m), file: file.path, transactional: plan.transactional,
         reason: plan.reason, runs: howItRuns(plan), statements: plan.statements.map((s) => s.sql), durationMs: null,

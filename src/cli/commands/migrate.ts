@@ -8,6 +8,7 @@ import { DEFAULT_DIR, readMigrations, warnAboutFolder } from '../../migrate/fold
 import { githubLines, humanLines, summaryLine } from '../../migrate/format.js';
 import { lintInputs, lintInputsFromPaths, parametersTouched, parseInputs, runRules, type LintReport } from '../../migrate/lint.js';
 import { newMigration } from '../../migrate/new.js';
+import { placeholderValues } from '../../migrate/placeholder.js';
 import { baseline, repair } from '../../migrate/adopt.js';
 import { migrate, type MigrateOptions, type MigrateResult } from '../../migrate/runner.js';
 import { migrateStatus } from '../../migrate/status.js';
@@ -42,14 +43,18 @@ function runnerOptions(cmd: Command): Command {
     .option('--allow-changed', 'proceed even if an applied file changed since it ran')
     .addOption(duration('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', 60_000, '60s'))
     .addOption(duration('--lock-timeout <duration>', 'lock_timeout of the migration session', 5_000, '5s'))
-    .addOption(duration('--statement-timeout <duration>', 'statement_timeout of the migration session', 600_000, '10min'));
+    .addOption(duration('--statement-timeout <duration>', 'statement_timeout of the migration session', 600_000, '10min'))
+    .option(...SET_OPTION);
 }
 
-type RunnerFlags = GlobalOptions & { dir: string; dryRun?: boolean; allowChanged?: boolean; lockWait: number; lockTimeout: number; statementTimeout: number; to?: number; steps?: number };
+/** `--set name=value`, repeatable: fills `${name}` in the files (also PGHARDEN_SET_name). */
+const SET_OPTION = ['--set <name=value>', 'value of ${name} in the files (repeatable; also PGHARDEN_SET_name)', (v: string, acc: string[] = []) => [...acc, v]] as const;
+
+type RunnerFlags = GlobalOptions & { set?: string[]; dir: string; dryRun?: boolean; allowChanged?: boolean; lockWait: number; lockTimeout: number; statementTimeout: number; to?: number; steps?: number };
 
 const runnerOpts = (o: RunnerFlags): MigrateOptions => ({
   dir: o.dir, dryRun: Boolean(o.dryRun), allowChanged: Boolean(o.allowChanged),
-  lockWaitMs: o.lockWait, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout,
+  lockWaitMs: o.lockWait, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout, placeholders: placeholderValues(o.set),
 });
 
 function renderLint(log: Log, r: LintReport, format: string): void {
@@ -113,7 +118,7 @@ async function lintCommand(files: string[], o: GlobalOptions & { dir: string; fo
   }
 }
 
-type CheckFlags = GlobalOptions & { dir: string; shadow?: string; format: string; lockTimeout: number; statementTimeout: number };
+type CheckFlags = GlobalOptions & { set?: string[]; dir: string; shadow?: string; format: string; lockTimeout: number; statementTimeout: number };
 
 function renderCheck(r: CheckResult, log: Log, format: string): void {
   if (format === 'github') for (const line of githubLines(r.findings)) process.stdout.write(line + '\n');
@@ -148,7 +153,7 @@ async function checkCommand(o: CheckFlags): Promise<void> {
       server = embedded.target('postgres');
       serverLabel = 'the embedded PostgreSQL';
     }
-    const r = await migrateCheck(log, server, serverLabel, { dir: o.dir, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout });
+    const r = await migrateCheck(log, server, serverLabel, { dir: o.dir, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout, placeholders: placeholderValues(o.set) });
     if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     renderCheck(r, log, o.format);
     process.exitCode = r.exitCode;
@@ -234,6 +239,7 @@ the database refused a statement · 4 blocked by lint (nothing changed). Rules: 
     .option('--format <format>', 'human or github (workflow annotations)', formatOption, 'human')
     .addOption(duration('--lock-timeout <duration>', 'lock_timeout of the migration session', 5_000, '5s'))
     .addOption(duration('--statement-timeout <duration>', 'statement_timeout of the migration session', 600_000, '10min'))
+    .option(...SET_OPTION)
     .action(async (_o, c: Command) => checkCommand(c.optsWithGlobals<CheckFlags>()));
 
   dirOption(migrateCmd.command('lint').argument('[files...]', 'files to lint (default: every file in --dir)'))
