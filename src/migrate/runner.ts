@@ -3,6 +3,7 @@ import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
 import type { Client } from '../pg/client.js';
 import type { StageContext } from '../stage.js';
 import { connectedContext } from './lint-context.js';
+import { RULES } from './rules/index.js';
 import { humanLines } from './format.js';
 import { label, readMigrations, warnAboutFolder, type Migration, type MigrationFile } from './folder.js';
 import { ensureHistory, readHistory, recordApplied, recordRolledBack, type AppliedMigration } from './history.js';
@@ -77,7 +78,9 @@ function selectDown(migrations: Migration[], history: Map<number, AppliedMigrati
 
 async function lintBeforeRunning(client: Client, database: string, inputs: LintInput[]): Promise<LintReport> {
   const parsed = await parseInputs(inputs);
-  const report = runRules(parsed, await connectedContext(client, database, parametersTouched(parsed.files)));
+  // require-lock-timeout is for files run by psql -f: this runner sets lock_timeout for every migration itself.
+  const rules = RULES.filter((r) => r.name !== 'require-lock-timeout');
+  const report = runRules(parsed, await connectedContext(client, database, parametersTouched(parsed.files)), rules);
   if (report.errors) {
     const lines = humanLines(report.diagnostics).map((l) => `  ${l}`).join('\n');
     throw new BlockedError(`blocked by lint (${report.errors} error(s)); nothing was changed:\n${lines}`).withDetails({ lint: report });
