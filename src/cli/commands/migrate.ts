@@ -5,8 +5,10 @@ import { wantsEmbedded } from '../../pg/target.js';
 import { connectedContext, offlineContext } from '../../migrate/lint-context.js';
 import { BUILTIN_MAJORS, DEFAULT_MAJOR } from '../../migrate/contexts.js';
 import { DEFAULT_DIR, readMigrations, warnAboutFolder } from '../../migrate/folder.js';
-import { githubLines, humanLines, summaryLine } from '../../migrate/format.js';
-import { lintInputs, lintInputsFromPaths, parametersTouched, parseInputs, runRules, type LintReport } from '../../migrate/lint.js';
+import { effectiveFormat, githubLines, gitlabDocument, humanLines, LINT_FORMATS, sarifDocument, summaryLine } from '../../migrate/format.js';
+import { lintInputs, lintInputsFromPaths, parametersTouched, parseInputs, runRules, selectRules, type LintReport } from '../../migrate/lint.js';
+import type { Rule } from '../../migrate/lint-types.js';
+import fs from 'node:fs';
 import { newMigration } from '../../migrate/new.js';
 import { placeholderValues } from '../../migrate/placeholder.js';
 import { baseline, repair } from '../../migrate/adopt.js';
@@ -59,8 +61,8 @@ const runnerOpts = (o: RunnerFlags): MigrateOptions => ({
 
 function renderLint(log: Log, r: LintReport, format: string): void {
   if (format === 'github') for (const line of githubLines(r.diagnostics)) process.stdout.write(line + '\n');
-  else for (const line of humanLines(r.diagnostics)) log.info(line);
-  log.info(summaryLine(r));
+  else if (format === 'human') for (const line of humanLines(r.diagnostics)) log.info(line);
+  log.info(summaryLine(r) + (r.ignored ? ` (${r.ignored} silenced by pgharden-lint-ignore)` : ''));
 }
 
 function renderRun(r: MigrateResult, log: Log): void {
@@ -93,23 +95,55 @@ function registerRunner(migrateCmd: Command, direction: 'up' | 'down'): void {
 }
 
 type LintResult = LintReport & { ok: boolean; exitCode: number };
+type LintFlags = GlobalOptions & {
+  dir: string; format?: string; offline?: boolean; pgVersion: number;
+  rule?: string[]; exclude?: string[]; failOn: 'error' | 'warning'; stdinFilepath?: string;
+};
+
+function packageVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
+  } catch {
+    return '0.0.0';
+  }
+}
 
 /** Offline unless a server is named (--db, DATABASE_URL, PG* variables): linting never starts the embedded server. */
-async function lintCommand(files: string[], o: GlobalOptions & { dir: string; format: string; offline?: boolean; pgVersion: number }): Promise<void> {
-  const inputs = async () => (files.length ? lintInputsFromPaths(files) : lintInputs((await readMigrations(o.dir)).migrations));
-  const result = (report: LintReport): LintResult => ({ ...report, ok: report.errors === 0, exitCode: report.errors ? ExitCode.blocked : ExitCode.ok });
-  const render = (r: LintResult, { log }: { log: Log }) => renderLint(log, r, o.format);
+async function lintCommand(files: string[], o: LintFlags): Promise<void> {
+  const json = Boolean(o.json);
+  const format = effectiveFormat(o.format);
+  // A machine-readable document owns stdout; the summary goes to stderr.
+  const document = format === 'sarif' || format === 'gitlab';
+  let rules: Rule[];
+  let stdin: { path: string; text: string } | undefined;
+  try {
+    if (json && document) throw new UsageError(`--json and --format ${format} both write stdout: give one`);
+    rules = selectRules(o.rule, o.exclude);
+    if (files.includes('-')) stdin = { path: o.stdinFilepath ?? '<stdin>', text: fs.readFileSync(0, 'utf8') };
+  } catch (err) {
+    fail(err, json);
+    return;
+  }
+  const inputs = async () => (files.length ? lintInputsFromPaths(files, stdin) : lintInputs((await readMigrations(o.dir)).migrations));
+  const result = (report: LintReport): LintResult => {
+    const failing = report.errors + (o.failOn === 'warning' ? report.warnings : 0);
+    return { ...report, ok: failing === 0, exitCode: failing ? ExitCode.blocked : ExitCode.ok };
+  };
+  const render = (r: LintResult, { log }: { log: Log }) => {
+    if (format === 'sarif') process.stdout.write(JSON.stringify(sarifDocument(r.diagnostics, rules, packageVersion()), null, 2) + '\n');
+    if (format === 'gitlab') process.stdout.write(JSON.stringify(gitlabDocument(r.diagnostics), null, 2) + '\n');
+    renderLint(document ? consoleLog(true) : log, r, format);
+  };
   // Connected when a server is named or the embedded one asked for; otherwise offline (lint never starts a server by itself).
   if (!o.offline && (!wantsEmbedded(o.db) || o.embedded || process.env.PGHARDEN_EMBEDDED === '1')) {
     await runCommand(o, async ({ ctx, client }) => {
       const parsed = await parseInputs(await inputs());
-      return result(runRules(parsed, await connectedContext(client, ctx.target.database, parametersTouched(parsed.files))));
+      return result(runRules(parsed, await connectedContext(client, ctx.target.database, parametersTouched(parsed.files)), rules));
     }, render);
     return;
   }
-  const json = Boolean(o.json);
   try {
-    const r = result(runRules(await parseInputs(await inputs()), offlineContext(o.pgVersion)));
+    const r = result(runRules(await parseInputs(await inputs()), offlineContext(o.pgVersion), rules));
     if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     render(r, { log: consoleLog(json) });
     process.exitCode = r.exitCode;
@@ -118,7 +152,7 @@ async function lintCommand(files: string[], o: GlobalOptions & { dir: string; fo
   }
 }
 
-type CheckFlags = GlobalOptions & { set?: string[]; dir: string; shadow?: string; format: string; lockTimeout: number; statementTimeout: number };
+type CheckFlags = GlobalOptions & { set?: string[]; dir: string; shadow?: string; format?: string; lockTimeout: number; statementTimeout: number };
 
 function renderCheck(r: CheckResult, log: Log, format: string): void {
   if (format === 'github') for (const line of githubLines(r.findings)) process.stdout.write(line + '\n');
@@ -155,7 +189,7 @@ async function checkCommand(o: CheckFlags): Promise<void> {
     }
     const r = await migrateCheck(log, server, serverLabel, { dir: o.dir, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout, placeholders: placeholderValues(o.set) });
     if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-    renderCheck(r, log, o.format);
+    renderCheck(r, log, effectiveFormat(o.format));
     process.exitCode = r.exitCode;
   } catch (err) {
     fail(err, json);
@@ -236,19 +270,25 @@ the database refused a statement · 4 blocked by lint (nothing changed). Rules: 
   dirOption(migrateCmd.command('check'))
     .description('prove the folder on a throwaway shadow database: apply all, then roll back and re-apply each, comparing schema fingerprints')
     .option('--shadow <url>', 'server to create the shadow database on (default: --db / DATABASE_URL / PG*, else the embedded server)')
-    .option('--format <format>', 'human or github (workflow annotations)', formatOption, 'human')
+    .option('--format <format>', 'human or github (workflow annotations; the default when GITHUB_ACTIONS=true)', formatOption)
     .addOption(duration('--lock-timeout <duration>', 'lock_timeout of the migration session', 5_000, '5s'))
     .addOption(duration('--statement-timeout <duration>', 'statement_timeout of the migration session', 600_000, '10min'))
     .option(...SET_OPTION)
     .action(async (_o, c: Command) => checkCommand(c.optsWithGlobals<CheckFlags>()));
 
-  dirOption(migrateCmd.command('lint').argument('[files...]', 'files to lint (default: every file in --dir)'))
+  dirOption(migrateCmd.command('lint').argument('[files...]', 'files to lint (default: every file in --dir); - reads standard input'))
     .description('lint migrations with the PostgreSQL parser; offline unless --db, DATABASE_URL or PG* variables name a server')
-    .option('--format <format>', 'human or github (workflow annotations)', (v) => {
-      if (v !== 'human' && v !== 'github') throw new InvalidArgumentError('use human or github');
+    .option('--format <format>', `${LINT_FORMATS.join(', ')} (default: github when GITHUB_ACTIONS=true, else human)`, (v) => {
+      if (!(LINT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`use ${LINT_FORMATS.join(', ')}`);
       return v;
-    }, 'human')
+    })
+    .option('--rule <name>', 'run only this rule (repeatable)', collect)
+    .option('--exclude <name>', 'do not run this rule (repeatable)', collect)
+    .addOption(new Option('--fail-on <severity>', 'exit 4 on errors only, or on warnings too').choices(['error', 'warning']).default('error'))
+    .option('--stdin-filepath <path>', 'the file name standard input (-) stands for, in messages and for its rollback beside it')
     .option('--offline', 'use the built-in parameter table even when a server is named')
     .option('--pg-version <major>', `PostgreSQL major for the built-in table (${BUILTIN_MAJORS.join(', ')})`, pgMajor, DEFAULT_MAJOR)
     .action(async (files: string[], _o, c: Command) => lintCommand(files, c.optsWithGlobals()));
 }
+
+const collect = (v: string, acc: string[] = []) => [...acc, v];
