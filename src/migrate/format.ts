@@ -35,7 +35,7 @@ export function sarifDocument(diagnostics: Diagnostic[], rules: { name: string; 
     version: '2.1.0',
     runs: [{
       tool: { driver: {
-        name: 'pgharden', version, informationUri: 'https://github.com/pgharden/pgharden/blob/main/docs/migrate.md',
+        name: 'pgharden', version,
         rules: rules.map((r) => ({ id: r.name, shortDescription: { text: r.summary } })),
       } },
       results: diagnostics.map((d) => ({
