@@ -63,4 +63,18 @@ describe.each(testServers())('migrate runner on $name PostgreSQL', (server) => {
         .toEqual([{ column_default: "'alice'::text" }]);
     });
   });
+
+  it('migrate up does not apply require-lock-timeout (it sets lock_timeout itself); migrate lint still does', async () => {
+    await withTestDatabase(server, uniqueName('mig_lockrule'), async (db) => {
+      const dir = await migrationsFolder({
+        '001_t.sql': 'CREATE TABLE t (a int);\n', '001_t_rollback.sql': 'DROP TABLE t;\n',
+        '002_col.sql': 'ALTER TABLE t ADD COLUMN b int;\n', '002_col_rollback.sql': "SET lock_timeout = '5s';\nALTER TABLE t DROP COLUMN b;\n",
+      });
+      const up = await runCli(['migrate', 'up', '--db', urlFor(server, db), '--dir', dir, '--json']);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.json.lint.diagnostics).toEqual([]);
+      const lint = await runCli(['migrate', 'lint', '--dir', dir, '--json']);
+      expect(lint.json.diagnostics.map((d: { rule: string; line: number }) => [d.rule, d.line])).toEqual([['require-lock-timeout', 1]]);
+    });
+  });
 });
