@@ -44,7 +44,7 @@ describe.each(testServers())('migrate runner on $name PostgreSQL', (server) => {
       const after = await runCli(['migrate', 'status', ...args, '--json']);
       expect([after.code, after.json.rows[0].state]).toEqual([0, 'applied']);
     });
-  });
+  }, 240_000);
 
   it('placeholders: ${name} from --set name=value and PGHARDEN_SET_name; a missing value is refused before anything runs', async () => {
     await withTestDatabase(server, uniqueName('mig_set'), async (db) => {
@@ -74,7 +74,8 @@ describe.each(testServers())('migrate runner on $name PostgreSQL', (server) => {
       expect(up.code, up.stderr).toBe(0);
       expect(up.json.lint.diagnostics).toEqual([]);
       const lint = await runCli(['migrate', 'lint', '--dir', dir, '--json']);
-      expect(lint.json.diagnostics.map((d: { rule: string; line: number }) => [d.rule, d.line])).toEqual([['require-lock-timeout', 1]]);
+      expect(lint.json.diagnostics.map((d: { file: string; rule: string }) => [d.file.split('/').pop(), d.rule]))
+        .toEqual([['001_t_rollback.sql', 'require-lock-timeout'], ['002_col.sql', 'require-lock-timeout']]);
     });
   });
 });
