@@ -13,7 +13,7 @@ const sha256 = async (file: string) => createHash('sha256').update(await fs.read
 describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
   const history = (db: string) =>
     sql<{ version: number; name: string; checksum: string; transactional: boolean; applied_by: string; duration_ms: number }>(
-      server, 'SELECT version, name, checksum, transactional, applied_by, duration_ms FROM pgharden.schema_migrations ORDER BY version', [], db);
+      server, 'SELECT version::int AS version, name, checksum, transactional, applied_by, duration_ms FROM pgharden.schema_migrations ORDER BY version', [], db);
   const columns = async (db: string) =>
     (await sql<{ column_name: string }>(server, `SELECT column_name FROM information_schema.columns WHERE table_name = 'notes' ORDER BY ordinal_position`, [], db)).map((r) => r.column_name);
 
