@@ -1,8 +1,8 @@
 /**
  * Parameter contexts (pg_settings.context) for linting without a server. Captured from
- * pg_settings of PostgreSQL 18.4 and 15.20 (extension parameters, `ext.name`, left out).
- * 16 and 17 use the 18 table with the differences known from the release notes, so prefer
- * a connected lint (live catalog) when it matters.
+ * pg_settings of PostgreSQL 18.4 (extension parameters, `ext.name`, left out); older majors are
+ * that table without the parameters added since (ADDED_IN, checked against a real 15.20 for 15)
+ * and with the contexts that changed (OLDER). Prefer a connected lint (live catalog) when it matters.
  */
 export type ParamContext = 'internal' | 'postmaster' | 'sighup' | 'superuser-backend' | 'backend' | 'superuser' | 'user';
 
@@ -131,6 +131,33 @@ const OLDER: Record<number, Record<string, ParamContext>> = {
   },
 };
 
+/**
+ * Parameters that first appeared in a major (the 18 table minus these is what the older server has).
+ * The 15 list is the difference with pg_settings of a real 15.20; 16 and 17 from their release notes.
+ * Without it `--pg-version 15` would accept `transaction_timeout` (17+) and call `io_method` (18+)
+ * "a postmaster parameter" on a server where it does not exist.
+ */
+const ADDED_IN: Record<number, string[]> = {
+  16: words(`
+    createrole_self_grant debug_io_direct debug_logical_replication_streaming debug_parallel_query
+    enable_presorted_aggregate gss_accept_delegation icu_validation_level max_parallel_apply_workers_per_subscription
+    reserved_connections scram_iterations send_abort_for_crash send_abort_for_kill vacuum_buffer_usage_limit
+  `),
+  17: words(`
+    allow_alter_system commit_timestamp_buffers enable_group_by_reordering event_triggers huge_pages_status
+    io_combine_limit max_notify_queue_pages multixact_member_buffers multixact_offset_buffers notify_buffers
+    serializable_buffers subtransaction_buffers summarize_wal sync_replication_slots synchronized_standby_slots
+    trace_connection_negotiation transaction_buffers transaction_timeout wal_summary_keep_time
+  `),
+  18: words(`
+    autovacuum_vacuum_max_threshold autovacuum_worker_slots enable_distinct_reordering enable_self_join_elimination
+    extension_control_path file_copy_method file_extend_method idle_replication_slot_timeout io_max_combine_limit
+    io_max_concurrency io_method io_workers log_lock_failures max_active_replication_origins md5_password_warnings
+    num_os_semaphores oauth_validator_libraries ssl_groups ssl_tls13_ciphers track_cost_delay_timing
+    vacuum_max_eager_freeze_failure_rate vacuum_truncate
+  `),
+};
+
 export const BUILTIN_MAJORS = [15, 16, 17, 18] as const;
 export const DEFAULT_MAJOR = 18;
 
@@ -138,6 +165,7 @@ export const DEFAULT_MAJOR = 18;
 export function builtinContexts(major: number): Map<string, ParamContext> {
   const table = new Map<string, ParamContext>();
   for (const [context, names] of Object.entries(PG18)) for (const name of names) table.set(name, context as ParamContext);
+  for (const [since, names] of Object.entries(ADDED_IN)) if (Number(since) > major) for (const name of names) table.delete(name);
   for (const [name, context] of Object.entries(OLDER[major] ?? {})) table.set(name, context);
   return table;
 }

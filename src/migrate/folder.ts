@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import type { Log } from '../log.js';
 
 export const DEFAULT_DIR = 'migration/migrations';
 
@@ -12,8 +13,13 @@ export interface MigrationFile {
   /** As given relative to the working directory, for messages and annotations. */
   path: string;
   text: string;
-  /** sha256 of the file's bytes, hex. */
+  /**
+   * sha256 (hex) of the text with a leading BOM removed and CRLF read as LF: a checkout with
+   * `core.autocrlf` or an editor adding a BOM does not make an applied file "changed".
+   */
   checksum: string;
+  /** sha256 of the file's bytes as they are: what earlier versions recorded. */
+  rawChecksum: string;
 }
 
 export interface Migration {
@@ -27,9 +33,16 @@ export interface Migration {
 
 export const label = (m: Pick<Migration, 'id' | 'name'>) => `${m.id}_${m.name}`;
 
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/** The text a checksum is taken of: no BOM, LF line ends. */
+export const normalizedText = (text: string) => text.replace(/^\uFEFF/, '').replace(/\r\n/g, '\n');
+
 export async function readMigrationFile(file: string): Promise<MigrationFile> {
   const bytes = await fs.readFile(file);
-  return { path: file, text: bytes.toString('utf8'), checksum: createHash('sha256').update(bytes).digest('hex') };
+  // A BOM is not SQL (PostgreSQL's parser would choke on it) and editors do not count it as a column.
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  return { path: file, text, checksum: sha256(normalizedText(text)), rawChecksum: sha256(bytes) };
 }
 
 /** `NNN_name[_rollback].sql` → its parts, or null for any other name. */
@@ -38,11 +51,15 @@ export function parseFileName(base: string): { id: string; name: string; rollbac
   return m ? { id: m[1], name: m[2], rollback: Boolean(m[3]) } : null;
 }
 
+/** Versions are integers or timestamps (20261126064500): PostgreSQL bigint, exact in a JS number below 2^53. */
+export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
+
 /**
  * The folder's migrations in order. Refuses (nothing run) a missing folder, two files
- * with one number, a rollback without its forward file, and gaps between the first and last number.
+ * with one number, and a rollback without its forward file. Gaps are allowed (two branches
+ * each adding a migration), returned in `gaps` for a warning.
  */
-export async function readMigrations(dir: string): Promise<{ migrations: Migration[]; ignored: string[] }> {
+export async function readMigrations(dir: string): Promise<{ migrations: Migration[]; ignored: string[]; gaps: number[] }> {
   let names: string[];
   try {
     names = (await fs.readdir(dir)).filter((n) => n.endsWith('.sql')).sort();
@@ -58,6 +75,7 @@ export async function readMigrations(dir: string): Promise<{ migrations: Migrati
       continue;
     }
     const version = Number(parts.id);
+    if (!Number.isSafeInteger(version)) throw new UsageError(`${path.join(dir, base)}: version ${parts.id} is too large (at most ${MAX_VERSION})`);
     const entry = byVersion.get(version) ?? { id: parts.id, name: parts.name };
     const slot = parts.rollback ? 'rollback' : 'forward';
     if (entry[slot] || entry.name !== parts.name || entry.id !== parts.id) {
@@ -68,9 +86,9 @@ export async function readMigrations(dir: string): Promise<{ migrations: Migrati
     byVersion.set(version, entry);
   }
   const versions = [...byVersion.keys()].sort((a, b) => a - b);
-  const missing: number[] = [];
-  for (let v = versions[0]; v < versions.at(-1)!; v++) if (!byVersion.has(v)) missing.push(v);
-  if (missing.length) throw new UsageError(`migration numbers are missing in ${dir}: ${missing.join(', ')}; number migrations without gaps`);
+  // Timestamp versions are all gaps: only sequential numbering (below 10^6) is worth a warning.
+  const gaps: number[] = [];
+  if (versions.length && versions.at(-1)! < 1_000_000) for (let v = versions[0]; v < versions.at(-1)!; v++) if (!byVersion.has(v)) gaps.push(v);
 
   const migrations: Migration[] = [];
   for (const version of versions) {
@@ -82,5 +100,14 @@ export async function readMigrations(dir: string): Promise<{ migrations: Migrati
       rollback: e.rollback ? await readMigrationFile(path.join(dir, e.rollback)) : null,
     });
   }
-  return { migrations, ignored };
+  return { migrations, ignored, gaps };
+}
+
+/** Say what the folder holds that is not run: files outside the convention, and gaps in the numbering. */
+export function warnAboutFolder(log: Log, dir: string, folder: { ignored: string[]; gaps: number[] }): void {
+  for (const name of folder.ignored) log.warn(`${dir}/${name} is not named NNN_name.sql: ignored`);
+  if (folder.gaps.length) {
+    const shown = folder.gaps.slice(0, 10).join(', ') + (folder.gaps.length > 10 ? ` and ${folder.gaps.length - 10} more` : '');
+    log.warn(`migration numbers missing in ${dir}: ${shown} (allowed: two branches may each add one; each still runs in number order)`);
+  }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { paint } from '../color.js';
 import type { LintReport } from './lint.js';
 import type { Diagnostic } from './lint-types.js';
@@ -25,4 +26,44 @@ export function githubLines(diagnostics: Diagnostic[]): string[] {
     const props = `file=${escapeProperty(d.file)},line=${d.line},col=${d.col},title=${escapeProperty(d.rule)}`;
     return `::${d.severity} ${props}::${escapeData(d.fix ? `${d.message}\ninstead: ${d.fix}` : d.message)}`;
   });
+}
+
+/** SARIF 2.1.0 (GitHub code scanning, GitLab, IDEs): one run, one result per diagnostic. */
+export function sarifDocument(diagnostics: Diagnostic[], rules: { name: string; summary: string }[], version: string): unknown {
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{
+      tool: { driver: {
+        name: 'pgharden', version,
+        rules: rules.map((r) => ({ id: r.name, shortDescription: { text: r.summary } })),
+      } },
+      results: diagnostics.map((d) => ({
+        ruleId: d.rule,
+        level: d.severity,
+        message: { text: d.fix ? `${d.message}\ninstead: ${d.fix}` : d.message },
+        locations: [{ physicalLocation: { artifactLocation: { uri: d.file.split('\\').join('/') }, region: { startLine: d.line, startColumn: d.col } } }],
+      })),
+    }],
+  };
+}
+
+/** GitLab Code Quality report (a JSON array; `fingerprint` must be stable for the same finding). */
+export function gitlabDocument(diagnostics: Diagnostic[]): unknown {
+  return diagnostics.map((d) => ({
+    description: d.fix ? `${d.message} — instead: ${d.fix}` : d.message,
+    check_name: d.rule,
+    fingerprint: createHash('sha256').update(`${d.rule}\0${d.file}\0${d.line}\0${d.message}`).digest('hex'),
+    severity: d.severity === 'error' ? 'major' : 'minor',
+    location: { path: d.file, lines: { begin: d.line } },
+  }));
+}
+
+export const LINT_FORMATS = ['human', 'github', 'sarif', 'gitlab'] as const;
+export type LintFormat = (typeof LINT_FORMATS)[number];
+
+/** `--format`, else GitHub annotations when running in GitHub Actions, else human. */
+export function effectiveFormat(given: string | undefined, env: NodeJS.ProcessEnv = process.env): LintFormat {
+  if (given) return given as LintFormat;
+  return env.GITHUB_ACTIONS === 'true' ? 'github' : 'human';
 }

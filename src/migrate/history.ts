@@ -6,13 +6,14 @@ import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 /** Applied migrations, one row each, in the target database (like Flyway's schema history). */
 const DDL = `
 CREATE TABLE IF NOT EXISTS pgharden.schema_migrations (
-  version       integer PRIMARY KEY,
+  version       bigint PRIMARY KEY,
   name          text NOT NULL,
   checksum      text NOT NULL,
   applied_at    timestamptz NOT NULL DEFAULT now(),
   applied_by    text NOT NULL DEFAULT current_user,
   duration_ms   integer NOT NULL,
-  transactional boolean NOT NULL
+  transactional boolean NOT NULL,
+  partial_statements integer
 );
 COMMENT ON TABLE pgharden.schema_migrations IS 'pgharden migrate: applied migrations and the sha256 of each forward file';`;
 
@@ -27,6 +28,11 @@ export interface AppliedMigration {
   appliedBy: string;
   durationMs: number;
   transactional: boolean;
+  /**
+   * Set when the file failed part-way with its first N statements committed (run outside one
+   * transaction): the migration is not applied, and `up` runs it again.
+   */
+  partialStatements?: number | null;
 }
 
 export async function historyExists(client: Client): Promise<boolean> {
@@ -35,7 +41,13 @@ export async function historyExists(client: Client): Promise<boolean> {
 }
 
 export async function ensureHistory(client: Client): Promise<void> {
-  if (await historyExists(client)) return;
+  if (await historyExists(client)) {
+    // Tables made before versions could be timestamps had an integer version.
+    const { rows } = await client.query(`SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = 'pgharden.schema_migrations'::regclass AND attname = 'version'`);
+    if (rows[0]?.t === 'integer') await client.query('ALTER TABLE pgharden.schema_migrations ALTER COLUMN version TYPE bigint');
+    await client.query('ALTER TABLE pgharden.schema_migrations ADD COLUMN IF NOT EXISTS partial_statements integer');
+    return;
+  }
   await ensureStateSchema(client);
   await inTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [HISTORY_DDL_LOCK]);
@@ -47,17 +59,21 @@ export async function ensureHistory(client: Client): Promise<void> {
 export async function readHistory(client: Client): Promise<Map<number, AppliedMigration>> {
   if (!(await historyExists(client))) return new Map();
   const { rows } = await client.query(
-    `SELECT version, name, checksum, applied_at AS "appliedAt", applied_by AS "appliedBy",
-            duration_ms AS "durationMs", transactional
+    `SELECT version::text AS version, name, checksum, applied_at AS "appliedAt", applied_by AS "appliedBy",
+            duration_ms AS "durationMs", transactional, partial_statements AS "partialStatements"
        FROM pgharden.schema_migrations ORDER BY version`,
   );
-  return new Map(rows.map((r) => [r.version, { ...r, appliedAt: new Date(r.appliedAt).toISOString() }]));
+  // bigint comes back as text: versions are safe integers (folder.ts MAX_VERSION).
+  return new Map(rows.map((r) => [Number(r.version), { ...r, version: Number(r.version), appliedAt: new Date(r.appliedAt).toISOString() }]));
 }
 
+/** Applied (complete); replaces a row that said "partially applied". */
 export async function recordApplied(client: Client, m: Omit<AppliedMigration, 'appliedAt' | 'appliedBy'>): Promise<void> {
   await client.query(
-    `INSERT INTO pgharden.schema_migrations (version, name, checksum, duration_ms, transactional) VALUES ($1, $2, $3, $4, $5)`,
-    [m.version, m.name, m.checksum, Math.round(m.durationMs), m.transactional],
+    `INSERT INTO pgharden.schema_migrations (version, name, checksum, duration_ms, transactional, partial_statements) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, applied_at = now(), applied_by = current_user,
+       duration_ms = EXCLUDED.duration_ms, transactional = EXCLUDED.transactional, partial_statements = EXCLUDED.partial_statements`,
+    [m.version, m.name, m.checksum, Math.round(m.durationMs), m.transactional, m.partialStatements ?? null],
   );
 }
 

@@ -22,6 +22,8 @@ export interface LintFile {
   /** The migration number; null for a file outside the `NNN_name.sql` convention. */
   version: number | null;
   statements: Statement[];
+  /** The file's text (for `-- pgharden-lint-ignore` comments). */
+  text?: string;
   /** For a forward migration: its parsed rollback file, or null when there is none. Undefined outside the convention. */
   rollback?: LintFile | null;
 }

@@ -7,6 +7,7 @@ import { forLint } from './placeholder.js';
 import { RULES } from './rules/index.js';
 import { settingChange } from './settings.js';
 import { parseSql } from './sql-file.js';
+import { applyIgnores } from './suppress.js';
 
 /** A file to lint: forward files carry their rollback (null = none) when they follow `NNN_name.sql`. */
 export interface LintInput {
@@ -22,6 +23,8 @@ export interface LintReport {
   diagnostics: Diagnostic[];
   errors: number;
   warnings: number;
+  /** Findings silenced by `-- pgharden-lint-ignore` comments. */
+  ignored: number;
 }
 
 /** The parsed files (forward and rollback, each linted on its own) and any syntax errors. */
@@ -34,13 +37,17 @@ export const lintInputs = (migrations: Migration[]): LintInput[] =>
   migrations.map((m) => ({ file: m.forward, version: m.version, rollback: m.rollback }));
 
 /** Files named on the command line; a forward file brings its rollback from beside it. */
-export async function lintInputsFromPaths(paths: string[]): Promise<LintInput[]> {
+export async function lintInputsFromPaths(paths: string[], stdin?: { path: string; text: string }): Promise<LintInput[]> {
   const inputs: LintInput[] = [];
-  const given = new Set(paths.map((p) => path.resolve(p)));
-  for (const p of paths) {
-    const file = await readMigrationFile(p).catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-    });
+  // `-` is standard input, linted as if it were the file --stdin-filepath names (an editor's unsaved buffer).
+  const named = paths.map((p) => (p === '-' && stdin ? stdin.path : p));
+  const given = new Set(named.map((p) => path.resolve(p)));
+  for (const [i, p] of named.entries()) {
+    const file = paths[i] === '-' && stdin
+      ? { path: stdin.path, text: stdin.text.replace(/^\uFEFF/, ''), checksum: '', rawChecksum: '' }
+      : await readMigrationFile(p).catch((err: NodeJS.ErrnoException) => {
+        throw new UsageError(`cannot read ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+      });
     const parts = parseFileName(path.basename(p));
     if (parts?.rollback) {
       // Linted with its forward file when that was named too.
@@ -57,7 +64,7 @@ export async function lintInputsFromPaths(paths: string[]): Promise<LintInput[]>
 
 async function parseOne(file: MigrationFile, kind: LintFile['kind'], version: number | null, errors: Diagnostic[]): Promise<LintFile | null> {
   const parsed = await parseSql(forLint(file.text));
-  if (parsed.ok) return { path: file.path, kind, version, statements: parsed.statements };
+  if (parsed.ok) return { path: file.path, kind, version, statements: parsed.statements, text: file.text };
   errors.push({ rule: 'syntax-error', severity: 'error', file: file.path, ...parsed.position, message: parsed.error, fix: 'fix the SQL: nothing in this file can run' });
   return null;
 }
@@ -87,14 +94,15 @@ export function parametersTouched(files: LintFile[]): string[] {
 
 
 export function runRules(parsed: ParsedInputs, ctx: LintContext, rules: Rule[] = RULES): LintReport {
-  const diagnostics = [...parsed.syntaxErrors];
+  const found = [...parsed.syntaxErrors];
   for (const file of parsed.files) {
     for (const rule of rules) {
       for (const f of rule.check(file, ctx)) {
-        diagnostics.push({ rule: rule.name, severity: f.severity ?? rule.severity, file: f.file ?? file.path, line: f.line, col: f.col, message: f.message, fix: f.fix });
+        found.push({ rule: rule.name, severity: f.severity ?? rule.severity, file: f.file ?? file.path, line: f.line, col: f.col, message: f.message, fix: f.fix });
       }
     }
   }
+  const { kept: diagnostics, ignored } = applyIgnores(found, parsed.files);
   // Files in the order given (a forward file before its rollback), then by position.
   const fileOrder = new Map([...parsed.syntaxErrors.map((d) => d.file), ...parsed.files.map((f) => f.path)].map((f, i) => [f, i]));
   diagnostics.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col || a.rule.localeCompare(b.rule));
@@ -105,5 +113,14 @@ export function runRules(parsed: ParsedInputs, ctx: LintContext, rules: Rule[] =
     diagnostics,
     errors: diagnostics.filter((d) => d.severity === 'error').length,
     warnings: diagnostics.filter((d) => d.severity === 'warning').length,
+    ignored,
   };
+}
+
+/** The rules to run: `--rule` (only these) and `--exclude` (all but these); an unknown name is bad usage. */
+export function selectRules(only: string[] = [], exclude: string[] = []): Rule[] {
+  const known = new Set(RULES.map((r) => r.name));
+  const unknown = [...only, ...exclude].filter((n) => !known.has(n));
+  if (unknown.length) throw new UsageError(`unknown rule${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; rules: ${[...known].join(', ')}`);
+  return RULES.filter((r) => (!only.length || only.includes(r.name)) && !exclude.includes(r.name));
 }

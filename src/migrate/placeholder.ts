@@ -1,7 +1,11 @@
+import { UsageError } from '../errors.js';
 import { quoteIdent } from '../pg/quote.js';
 
 /** Written in a migration where the target database's name belongs: `ALTER DATABASE ${database} SET …`. */
 export const DATABASE_PLACEHOLDER = '${database}';
+
+/** `${name}`: a placeholder, filled from `--set name=value` or `PGHARDEN_SET_name` (like Flyway's placeholders). */
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /**
  * What the linter parses in place of the placeholder: a quoted identifier of exactly the
@@ -10,12 +14,41 @@ export const DATABASE_PLACEHOLDER = '${database}';
 export const PLACEHOLDER_DBNAME = '$database';
 const LINT_STAND_IN = quoteIdent(PLACEHOLDER_DBNAME);
 
-/** The file as it will run on `database`: the placeholder becomes its quoted name. */
-export function forDatabase(sql: string, database: string): string {
-  return sql.replaceAll(DATABASE_PLACEHOLDER, quoteIdent(database));
+/** Values from `PGHARDEN_SET_name` in the environment, then `--set name=value` (the flag wins). */
+export function placeholderValues(sets: string[] = [], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('PGHARDEN_SET_') && v !== undefined) values[k.slice('PGHARDEN_SET_'.length)] = v;
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    const name = eq > 0 ? s.slice(0, eq) : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--set ${s}: write --set name=value (name: letters, digits, _)`);
+    if (name === 'database') throw new UsageError('--set database=…: ${database} is always the target database (quoted); choose another name');
+    values[name] = s.slice(eq + 1);
+  }
+  return values;
 }
 
-/** The file as the linter parses it (same offsets as the original). */
+/**
+ * The file as it will run on `database`: `${database}` becomes its quoted name, every other
+ * `${name}` its value. A placeholder without a value is refused (nothing run) rather than sent
+ * to the server as text.
+ */
+export function forDatabase(sql: string, database: string, values: Record<string, string> = {}, file = 'the file'): string {
+  const missing = new Set<string>();
+  const out = sql.replace(PLACEHOLDER, (whole, name: string) => {
+    if (name === 'database') return quoteIdent(database);
+    if (name in values) return values[name];
+    missing.add(name);
+    return whole;
+  });
+  if (missing.size) {
+    const names = [...missing];
+    throw new UsageError(`${file}: no value for ${names.map((n) => `\${${n}}`).join(', ')}: give ${names.map((n) => `--set ${n}=…`).join(' ')} (or PGHARDEN_SET_${names[0]}=…); nothing was changed`);
+  }
+  return out;
+}
+
+/** The file as the linter parses it (same offsets as the original): other placeholders become identifiers of the same length. */
 export function forLint(sql: string): string {
-  return sql.replaceAll(DATABASE_PLACEHOLDER, LINT_STAND_IN);
+  return sql.replace(PLACEHOLDER, (whole, name: string) => (name === 'database' ? LINT_STAND_IN : `_${'x'.repeat(whole.length - 1)}`));
 }

@@ -13,7 +13,10 @@ export interface Changed {
 export function changedSinceApplied(migrations: Migration[], history: Map<number, AppliedMigration>): Changed[] {
   return migrations.flatMap((m) => {
     const h = history.get(m.version);
-    return h && h.checksum !== m.forward.checksum ? [{ version: m.version, file: m.forward.path, applied: h.checksum, now: m.forward.checksum }] : [];
+    // A partially applied file is expected to be edited (made re-runnable) before `up` runs it again.
+    if (h?.partialStatements != null) return [];
+    // Recorded before checksums ignored CRLF and BOM: the raw bytes' checksum still matches.
+    return h && h.checksum !== m.forward.checksum && h.checksum !== m.forward.rawChecksum ? [{ version: m.version, file: m.forward.path, applied: h.checksum, now: m.forward.checksum }] : [];
   });
 }
 

@@ -2,7 +2,7 @@ import { offlineContext } from '../../src/migrate/lint-context.js';
 import type { Diagnostic, LintContext, LintTarget } from '../../src/migrate/lint-types.js';
 import { parseInputs, runRules } from '../../src/migrate/lint.js';
 
-const file = (path: string, text: string) => ({ path, text, checksum: '' });
+const file = (path: string, text: string) => ({ path, text, checksum: '', rawChecksum: '' });
 
 /** A target database as the connected linter would read it; tests override what they need. */
 export function target(over: Partial<LintTarget> = {}): LintTarget {

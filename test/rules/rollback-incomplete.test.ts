@@ -28,4 +28,9 @@ describe(rule, () => {
       ].join('\n'),
     })).toEqual([]);
   });
+
+  it('says nothing of a change that cannot happen: a misspelt parameter or a postmaster one has its own finding', async () => {
+    expect(await lintRule(rule, "ALTER DATABASE ${database} SET statment_timeout = '30s';\nALTER DATABASE ${database} SET max_connections = 10;", { rollback: 'SELECT 1;' })).toEqual([]);
+    expect(await lintRule(rule, "ALTER DATABASE ${database} SET myapp.flag = 'on';", { rollback: 'SELECT 1;' })).toHaveLength(1);
+  });
 });

@@ -29,4 +29,13 @@ describe(rule, () => {
       "SELECT current_setting('work_mem');",
     ].join('\n'))).toEqual([]);
   });
+
+  it('also inside DO blocks: a SET before the block, or SET / set_config then current_setting within it', async () => {
+    const before = await lintRule(rule, "SET statement_timeout = '30s';\nDO $$\nBEGIN\n  IF current_setting('statement_timeout') <> '30s' THEN RAISE EXCEPTION 'not hardened'; END IF;\nEND $$;");
+    expect(before.map((d) => d.line)).toEqual([2]);
+    const within = await lintRule(rule, "DO $$\nBEGIN\n  PERFORM set_config('work_mem', '256MB', false);\n  ASSERT current_setting('work_mem') = '256MB';\nEND $$;");
+    expect(within.map((d) => [d.line, d.message.startsWith('this DO block SETs work_mem and then checks it')])).toEqual([[1, true]]);
+    // SET LOCAL and a check of another parameter are fine; so is a check with no SET anywhere.
+    expect(await lintRule(rule, "DO $$\nBEGIN\n  SET LOCAL work_mem = '1MB';\n  ASSERT current_setting('statement_timeout') <> '0';\nEND $$;")).toEqual([]);
+  });
 });

@@ -40,4 +40,10 @@ describe(rule, () => {
     expect((await lintRule(rule, sql, { major: 15 }))[0].message).toMatch(/postmaster parameter/);
     expect((await lintRule(rule, sql, { major: 18 }))[0].message).toMatch(/sighup parameter/);
   });
+
+  it('RESET of such a parameter: the fix is to delete the line, not ALTER SYSTEM', async () => {
+    const [d] = await lintRule(rule, 'ALTER DATABASE ${database} RESET max_connections;');
+    expect(d.message).toMatch(/cannot be reset per database/);
+    expect(d.fix).toBe('delete this line: no database can hold a value for max_connections, so there is nothing to reset');
+  });
 });

@@ -27,4 +27,19 @@ describe(rule, () => {
       'RESET ALL;',
     ].join('\n'))).toEqual([]);
   });
+
+  it('--pg-version 15 does not accept parameters added later: transaction_timeout (17+), io_method (18+)', async () => {
+    const on15 = await lintRule(rule, "SET transaction_timeout = '1min';\nALTER SYSTEM SET io_method = 'worker';", { major: 15 });
+    expect(on15.map((d) => [d.line, d.severity, d.message])).toEqual([
+      [1, 'error', 'transaction_timeout is not a known parameter (built-in table for PostgreSQL 15): this statement fails'],
+      [2, 'error', 'io_method is not a known parameter (built-in table for PostgreSQL 15): this statement fails'],
+    ]);
+    expect(await lintRule(rule, "SET transaction_timeout = '1min';", { major: 17 })).toEqual([]);
+    expect(await lintRule(rule, "SET io_method = 'worker';", { major: 17 })).toHaveLength(1);
+  });
+
+  it('io_method on 15 is not called a postmaster parameter (it does not exist there)', async () => {
+    expect(await lintRule('setting-not-database-settable', "ALTER DATABASE ${database} SET io_method = 'worker';", { major: 15 })).toEqual([]);
+    expect(await lintRule('setting-not-database-settable', "ALTER DATABASE ${database} SET io_method = 'worker';", { major: 18 })).toHaveLength(1);
+  });
 });

@@ -21,9 +21,11 @@ export const settingNotDatabaseSettable: Rule = {
       if (!change || (change.scope !== 'database' && change.scope !== 'role')) continue;
       const context = ctx.catalog.contextOf(change.name);
       if (!context || !(context in FIX)) continue;
+      // RESET of such a parameter: no database or role can hold a value for it, so there is nothing to undo.
+      const reset = change.action === 'reset';
       findings.push(at(stmt,
-        `${change.name} is a ${context} parameter (${ctx.catalog.description}): it cannot be set per ${change.scope}, so this statement fails`,
-        { fix: FIX[context](change.name) }));
+        `${change.name} is a ${context} parameter (${ctx.catalog.description}): it cannot be ${reset ? 'reset' : 'set'} per ${change.scope}, so this statement fails`,
+        { fix: reset ? `delete this line: no ${change.scope} can hold a value for ${change.name}, so there is nothing to reset` : FIX[context](change.name) }));
     }
     return findings;
   },
