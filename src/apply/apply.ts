@@ -1,6 +1,7 @@
 import { BlockedError, ConnectionError, PghardenError, RefusedError, UsageError } from '../errors.js';
 import { connect, isConnectFailure, type Client } from '../pg/client.js';
 import { planData, planSql, type Plan } from '../plan/plan.js';
+import { operationLabel } from '../plan/operations.js';
 import { preflight, readPlan } from '../preflight/preflight.js';
 import { faultPoint } from '../run/fault.js';
 import { describeState, nextCommand } from '../run/state.js';
@@ -147,7 +148,7 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
     const db = pre.state.database.name;
     const { steps } = await executeStatements(
       client, runId, runDir,
-      pre.plan.operations.map((op) => ({ step: `${op.kind} ${op.name}`, sql: op.forwardSql(db) })),
+      pre.plan.operations.map((op) => ({ step: `${op.kind} ${operationLabel(op)}`, sql: op.forwardSql(db) })),
       {
         lockTimeoutMs: opts.lockTimeoutMs, retries: opts.retries,
         onRetry: (step, attempt, wait) => ctx.log.warn(`${step}: lock timeout, retry ${attempt} in ${wait}ms`),

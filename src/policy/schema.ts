@@ -35,6 +35,42 @@ const check = z
   .strict()
   .refine((c) => Boolean(c.sql) !== Boolean(c.command), { error: 'a check needs exactly one of sql: or command:' });
 
+/** Parameter names are case-insensitive in PostgreSQL: keep them in lower case from here on. */
+const settingsMap = z
+  .record(parameterName, settingValue)
+  .default({})
+  .refine((o) => new Set(Object.keys(o).map((k) => k.toLowerCase())).size === Object.keys(o).length, {
+    error: 'names a parameter twice (parameter names are case-insensitive)',
+  })
+  .transform((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v])));
+
+/** A calendar day. YAML 1.1 tools may hand us a Date for `2027-03-31`; keep the day as written. */
+const isoDay = z
+  .union([z.string(), z.date()], { error: 'expected a date such as 2027-03-31' })
+  .transform((v) => (v instanceof Date ? v.toISOString().slice(0, 10) : v))
+  .refine((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), {
+    error: 'expected a date such as 2027-03-31 (YYYY-MM-DD)',
+  });
+
+/**
+ * A role's declared values in this database (ALTER ROLE r IN DATABASE d SET). Whether a value
+ * is looser than the database target needs the server's units, so the "reason required" rule is
+ * checked by the plan (src/plan/role-exceptions.ts), still as a policy error.
+ */
+const roleEntry = z
+  .object({
+    settings: settingsMap,
+    reason: z.string().trim().min(1, 'must not be empty').optional(),
+    expires: isoDay.optional(),
+  })
+  .strict();
+
+const roleName = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((v) => Buffer.byteLength(v) <= 63, { error: 'is longer than 63 bytes, the longest name PostgreSQL keeps' })
+  .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' });
+
 export const policySchema = z
   .object({
     database: z
@@ -43,14 +79,9 @@ export const policySchema = z
       .refine((v) => Buffer.byteLength(v) <= MAX_NAME_BYTES, { error: `is longer than ${MAX_NAME_BYTES} bytes, the longest name PostgreSQL keeps` })
       .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' })
       .optional(),
-    // Parameter names are case-insensitive in PostgreSQL: keep them in lower case from here on.
-    settings: z
-      .record(parameterName, settingValue)
-      .default({})
-      .refine((o) => new Set(Object.keys(o).map((k) => k.toLowerCase())).size === Object.keys(o).length, {
-        error: 'names a parameter twice (parameter names are case-insensitive)',
-      })
-      .transform((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]))),
+    settings: settingsMap,
+    /** Declared role-level values and exceptions: `{ <role>: { settings, reason?, expires? } }`. */
+    roles: z.record(roleName, roleEntry).default({}),
     connection_limit: z.number().int('must be a whole number').min(-1, 'must be -1 (no limit) or more').optional(),
     alerts: z
       .object({

@@ -1,3 +1,4 @@
+import { operationLabel } from '../plan/operations.js';
 import { apply, type ApplyResult } from '../apply/apply.js';
 import type { Backup } from '../apply/backup.js';
 import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
@@ -100,7 +101,7 @@ async function resumeRecord(ctx: StageContext, client: Client, runId: string): P
     const drift = threeWay(backup, await readDatabaseState(client, backup.database)).filter((v) => v.now !== v.applied);
     if (drift.length) {
       throw new UsageError(
-        `run ${runId} cannot be resumed: the database no longer holds what it set (${drift.map((v) => `${v.name} is ${v.now ?? '(not set)'}, the run set ${v.applied ?? '(not set)'}`).join('; ')}). ` +
+        `run ${runId} cannot be resumed: the database no longer holds what it set (${drift.map((v) => `${operationLabel(v)} is ${v.now ?? '(not set)'}, the run set ${v.applied ?? '(not set)'}`).join('; ')}). ` +
           `Roll it back with: pgharden rollback --run ${runId}`,
       );
     }
