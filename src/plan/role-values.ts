@@ -1,5 +1,5 @@
 import type { DatabaseState } from '../pg/catalog.js';
-import { parseValue, type ParamMeta } from '../pg/units.js';
+import { formatValue, parseValue, type ParamMeta } from '../pg/units.js';
 import type { Policy } from '../policy/schema.js';
 
 /**
@@ -23,7 +23,7 @@ export function comparatorFor(meta: ParamMeta | undefined, name: string, raw: st
   const wanted = parseValue(meta, raw);
   if (!wanted.ok) return { error: wanted.error };
   return {
-    target: String(raw),
+    target: formatValue(meta, wanted.canonical),
     matches: (v) => {
       const p = parseValue(meta, v);
       return p.ok && p.canonical === wanted.canonical;
