@@ -17,6 +17,8 @@ export interface ReportModel {
   contacts: [string, string][];
   criteria: Criterion[];
   settings: { setting: string; before: string; target: string; after: string }[];
+  /** The policy's declared role values, each with its reason and expiry (the change ticket lists every exception). */
+  roleExceptions: { role: string; settings: string; reason: string; expires: string; looser: boolean }[];
   latency: { label: string; before: number[]; after: number[] | null; source: string } | null;
   triggers: { trigger: string; fired: boolean; measured: boolean; summary: string; source: string }[];
   connectionsBefore: Record<string, number>;
@@ -52,6 +54,17 @@ function headline(r: RunRecord): string {
 }
 
 const CONTACT_LABELS: Record<string, string> = { dba_team: 'DBA team', application_team: 'Application team', on_call: 'On-call engineer', escalation: 'Escalation' };
+
+function roleExceptions(r: RunRecord): ReportModel['roleExceptions'] {
+  const looser = new Map((r.verify?.exceptions ?? []).map((d) => [d.role, d.looser.length > 0]));
+  return Object.entries(r.policy.roles ?? {}).map(([role, e]) => ({
+    role,
+    settings: Object.entries(e.settings).map(([k, v]) => `${k} = ${v === null ? 'RESET' : String(v)}`).join(', '),
+    reason: e.reason ?? '—',
+    expires: e.expires ?? 'never',
+    looser: looser.get(role) ?? false,
+  }));
+}
 
 export function buildReport(r: RunRecord): ReportModel {
   const db = r.baseline?.dbRoleSettings.dbSettings ?? [];
@@ -102,6 +115,7 @@ export function buildReport(r: RunRecord): ReportModel {
     contacts: Object.entries(r.policy.contacts ?? {}).filter(([, v]) => v).map(([k, v]) => [CONTACT_LABELS[k] ?? k, v as string]),
     criteria: successCriteria(r),
     settings,
+    roleExceptions: roleExceptions(r),
     latency,
     triggers: (r.guard?.triggers ?? []).map(({ trigger, fired, measured, summary, source }) => ({ trigger, fired, measured, summary, source })),
     connectionsBefore: r.baseline?.connectionsByState ?? {},
