@@ -13,6 +13,7 @@ import { executeStatements, type StepResult } from './execute.js';
 import { acquireChangeLock, releaseChangeLock } from './lock.js';
 import { rollback } from './rollback.js';
 import { ensureMonitoringView } from '../monitor/view.js';
+import { approvalText, requireApproval } from '../estate/approval.js';
 
 export interface ApplyOptions {
   /** How long to wait for another applier's lock (ms). */
@@ -59,16 +60,29 @@ async function refuseOverUnfinished(client: Client, database: string, ownRunId?:
 }
 
 /** Re-read the plan under the lock and ask about exactly that one; ask again if the database changed while the person decided. */
-async function confirmedPlan(ctx: StageContext, client: Client, confirm?: ApplyOptions['confirm']): Promise<Plan> {
-  let { plan } = await readPlan(ctx, client);
-  while (confirm && !plan.blocked && plan.operations.length) {
-    if (!(await confirm(plan))) throw new UsageError('cancelled: nothing was changed');
-    const again = (await readPlan(ctx, client)).plan;
-    if (sameChanges(again, plan)) break;
+async function confirmedPlan(ctx: StageContext, client: Client, confirm?: ApplyOptions['confirm']): Promise<Awaited<ReturnType<typeof readPlan>>> {
+  let read = await readPlan(ctx, client);
+  while (confirm && !read.plan.blocked && read.plan.operations.length) {
+    if (!(await confirm(read.plan))) throw new UsageError('cancelled: nothing was changed');
+    const again = await readPlan(ctx, client);
+    if (sameChanges(again.plan, read.plan)) break;
     ctx.log.warn('the database changed while you were deciding; this is the plan now:');
-    plan = again;
+    read = again;
   }
-  return plan;
+  return read;
+}
+
+/**
+ * Where the environment requires it, the plan about to be applied (read under the change lock)
+ * must carry a four-eyes approval of its exact hash. A resumed run past its backup was approved
+ * when it started: its half-applied state is no longer the plan anyone approved.
+ */
+async function approvalFor(ctx: StageContext, client: Client, read: Awaited<ReturnType<typeof readPlan>>, opts: ApplyOptions): Promise<string | undefined> {
+  if (ctx.environment?.approval !== 'required' || !read.plan.operations.length) return opts.approvedBy;
+  if (opts.runId && (await loadBackup(client, opts.runId))) return opts.approvedBy;
+  const approval = await requireApproval(client, ctx.policy, read.state, read.plan);
+  ctx.log.info(`approved: ${approvalText(approval)}`);
+  return approvalText(approval);
 }
 
 /**
@@ -123,8 +137,9 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
   try {
     await refuseOverUnfinished(client, ctx.target.database, opts.runId);
     const confirmed = await confirmedPlan(ctx, client, opts.confirm);
-    if (confirmed.blocked) throw blockedError(confirmed);
-    const pre = await preflight(ctx, client, { command: 'apply', runId: opts.runId, approvedBy: opts.approvedBy });
+    if (confirmed.plan.blocked) throw blockedError(confirmed.plan);
+    const approvedBy = await approvalFor(ctx, client, confirmed, opts);
+    const pre = await preflight(ctx, client, { command: 'apply', runId: opts.runId, approvedBy });
     runId = pre.runId;
     if (pre.blocked) throw blockedError(pre.plan);
     const runDir = new RunDir(runId, ctx.runsRoot);

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import * as alerts from './commands/alerts.js';
 import * as apply from './commands/apply.js';
+import * as approve from './commands/approve.js';
 import * as demo from './commands/demo.js';
 import * as diagnose from './commands/diagnose.js';
 import * as doctor from './commands/doctor.js';
@@ -30,6 +31,7 @@ for (const stream of [process.stdout, process.stderr]) {
 const program = new Command('pgharden')
   .description('Apply the security-hardening runbook to a PostgreSQL database: plan, baseline, backup, apply, verify, roll back.')
   .option('--db <url>', 'connection URL or conninfo (else DATABASE_URL, else PGHOST/PGUSER/PGSERVICE/… and ~/.pgpass)')
+  .option('--env <name>', "an environment of the policy's environments: (its db and its rules, e.g. approval: required)")
   .option('--embedded', 'use the embedded PostgreSQL 18 in .pgharden/embedded (also PGHARDEN_EMBEDDED=1; on a terminal, the default when no server is named)')
   .option('--policy <file>', 'policy YAML file, or a built-in name', 'ticket-010')
   .option('--json', 'one JSON document on stdout; human text on stderr')
@@ -47,7 +49,7 @@ Exit codes: 0 ok · 1 a check failed · 2 bad usage or policy (nothing changed)
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [plan, preflight, apply, verify, rollback, status, run, guard, report, monitor, loadtest, diagnose, alerts, render, migrate, demo, embedded, doctor]) command.register(program);
+for (const command of [plan, preflight, apply, approve, verify, rollback, status, run, guard, report, monitor, loadtest, diagnose, alerts, render, migrate, demo, embedded, doctor]) command.register(program);
 
 try {
   await program.parseAsync();

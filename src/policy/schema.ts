@@ -71,6 +71,17 @@ const roleName = z
   .refine((v) => Buffer.byteLength(v) <= 63, { error: 'is longer than 63 bytes, the longest name PostgreSQL keeps' })
   .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' });
 
+/**
+ * A named target and its rules (`--env NAME`). Only `db` and `approval` are enforced so far;
+ * `requires`, `window` and `poolers` are refused as unknown keys rather than accepted and ignored.
+ */
+const environment = z
+  .object({
+    db: z.string().min(1, 'must not be empty'),
+    approval: z.enum(['required', 'optional']).default('optional'),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     database: z
@@ -82,6 +93,7 @@ export const policySchema = z
     settings: settingsMap,
     /** Declared role-level values and exceptions: `{ <role>: { settings, reason?, expires? } }`. */
     roles: z.record(roleName, roleEntry).default({}),
+    environments: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'is not an environment name (letters, digits, _ . -)'), environment).default({}),
     connection_limit: z.number().int('must be a whole number').min(-1, 'must be -1 (no limit) or more').optional(),
     alerts: z
       .object({

@@ -1,10 +1,11 @@
+import { approvalText, recordRunApproval, requireApproval } from '../estate/approval.js';
 import { operationLabel } from '../plan/operations.js';
 import { apply, type ApplyResult } from '../apply/apply.js';
 import type { Backup } from '../apply/backup.js';
 import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
 import { rehearseRollback, type Rehearsal } from '../apply/rehearse.js';
 import { rollback, threeWay, type RollbackResult } from '../apply/rollback.js';
-import { PghardenError, UsageError } from '../errors.js';
+import { BlockedError, PghardenError, UsageError } from '../errors.js';
 import { readDatabaseState } from '../pg/catalog.js';
 import { connect } from '../pg/client.js';
 import { runChecks } from '../guard/checks.js';
@@ -188,12 +189,25 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       record.baseline = pre.baseline;
       // A business check that already fails would fire the `checks` trigger on a change that did no harm.
       const failingChecks = await runChecks(ctx.target, ctx.policy.rollback_triggers.checks);
-      if (pre.blocked || failingChecks.length) {
+      // Four eyes before anything changes: the approval must be of this exact plan (estate/approval.ts).
+      let unapproved: string | null = null;
+      if (!pre.blocked && ctx.environment?.approval === 'required' && pre.plan.operations.length) {
+        try {
+          const approval = await requireApproval(client, ctx.policy, pre.state, pre.plan);
+          record.approvedBy = approvalText(approval);
+          await recordRunApproval(client, pre.runId, record.approvedBy);
+        } catch (err) {
+          if (!(err instanceof BlockedError)) throw err;
+          unapproved = err.message;
+        }
+      }
+      if (pre.blocked || failingChecks.length || unapproved) {
         record.outcome = 'blocked';
         await setRunStatus(client, pre.runId, 'blocked');
         const why = [
           ...pre.findings.filter((f) => f.severity === 'blocking').map((f) => f.message),
           ...failingChecks.map((c) => `check ${c.name} already fails before any change: ${c.error}`),
+          ...(unapproved ? [unapproved] : []),
         ];
         return { ok: false, summary: `blocked: ${why.join(' ')}` };
       }
@@ -225,7 +239,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     }
     await stage('apply', 'backup, then the changes', async () => {
       // The change lock stays held until the end of the guard window: nothing else changes the database meanwhile.
-      const applied = await apply(ctx, client, { lockWaitMs: opts.lockWaitMs, runId: record.runId, approvedBy: opts.approvedBy, keepLock: true });
+      const applied = await apply(ctx, client, { lockWaitMs: opts.lockWaitMs, runId: record.runId, approvedBy: record.approvedBy ?? undefined, keepLock: true });
       lockHeld = true;
       record.apply = { status: applied.status, steps: applied.steps, plan: applied.plan, backupFile: applied.backupFile };
       return { ok: true, summary: applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}` };

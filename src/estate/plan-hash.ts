@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import type { DatabaseState } from '../pg/catalog.js';
+import { planSql, type Plan } from '../plan/plan.js';
+import type { Policy } from '../policy/schema.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The policy's content (what it asks for, not where the file lives): the same file elsewhere hashes the same. */
+export function policyHash(policy: Policy): string {
+  const { source: _source, ...content } = policy;
+  return sha256(stableJson(content));
+}
+
+/**
+ * What an approval is bound to: the policy, the values the plan was computed from (the
+ * database's own entries, every role's entry in this database and the connection limit), and
+ * the forward SQL. Any change to one of them is a different plan and needs a new approval.
+ */
+export function planHash(policy: Policy, state: DatabaseState, plan: Plan): string {
+  const captured = {
+    database: state.database.name,
+    connLimit: state.database.connLimit,
+    dbSettings: [...state.dbSettings].sort((a, b) => a.name.localeCompare(b.name)),
+    roleSettings: state.roleSettings.filter((r) => r.scope === 'in-database'),
+  };
+  return sha256(stableJson({ policy: policyHash(policy), captured, forward: planSql(plan).forward }));
+}
+
+/** JSON with object keys sorted, so equal content hashes equal whatever order the YAML had. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
