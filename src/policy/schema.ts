@@ -72,13 +72,15 @@ const roleName = z
   .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' });
 
 /**
- * A named target and its rules (`--env NAME`). Only `db` and `approval` are enforced so far;
- * `requires`, `window` and `poolers` are refused as unknown keys rather than accepted and ignored.
+ * A named target and its rules (`--env NAME`). `db`, `approval` and `requires` are enforced;
+ * `window` and `poolers` are not built yet and are refused as unknown keys rather than accepted and ignored.
  */
 const environment = z
   .object({
     db: z.string().min(1, 'must not be empty'),
     approval: z.enum(['required', 'optional']).default('optional'),
+    /** Environments where a `run` of the same policy (content hash) must have passed first. */
+    requires: z.array(z.string().min(1)).default([]),
   })
   .strict();
 
@@ -93,7 +95,17 @@ export const policySchema = z
     settings: settingsMap,
     /** Declared role-level values and exceptions: `{ <role>: { settings, reason?, expires? } }`. */
     roles: z.record(roleName, roleEntry).default({}),
-    environments: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'is not an environment name (letters, digits, _ . -)'), environment).default({}),
+    environments: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'is not an environment name (letters, digits, _ . -)'), environment)
+      .default({})
+      .superRefine((envs, z2) => {
+        for (const [name, env] of Object.entries(envs)) {
+          for (const req of env.requires) {
+            if (!Object.hasOwn(envs, req)) z2.addIssue({ code: 'custom', path: [name, 'requires'], message: `names ${JSON.stringify(req)}, which is not an environment of this policy` });
+            else if (req === name) z2.addIssue({ code: 'custom', path: [name, 'requires'], message: 'an environment cannot require itself' });
+          }
+        }
+      }),
     connection_limit: z.number().int('must be a whole number').min(-1, 'must be -1 (no limit) or more').optional(),
     alerts: z
       .object({

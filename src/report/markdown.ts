@@ -23,6 +23,7 @@ export function renderMarkdown(m: ReportModel): string {
     mdTable(['setting', 'before (database level)', 'target', 'after (fresh session)'], m.settings.map((s) => [s.setting, s.before, s.target, s.after])),
     '',
   ];
+  if (m.promotion.length) out.push('## Promotion', '', ...m.promotion.map((p) => `- ${p}`), '');
   if (m.roleExceptions.length) {
     out.push('## Declared role values and exceptions', '',
       mdTable(['role', 'values (in this database)', 'looser than the database target', 'reason', 'expires'],

@@ -1,3 +1,4 @@
+import { proofText } from '../estate/promotion.js';
 import { formatDuration } from '../policy/duration.js';
 import type { RunRecord } from '../run/run.js';
 import { successCriteria, type Criterion } from './criteria.js';
@@ -18,6 +19,8 @@ export interface ReportModel {
   criteria: Criterion[];
   settings: { setting: string; before: string; target: string; after: string }[];
   /** The policy's declared role values, each with its reason and expiry (the change ticket lists every exception). */
+  /** The promotion chain: the passed run in each environment this one required. */
+  promotion: string[];
   roleExceptions: { role: string; settings: string; reason: string; expires: string; looser: boolean }[];
   latency: { label: string; before: number[]; after: number[] | null; source: string } | null;
   triggers: { trigger: string; fired: boolean; measured: boolean; summary: string; source: string }[];
@@ -116,6 +119,7 @@ export function buildReport(r: RunRecord): ReportModel {
     criteria: successCriteria(r),
     settings,
     roleExceptions: roleExceptions(r),
+    promotion: (r.promotion ?? []).map(proofText),
     latency,
     triggers: (r.guard?.triggers ?? []).map(({ trigger, fired, measured, summary, source }) => ({ trigger, fired, measured, summary, source })),
     connectionsBefore: r.baseline?.connectionsByState ?? {},

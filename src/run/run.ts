@@ -1,3 +1,4 @@
+import { checkPromotion, proofText, type PromotionProof } from '../estate/promotion.js';
 import { approvalText, recordRunApproval, requireApproval } from '../estate/approval.js';
 import { operationLabel } from '../plan/operations.js';
 import { apply, type ApplyResult } from '../apply/apply.js';
@@ -40,6 +41,8 @@ export interface RunRecord {
   policySource: string;
   policy: StageContext['policy'];
   approvedBy: string | null;
+  /** For --env with requires: the passed run in each required environment that allowed this one. */
+  promotion?: PromotionProof[];
   startedAt: string;
   finishedAt: string | null;
   outcome: RunOutcome | null;
@@ -191,7 +194,17 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       const failingChecks = await runChecks(ctx.target, ctx.policy.rollback_triggers.checks);
       // Four eyes before anything changes: the approval must be of this exact plan (estate/approval.ts).
       let unapproved: string | null = null;
-      if (!pre.blocked && ctx.environment?.approval === 'required' && pre.plan.operations.length) {
+      // Staging before production (estate/promotion.ts): read from each required environment's own pgharden schema.
+      if (!pre.blocked && ctx.environment?.requires.length) {
+        try {
+          record.promotion = await checkPromotion(ctx.policy, ctx.environment.requires, ctx.environment.name);
+          outer.log.info(`promotion: ${record.promotion.map(proofText).join('; ')}`);
+        } catch (err) {
+          if (!(err instanceof BlockedError)) throw err;
+          unapproved = err.message;
+        }
+      }
+      if (!unapproved && !pre.blocked && ctx.environment?.approval === 'required' && pre.plan.operations.length) {
         try {
           const approval = await requireApproval(client, ctx.policy, pre.state, pre.plan);
           record.approvedBy = approvalText(approval);
@@ -212,7 +225,11 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
         return { ok: false, summary: `blocked: ${why.join(' ')}` };
       }
       const advisories = pre.findings.filter((f) => f.severity === 'advisory').length;
-      return { ok: true, summary: `${pre.plan.operations.length} change(s) planned, ${advisories} advisory finding(s); latency probe p95 ${pre.baseline.latency.p95Ms}ms` };
+      const gates = [
+        ...(record.promotion?.length ? [`promoted after ${record.promotion.map(proofText).join('; ')}`] : []),
+        ...(record.approvedBy && ctx.environment?.approval === 'required' ? [`approved by ${record.approvedBy}`] : []),
+      ];
+      return { ok: true, summary: `${pre.plan.operations.length} change(s) planned, ${advisories} advisory finding(s); latency probe p95 ${pre.baseline.latency.p95Ms}ms${gates.map((g) => `; ${g}`).join('')}` };
     });
     if (record.outcome === 'blocked') return await finish(record, save, client);
 
