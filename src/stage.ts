@@ -10,5 +10,5 @@ export interface StageContext {
   /** Root of run directories (default `.pgharden/runs`). */
   runsRoot?: string;
   /** The environment picked with --env, and its rules. */
-  environment?: { name: string; approval: 'required' | 'optional'; requires: string[] };
+  environment?: { name: string; approval: 'required' | 'optional'; requires: string[]; window?: string };
 }

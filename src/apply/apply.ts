@@ -14,6 +14,7 @@ import { acquireChangeLock, releaseChangeLock } from './lock.js';
 import { rollback } from './rollback.js';
 import { ensureMonitoringView } from '../monitor/view.js';
 import { approvalText, requireApproval } from '../estate/approval.js';
+import { checkWindow } from '../estate/window-gate.js';
 
 export interface ApplyOptions {
   /** How long to wait for another applier's lock (ms). */
@@ -25,6 +26,8 @@ export interface ApplyOptions {
   runId?: string;
   /** Asked under the change lock with exactly the plan that will be applied; false cancels with nothing changed. */
   confirm?: (plan: Plan) => Promise<boolean>;
+  /** --outside-window "reason": change outside the environment's maintenance window, recorded with the run. */
+  outsideWindow?: string;
   /** Keep holding the change lock on success (`run` holds it until the end of its guard window). */
   keepLock?: boolean;
 }
@@ -127,6 +130,8 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
   const first = await readPlan(ctx, client);
   if (first.plan.blocked) throw blockedError(first.plan);
   if (!first.plan.operations.length && !opts.runId) return noop(first.plan);
+  // A `run` (opts.runId) decided on its window in its own preflight stage.
+  const window = opts.runId ? null : checkWindow(ctx, opts.outsideWindow);
 
   await acquireChangeLock(client, opts.lockWaitMs, (h) =>
     ctx.log.info(`waiting for another pgharden applying to this database${h ? ` (pid ${h.pid}, ${h.usename})` : ''}…`),
@@ -142,6 +147,7 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
     const pre = await preflight(ctx, client, { command: 'apply', runId: opts.runId, approvedBy });
     runId = pre.runId;
     if (pre.blocked) throw blockedError(pre.plan);
+    if (window) await recordStep(client, runId, 'window', window.inside ? 'done' : 'overridden', window);
     const runDir = new RunDir(runId, ctx.runsRoot);
     // A resumed run keeps the backup it took before its first change: the state now may be half-applied.
     const existing = opts.runId ? await loadBackup<Backup>(client, runId) : null;

@@ -108,7 +108,7 @@ export async function runCommand<T extends CommandResult>(
     embedded = chosen.embedded;
     const target = chosen.target;
     client = await connect(target, { onError: (err) => log.warn(`connection lost: ${err.message}`) });
-    const environment = opts.env !== undefined ? { name: opts.env, approval: policy.environments[opts.env].approval, requires: policy.environments[opts.env].requires } : undefined;
+    const environment = opts.env !== undefined ? { name: opts.env, approval: policy.environments[opts.env].approval, requires: policy.environments[opts.env].requires, window: policy.environments[opts.env].window } : undefined;
     const result = await body({ ctx: { target, policy, log, environment }, client, embedded, log, json });
     if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     render(result, { log, json });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseDuration, parsePercent } from './duration.js';
+import { parseWindow } from '../estate/window.js';
+import { redact } from '../pg/redact.js';
 
 const duration = z
   .string({ error: 'expected a duration such as 25s, 500ms or 5m' })
@@ -72,8 +74,9 @@ const roleName = z
   .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' });
 
 /**
- * A named target and its rules (`--env NAME`). `db`, `approval` and `requires` are enforced;
- * `window` and `poolers` are not built yet and are refused as unknown keys rather than accepted and ignored.
+ * A named target and its rules (`--env NAME`). `db`, `approval`, `requires` and `window` are
+ * enforced; `max_load` and `poolers` are not built yet and are refused as unknown keys rather
+ * than accepted and ignored.
  */
 const environment = z
   .object({
@@ -81,8 +84,16 @@ const environment = z
     approval: z.enum(['required', 'optional']).default('optional'),
     /** Environments where a `run` of the same policy (content hash) must have passed first. */
     requires: z.array(z.string().min(1)).default([]),
+    /** Maintenance window(s), e.g. "Sat 01:00-05:00 Europe/Berlin": apply/run refuse outside unless --outside-window. */
+    window: z.string().superRefine((v, c) => {
+      const parsed = parseWindow(v);
+      if (!parsed.ok) c.addIssue({ code: 'custom', message: parsed.error });
+    }).optional(),
   })
-  .strict();
+  .strict()
+  // The policy is stored in pgharden.runs, run.json and reports: a password in an environment's
+  // db must not travel with it. Connecting reads `db` itself; only its JSON form is masked.
+  .transform((e) => Object.defineProperty({ ...e }, 'toJSON', { value: () => ({ ...e, db: redact(e.db) }), enumerable: false }));
 
 export const policySchema = z
   .object({

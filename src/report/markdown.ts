@@ -24,6 +24,7 @@ export function renderMarkdown(m: ReportModel): string {
     '',
   ];
   if (m.promotion.length) out.push('## Promotion', '', ...m.promotion.map((p) => `- ${p}`), '');
+  if (m.window) out.push('## Maintenance window', '', m.window, '');
   if (m.roleExceptions.length) {
     out.push('## Declared role values and exceptions', '',
       mdTable(['role', 'values (in this database)', 'looser than the database target', 'reason', 'expires'],

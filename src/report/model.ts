@@ -21,6 +21,8 @@ export interface ReportModel {
   /** The policy's declared role values, each with its reason and expiry (the change ticket lists every exception). */
   /** The promotion chain: the passed run in each environment this one required. */
   promotion: string[];
+  /** Maintenance window: inside it, or the reason given for changing outside it. */
+  window: string | null;
   roleExceptions: { role: string; settings: string; reason: string; expires: string; looser: boolean }[];
   latency: { label: string; before: number[]; after: number[] | null; source: string } | null;
   triggers: { trigger: string; fired: boolean; measured: boolean; summary: string; source: string }[];
@@ -120,6 +122,7 @@ export function buildReport(r: RunRecord): ReportModel {
     settings,
     roleExceptions: roleExceptions(r),
     promotion: (r.promotion ?? []).map(proofText),
+    window: r.window ? (r.window.inside ? `inside ${r.window.window}` : `OUTSIDE ${r.window.window}: ${r.window.override}`) : null,
     latency,
     triggers: (r.guard?.triggers ?? []).map(({ trigger, fired, measured, summary, source }) => ({ trigger, fired, measured, summary, source })),
     connectionsBefore: r.baseline?.connectionsByState ?? {},

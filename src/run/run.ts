@@ -1,3 +1,4 @@
+import { checkWindow, type WindowDecision } from '../estate/window-gate.js';
 import { checkPromotion, proofText, type PromotionProof } from '../estate/promotion.js';
 import { approvalText, recordRunApproval, requireApproval } from '../estate/approval.js';
 import { operationLabel } from '../plan/operations.js';
@@ -43,6 +44,8 @@ export interface RunRecord {
   approvedBy: string | null;
   /** For --env with requires: the passed run in each required environment that allowed this one. */
   promotion?: PromotionProof[];
+  /** The maintenance window decision (inside, or outside with the --outside-window reason). */
+  window?: WindowDecision;
   startedAt: string;
   finishedAt: string | null;
   outcome: RunOutcome | null;
@@ -70,6 +73,8 @@ export interface RunRecord {
 
 export interface RunOptions {
   approvedBy?: string;
+  /** --outside-window "reason". */
+  outsideWindow?: string;
   windowMs?: number;
   intervalMs?: number;
   autoRollback: boolean;
@@ -194,8 +199,18 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       const failingChecks = await runChecks(ctx.target, ctx.policy.rollback_triggers.checks);
       // Four eyes before anything changes: the approval must be of this exact plan (estate/approval.ts).
       let unapproved: string | null = null;
+      // The maintenance window first: outside it nothing else matters (estate/window-gate.ts).
+      if (!pre.blocked) {
+        try {
+          record.window = checkWindow(outer, opts.outsideWindow) ?? undefined;
+          if (record.window) await recordStep(client, pre.runId, 'window', record.window.inside ? 'done' : 'overridden', record.window);
+        } catch (err) {
+          if (!(err instanceof BlockedError)) throw err;
+          unapproved = err.message;
+        }
+      }
       // Staging before production (estate/promotion.ts): read from each required environment's own pgharden schema.
-      if (!pre.blocked && ctx.environment?.requires.length) {
+      if (!unapproved && !pre.blocked && ctx.environment?.requires.length) {
         try {
           record.promotion = await checkPromotion(ctx.policy, ctx.environment.requires, ctx.environment.name);
           outer.log.info(`promotion: ${record.promotion.map(proofText).join('; ')}`);
