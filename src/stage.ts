@@ -9,4 +9,6 @@ export interface StageContext {
   log: Log;
   /** Root of run directories (default `.pgharden/runs`). */
   runsRoot?: string;
+  /** The environment picked with --env, and its rules. */
+  environment?: { name: string; approval: 'required' | 'optional'; requires: string[]; window?: string };
 }

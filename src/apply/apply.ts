@@ -1,6 +1,7 @@
 import { BlockedError, ConnectionError, PghardenError, RefusedError, UsageError } from '../errors.js';
 import { connect, isConnectFailure, type Client } from '../pg/client.js';
 import { planData, planSql, type Plan } from '../plan/plan.js';
+import { operationLabel } from '../plan/operations.js';
 import { preflight, readPlan } from '../preflight/preflight.js';
 import { faultPoint } from '../run/fault.js';
 import { describeState, nextCommand } from '../run/state.js';
@@ -12,6 +13,8 @@ import { executeStatements, type StepResult } from './execute.js';
 import { acquireChangeLock, releaseChangeLock } from './lock.js';
 import { rollback } from './rollback.js';
 import { ensureMonitoringView } from '../monitor/view.js';
+import { approvalText, requireApproval } from '../estate/approval.js';
+import { checkWindow } from '../estate/window-gate.js';
 
 export interface ApplyOptions {
   /** How long to wait for another applier's lock (ms). */
@@ -23,6 +26,8 @@ export interface ApplyOptions {
   runId?: string;
   /** Asked under the change lock with exactly the plan that will be applied; false cancels with nothing changed. */
   confirm?: (plan: Plan) => Promise<boolean>;
+  /** --outside-window "reason": change outside the environment's maintenance window, recorded with the run. */
+  outsideWindow?: string;
   /** Keep holding the change lock on success (`run` holds it until the end of its guard window). */
   keepLock?: boolean;
 }
@@ -58,16 +63,29 @@ async function refuseOverUnfinished(client: Client, database: string, ownRunId?:
 }
 
 /** Re-read the plan under the lock and ask about exactly that one; ask again if the database changed while the person decided. */
-async function confirmedPlan(ctx: StageContext, client: Client, confirm?: ApplyOptions['confirm']): Promise<Plan> {
-  let { plan } = await readPlan(ctx, client);
-  while (confirm && !plan.blocked && plan.operations.length) {
-    if (!(await confirm(plan))) throw new UsageError('cancelled: nothing was changed');
-    const again = (await readPlan(ctx, client)).plan;
-    if (sameChanges(again, plan)) break;
+async function confirmedPlan(ctx: StageContext, client: Client, confirm?: ApplyOptions['confirm']): Promise<Awaited<ReturnType<typeof readPlan>>> {
+  let read = await readPlan(ctx, client);
+  while (confirm && !read.plan.blocked && read.plan.operations.length) {
+    if (!(await confirm(read.plan))) throw new UsageError('cancelled: nothing was changed');
+    const again = await readPlan(ctx, client);
+    if (sameChanges(again.plan, read.plan)) break;
     ctx.log.warn('the database changed while you were deciding; this is the plan now:');
-    plan = again;
+    read = again;
   }
-  return plan;
+  return read;
+}
+
+/**
+ * Where the environment requires it, the plan about to be applied (read under the change lock)
+ * must carry a four-eyes approval of its exact hash. A resumed run past its backup was approved
+ * when it started: its half-applied state is no longer the plan anyone approved.
+ */
+async function approvalFor(ctx: StageContext, client: Client, read: Awaited<ReturnType<typeof readPlan>>, opts: ApplyOptions): Promise<string | undefined> {
+  if (ctx.environment?.approval !== 'required' || !read.plan.operations.length) return opts.approvedBy;
+  if (opts.runId && (await loadBackup(client, opts.runId))) return opts.approvedBy;
+  const approval = await requireApproval(client, ctx.policy, read.state, read.plan);
+  ctx.log.info(`approved: ${approvalText(approval)}`);
+  return approvalText(approval);
 }
 
 /**
@@ -112,6 +130,8 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
   const first = await readPlan(ctx, client);
   if (first.plan.blocked) throw blockedError(first.plan);
   if (!first.plan.operations.length && !opts.runId) return noop(first.plan);
+  // A `run` (opts.runId) decided on its window in its own preflight stage.
+  const window = opts.runId ? null : checkWindow(ctx, opts.outsideWindow);
 
   await acquireChangeLock(client, opts.lockWaitMs, (h) =>
     ctx.log.info(`waiting for another pgharden applying to this database${h ? ` (pid ${h.pid}, ${h.usename})` : ''}…`),
@@ -122,10 +142,12 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
   try {
     await refuseOverUnfinished(client, ctx.target.database, opts.runId);
     const confirmed = await confirmedPlan(ctx, client, opts.confirm);
-    if (confirmed.blocked) throw blockedError(confirmed);
-    const pre = await preflight(ctx, client, { command: 'apply', runId: opts.runId, approvedBy: opts.approvedBy });
+    if (confirmed.plan.blocked) throw blockedError(confirmed.plan);
+    const approvedBy = await approvalFor(ctx, client, confirmed, opts);
+    const pre = await preflight(ctx, client, { command: 'apply', runId: opts.runId, approvedBy });
     runId = pre.runId;
     if (pre.blocked) throw blockedError(pre.plan);
+    if (window) await recordStep(client, runId, 'window', window.inside ? 'done' : 'overridden', window);
     const runDir = new RunDir(runId, ctx.runsRoot);
     // A resumed run keeps the backup it took before its first change: the state now may be half-applied.
     const existing = opts.runId ? await loadBackup<Backup>(client, runId) : null;
@@ -147,7 +169,7 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
     const db = pre.state.database.name;
     const { steps } = await executeStatements(
       client, runId, runDir,
-      pre.plan.operations.map((op) => ({ step: op.kind === op.name ? op.kind : `${op.kind} ${op.name}`, sql: op.forwardSql(db) })),
+      pre.plan.operations.map((op) => ({ step: op.kind === op.name ? op.kind : `${op.kind} ${operationLabel(op)}`, sql: op.forwardSql(db) })),
       {
         lockTimeoutMs: opts.lockTimeoutMs, retries: opts.retries,
         onRetry: (step, attempt, wait) => ctx.log.warn(`${step}: lock timeout, retry ${attempt} in ${wait}ms`),

@@ -30,7 +30,7 @@ export function captureBackup(state: DatabaseState, plan: Plan, runId: string): 
     globalSettings: state.globalSettings,
     roleSettings: state.roleSettings,
     connLimit: state.database.connLimit,
-    touched: plan.operations.filter((o) => o.kind !== 'connection_limit').map((o) => o.name),
+    touched: plan.operations.filter((o) => o.kind === 'set' || o.kind === 'reset').map((o) => o.name),
     touchesConnectionLimit: plan.operations.some((o) => o.kind === 'connection_limit'),
     operations: planSql(plan).records,
   };

@@ -39,6 +39,8 @@ export async function rehearseRollback(ctx: StageContext, client: Client): Promi
   const runsRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'pgharden-rehearsal-'));
   try {
     for (const s of source.dbSettings) await client.query(setSql(scratch, s.name, s.value));
+    // Roles' own values in the target database too, so role_set/role_reset are rehearsed from the same state.
+    for (const r of source.roleSettings) if (r.scope === 'in-database' && r.role) await client.query(setSql(scratch, r.name, r.value, r.role));
     await client.query(connectionLimitSql(scratch, source.database.connLimit));
     const scratchCtx: StageContext = { ...ctx, target: withDatabase(ctx.target, scratch), log: silentLog, runsRoot };
     return await withClient(scratchCtx.target, async (c) => {

@@ -1,7 +1,7 @@
 import { CheckFailedError, RefusedError, UsageError } from '../errors.js';
 import type { Client } from '../pg/client.js';
 import { readDatabaseState, type DatabaseState } from '../pg/catalog.js';
-import { connectionLimitSql, restoreSql, type OperationRecord } from '../plan/operations.js';
+import { connectionLimitSql, operationLabel, restoreSql, type OperationRecord } from '../plan/operations.js';
 import { nextCommand } from '../run/state.js';
 import type { StageContext } from '../stage.js';
 import { RunDir } from '../state/run-dir.js';
@@ -15,6 +15,8 @@ import { CHANGES_IN_PLACE } from '../run/state.js';
 /** One value the run changed, seen three ways. */
 export interface ThreeWay {
   name: string;
+  /** Set for a role's value in the database (role_set/role_reset records). */
+  role?: string;
   /** Database-level value before the run (null: not set); for connection_limit the old limit. */
   before: string | null;
   /** What the run set. */
@@ -44,12 +46,16 @@ const show = (v: string | null) => (v === null ? '(not set)' : v);
 
 function current(op: OperationRecord, state: DatabaseState): string | null {
   if (op.kind === 'connection_limit') return String(state.database.connLimit);
+  // Role ops own exactly the role's entry in this database; a role-wide (ALTER ROLE r SET) value is someone else's.
+  if (op.role !== undefined) return state.roleSettings.find((r) => r.role === op.role && r.scope === 'in-database' && r.name === op.name)?.value ?? null;
   return state.dbSettings.find((s) => s.name === op.name)?.value ?? null;
 }
 
 /** Each value the run changed: before, applied, now. Values the run did not touch are never looked at. */
 export function threeWay(backup: Backup, state: DatabaseState): ThreeWay[] {
-  return backup.operations.map((op) => ({ name: op.name, before: op.before, applied: op.after, now: current(op, state) }));
+  return backup.operations.map((op) => ({
+    name: op.name, ...(op.role !== undefined ? { role: op.role } : {}), before: op.before, applied: op.after, now: current(op, state),
+  }));
 }
 
 /**
@@ -66,8 +72,10 @@ export function restorePlan(backup: Backup, state: DatabaseState, force = false)
       conflicts.push(v);
       if (!force) continue;
     }
-    const sql = v.name === 'connection_limit' ? connectionLimitSql(backup.database, Number(v.before)) : restoreSql(backup.database, v.name, v.before);
-    statements.push({ step: `rollback ${v.name}`, sql });
+    const sql = v.name === 'connection_limit' && v.role === undefined
+      ? connectionLimitSql(backup.database, Number(v.before))
+      : restoreSql(backup.database, v.name, v.before, v.role);
+    statements.push({ step: `rollback ${operationLabel(v)}`, sql });
   }
   return { statements, conflicts };
 }
@@ -75,8 +83,8 @@ export function restorePlan(backup: Backup, state: DatabaseState, force = false)
 /** After a restore: every value the run changed is back to what it was (conflicts left alone are not counted). */
 export function checkRestore(backup: Backup, state: DatabaseState, skipped: string[] = []): RestoreCheck {
   const differences = threeWay(backup, state)
-    .filter((v) => v.now !== v.before && !skipped.includes(v.name))
-    .map((v) => `${v.name}: was ${show(v.before)} before the run, now ${show(v.now)}`);
+    .filter((v) => v.now !== v.before && !skipped.includes(operationLabel(v)))
+    .map((v) => `${operationLabel(v)}: was ${show(v.before)} before the run, now ${show(v.now)}`);
   return { ok: differences.length === 0, differences };
 }
 
@@ -103,7 +111,7 @@ async function refuseOutOfOrder(client: Client, run: RunRow): Promise<void> {
 function conflictError(run: RunRow, conflicts: ThreeWay[]): CheckFailedError {
   return new CheckFailedError(
     `run ${run.id}: ${conflicts.length} value(s) were changed by someone after the run, so rollback would overwrite their work:\n` +
-      conflicts.map((c) => `  ${c.name}: was ${show(c.before)}, the run set ${show(c.applied)}, now ${show(c.now)}`).join('\n') +
+      conflicts.map((c) => `  ${operationLabel(c)}: was ${show(c.before)}, the run set ${show(c.applied)}, now ${show(c.now)}`).join('\n') +
       '\nNothing was changed. Restore them anyway with --force, or leave them and roll back nothing.',
   ).withDetails({ runId: run.id, conflicts });
 }

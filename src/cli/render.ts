@@ -39,7 +39,7 @@ export function renderPlan(log: Log, plan: ReturnType<typeof planData>): void {
 
 export function renderChecks(log: Log, checks: Check[]): void {
   for (const c of checks) {
-    log.info(`  ${mark(c.ok)} ${c.message}`);
+    log.info(`  ${c.warning ? '!' : mark(c.ok)} ${c.message}`);
     if (c.fix) log.info(`      fix: ${c.fix}`);
   }
 }

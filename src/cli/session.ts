@@ -15,6 +15,8 @@ export interface GlobalOptions {
   yes?: boolean;
   /** Use the embedded PostgreSQL (also PGHARDEN_EMBEDDED=1). */
   embedded?: boolean;
+  /** An environment of the policy's `environments:` (its db and its rules). */
+  env?: string;
 }
 
 export interface CommandEnv {
@@ -65,6 +67,11 @@ export function embeddedReason(opts: GlobalOptions, env: NodeJS.ProcessEnv = pro
 
 /** Where a command works: --db / DATABASE_URL / PG* variables, else the embedded server when asked for. */
 export async function chooseTarget(opts: GlobalOptions, policy: Policy, log: Log): Promise<{ target: Target; embedded: EmbeddedServer | null }> {
+  if (opts.env !== undefined) {
+    const env = environmentOf(opts, policy);
+    const target = resolveTarget(env.db);
+    return { target: policy.database ? withDatabase(target, policy.database) : target, embedded: null };
+  }
   const why = embeddedReason(opts);
   if (why) {
     const { server, target } = await embeddedTarget(log, policy.database ?? EMBEDDED_DATABASE, why);
@@ -72,6 +79,16 @@ export async function chooseTarget(opts: GlobalOptions, policy: Policy, log: Log
   }
   const target = resolveTarget(opts.db);
   return { target: policy.database ? withDatabase(target, policy.database) : target, embedded: null };
+}
+
+/** The environment --env names; --env with --db or --embedded names two targets. */
+export function environmentOf(opts: GlobalOptions, policy: Policy): Policy['environments'][string] {
+  if (opts.db || opts.embedded) throw new UsageError(`--env ${opts.env} and ${opts.db ? '--db' : '--embedded'} name two different targets: give one`);
+  const names = Object.keys(policy.environments);
+  if (!Object.hasOwn(policy.environments, opts.env!)) {
+    throw new UsageError(`--env ${JSON.stringify(opts.env)}: policy ${policy.source} has ${names.length ? `environments ${names.join(', ')}` : 'no environments:'}`);
+  }
+  return policy.environments[opts.env!];
 }
 
 /**
@@ -93,7 +110,8 @@ export async function runCommand<T extends CommandResult>(
     embedded = chosen.embedded;
     const target = chosen.target;
     client = await connect(target, { onError: (err) => log.warn(`connection lost: ${err.message}`) });
-    const result = await body({ ctx: { target, policy, log }, client, embedded, log, json });
+    const environment = opts.env !== undefined ? { name: opts.env, approval: policy.environments[opts.env].approval, requires: policy.environments[opts.env].requires, window: policy.environments[opts.env].window } : undefined;
+    const result = await body({ ctx: { target, policy, log, environment }, client, embedded, log, json });
     if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     render(result, { log, json });
     process.exitCode = result.exitCode ?? (result.ok ? ExitCode.ok : ExitCode.checkFailed);

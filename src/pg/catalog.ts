@@ -52,7 +52,7 @@ export interface StatementRow {
 /** Everything plan, preflight, verify and rollback need to know about one database. */
 export interface DatabaseState {
   server: { version: string; versionNum: number; maxConnections: number; reservedConnections: number };
-  me: { user: string; superuser: boolean; ownsDatabase: boolean; canSet: Record<string, boolean> };
+  me: { user: string; superuser: boolean; createRole: boolean; ownsDatabase: boolean; canSet: Record<string, boolean> };
   database: { name: string; oid: number; owner: string; connLimit: number };
   settings: Map<string, SettingRow>;
   /** What each parameter is at server level (postgresql.conf, command line, built-in), beneath any database or role value. */
@@ -63,6 +63,8 @@ export interface DatabaseState {
   globalSettings: { name: string; value: string }[];
   roleSettings: RoleSettingRow[];
   loginRoles: LoginRole[];
+  /** Every role but the built-in pg_* ones: a policy's `roles:` may name a group role (NOLOGIN). */
+  roles: { name: string; canLogin: boolean }[];
   sessions: SessionRow[];
   /** null when pg_stat_statements is not installed in this database or not loaded. */
   statements: StatementRow[] | null;
@@ -102,7 +104,7 @@ export async function readSettings(client: Client): Promise<Map<string, SettingR
 export async function readDatabaseState(client: Client, database: string, params: string[] = []): Promise<DatabaseState> {
   const db = await client.query(
     `SELECT d.oid::int AS oid, d.datconnlimit AS connlimit, pg_get_userbyid(d.datdba) AS owner,
-            pg_has_role(d.datdba, 'USAGE') AS owns, r.rolsuper AS superuser, current_user AS me,
+            pg_has_role(d.datdba, 'USAGE') AS owns, r.rolsuper AS superuser, r.rolcreaterole AS createrole, current_user AS me,
             current_setting('server_version') AS version, current_setting('server_version_num')::int AS version_num,
             current_setting('max_connections')::int AS max_connections,
             current_setting('superuser_reserved_connections')::int
@@ -129,6 +131,7 @@ export async function readDatabaseState(client: Client, database: string, params
        FROM pg_roles WHERE rolcanlogin AND has_database_privilege(oid, $1::oid, 'CONNECT') ORDER BY rolname`,
     [d.oid],
   );
+  const allRoles = await client.query(`SELECT rolname AS name, rolcanlogin AS login FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`);
   const sessions = await readSessions(client, database);
   const canSet = await readSetPrivileges(client, params, d.superuser, d.version_num);
   const statements = await readStatements(client, d.oid);
@@ -148,7 +151,7 @@ export async function readDatabaseState(client: Client, database: string, params
 
   return {
     server: { version: d.version, versionNum: d.version_num, maxConnections: d.max_connections, reservedConnections: d.reserved },
-    me: { user: d.me, superuser: d.superuser, ownsDatabase: d.owns, canSet },
+    me: { user: d.me, superuser: d.superuser, createRole: d.createrole, ownsDatabase: d.owns, canSet },
     database: { name: database, oid: d.oid, owner: d.owner, connLimit: d.connlimit },
     settings,
     serverValues: serverValues(settings, fileSettings),
@@ -156,6 +159,7 @@ export async function readDatabaseState(client: Client, database: string, params
     globalSettings,
     roleSettings,
     loginRoles: logins.rows.map((r) => ({ name: r.name, superuser: r.superuser, connLimit: r.connlimit })),
+    roles: allRoles.rows.map((r) => ({ name: r.name, canLogin: r.login })),
     sessions,
     statements,
     capturedAt: new Date(d.captured_at).toISOString(),

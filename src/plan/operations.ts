@@ -6,10 +6,12 @@ import { quoteIdent, quoteLiteral, quoteParamName } from '../pg/quote.js';
  * its inverse, computed from the state captured before the change.
  */
 export interface Operation {
-  readonly kind: 'set' | 'reset' | 'connection_limit';
+  readonly kind: 'set' | 'reset' | 'connection_limit' | 'role_set' | 'role_reset';
   /** The parameter, or `connection_limit`. */
   readonly name: string;
-  /** Database-level value before the change (null: none set; for connection_limit the old limit). */
+  /** For role_set/role_reset: the role whose value in this database changes (ALTER ROLE r IN DATABASE d). */
+  readonly role?: string;
+  /** Database-level (or, for role ops, role-in-database) value before the change (null: none set; for connection_limit the old limit). */
   readonly before: string | null;
   /** Database-level value after the change (null: none). */
   readonly after: string | null;
@@ -34,8 +36,8 @@ export function valueSql(name: string, stored: string): string | null {
  * session's value is put back in the same transaction so our later statements resolve names
  * as before.
  */
-export function setSql(db: string, name: string, stored: string): string {
-  const target = `ALTER DATABASE ${quoteIdent(db)} SET ${quoteParamName(name)}`;
+export function setSql(db: string, name: string, stored: string, role?: string): string {
+  const target = `${alterTarget(db, role)} SET ${quoteParamName(name)}`;
   const value = valueSql(name, stored);
   if (value !== null) return `${target} = ${value};`;
   const n = quoteLiteral(name);
@@ -53,11 +55,15 @@ export function storedValue(name: string, raw: string | number | boolean): strin
   return (kind && storedListText(kind, String(raw))) ?? String(raw);
 }
 
-export const resetSql = (db: string, name: string) => `ALTER DATABASE ${quoteIdent(db)} RESET ${quoteParamName(name)};`;
+/** Whose entry in pg_db_role_setting a statement changes: the database's, or one role's within the database. */
+const alterTarget = (db: string, role?: string) =>
+  role === undefined ? `ALTER DATABASE ${quoteIdent(db)}` : `ALTER ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(db)}`;
+
+export const resetSql = (db: string, name: string, role?: string) => `${alterTarget(db, role)} RESET ${quoteParamName(name)};`;
 export const connectionLimitSql = (db: string, limit: number) => `ALTER DATABASE ${quoteIdent(db)} CONNECTION LIMIT ${Math.trunc(limit)};`;
-/** Put a parameter back to `value`, or remove the database-level entry when there was none. */
-export const restoreSql = (db: string, name: string, value: string | null) =>
-  value === null ? resetSql(db, name) : setSql(db, name, value);
+/** Put a parameter back to `value`, or remove the database-level (or role-in-database) entry when there was none. */
+export const restoreSql = (db: string, name: string, value: string | null, role?: string) =>
+  value === null ? resetSql(db, name, role) : setSql(db, name, value, role);
 
 export class SetOperation implements Operation {
   readonly kind = 'set';
@@ -87,10 +93,32 @@ export class ConnectionLimitOperation implements Operation {
   inverseSql(db: string) { return connectionLimitSql(db, Number(this.before)); }
 }
 
+/** A declared role value: ALTER ROLE r IN DATABASE d SET name = after; the inverse puts back the role's own prior entry. */
+export class RoleSetOperation implements Operation {
+  readonly kind = 'role_set';
+  constructor(readonly role: string, readonly name: string, readonly before: string | null, readonly after: string) {}
+  forwardSql(db: string) { return setSql(db, this.name, this.after, this.role); }
+  inverseSql(db: string) { return restoreSql(db, this.name, this.before, this.role); }
+}
+
+/** A role value the policy removes (`null`): ALTER ROLE r IN DATABASE d RESET name. */
+export class RoleResetOperation implements Operation {
+  readonly kind = 'role_reset';
+  readonly after = null;
+  constructor(readonly role: string, readonly name: string, readonly before: string) {}
+  forwardSql(db: string) { return resetSql(db, this.name, this.role); }
+  inverseSql(db: string) { return setSql(db, this.name, this.before, this.role); }
+}
+
+/** How steps and messages name an operation: `statement_timeout`, or `statement_timeout for role reporting`. */
+export const operationLabel = (op: { name: string; role?: string }) => (op.role === undefined ? op.name : `${op.name} for role ${op.role}`);
+
 /** The plain-data form stored in the journal and the run directory. */
 export interface OperationRecord {
   kind: Operation['kind'];
   name: string;
+  /** Present on role_set/role_reset records only. */
+  role?: string;
   before: string | null;
   after: string | null;
   forward: string;
@@ -98,5 +126,5 @@ export interface OperationRecord {
 }
 
 export function toRecord(op: Operation, database: string): OperationRecord {
-  return { kind: op.kind, name: op.name, before: op.before, after: op.after, forward: op.forwardSql(database), inverse: op.inverseSql(database) };
+  return { kind: op.kind, name: op.name, ...(op.role !== undefined ? { role: op.role } : {}), before: op.before, after: op.after, forward: op.forwardSql(database), inverse: op.inverseSql(database) };
 }

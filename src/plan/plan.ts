@@ -4,6 +4,8 @@ import { parseValue } from '../pg/units.js';
 import type { Policy } from '../policy/schema.js';
 import { effectiveFor } from './effective.js';
 import { toolSafetyFindings } from './tool-safety.js';
+import { planRoles } from './role-plan.js';
+import { declaredRoles, declaredValue, roleValueProblems } from './role-values.js';
 import {
   connectionLimitFindings, describeValue, notOwnerFinding, notSettableFinding, roleOverrideFindings,
   hiddenParameterFinding, noEffectFinding, superuserFinding, unknownParameterFinding, workloadFindings, type Finding,
@@ -12,6 +14,8 @@ import { ConnectionLimitOperation, ResetOperation, SetOperation, storedValue, to
 
 export interface PlanRow {
   setting: string;
+  /** Rows of the policy's roles: the role whose own value in this database the row is about. */
+  role?: string;
   /** ALTER DATABASE value now (null: none). */
   databaseValue: string | null;
   /** What a new session of the connecting role gets now, and from where. */
@@ -80,8 +84,14 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
     const same = have?.ok === true && have.canonical === wanted.canonical;
     row.action = same ? 'none' : 'set';
     if (!same) operations.push(new SetOperation(name, current, storedValue(name, raw)));
-    findings.push(...roleOverrideFindings(state, name));
+    // A declared role value is intended: only undeclared overrides are worth a finding.
+    findings.push(...roleOverrideFindings(state, name).filter((f) => !f.roles?.every((r) => declaredValue(policy, r, name) !== undefined)));
   }
+
+  const declared = declaredRoles(state, policy);
+  valueProblems.push(...roleValueProblems(declared, policy));
+  const roles = planRoles(state, policy, declared);
+  valueProblems.push(...roles.problems);
 
   if (valueProblems.length) {
     throw new PolicyError(`policy ${policy.source} has values this server cannot accept:\n  ${valueProblems.join('\n  ')}`, valueProblems);
@@ -103,6 +113,10 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
     if (before !== limit) operations.push(new ConnectionLimitOperation(before, limit));
   }
 
+  // Role values go after the database-level ones: rollback undoes newest first, so roles are restored before the database.
+  rows.push(...roles.rows);
+  operations.push(...roles.operations);
+  findings.push(...roles.findings);
   findings.push(...workloadFindings(state, targets));
   findings.push(...toolSafetyFindings(state, targets));
   const blocked = findings.some((f) => f.severity === 'blocking');

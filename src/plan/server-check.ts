@@ -4,7 +4,7 @@ import { listKind, splitList } from '../pg/guc-list.js';
 import { quoteParamName } from '../pg/quote.js';
 import { shown } from '../pg/units.js';
 import type { Finding } from './findings.js';
-import { valueSql } from './operations.js';
+import { operationLabel, valueSql } from './operations.js';
 import type { Plan } from './plan.js';
 
 /**
@@ -26,7 +26,7 @@ const PRIVILEGE = new Set(['42501']);
  * stops before it records a run or a backup.
  */
 export async function serverValueFindings(client: Client, state: DatabaseState, plan: Plan): Promise<Finding[]> {
-  const toTry = plan.operations.filter((op) => op.kind === 'set' && op.after !== null && !NOT_TRIED.has(op.name) &&
+  const toTry = plan.operations.filter((op) => (op.kind === 'set' || op.kind === 'role_set') && op.after !== null && !NOT_TRIED.has(op.name) &&
     ['string', 'enum', undefined].includes(state.settings.get(op.name)?.vartype));
   const findings: Finding[] = [];
   if (toTry.length) {
@@ -42,7 +42,7 @@ export async function serverValueFindings(client: Client, state: DatabaseState, 
           const e = err as { code?: string; message?: string; detail?: string };
           if (!PRIVILEGE.has(e.code ?? '')) {
             findings.push({
-              severity: 'blocking', code: 'invalid-value', setting: op.name,
+              severity: 'blocking', code: 'invalid-value', setting: operationLabel(op),
               message: `the server rejects ${op.name} = ${shown(op.after)}: ${clip(e.message ?? '')}${e.detail ? ` (${clip(e.detail)})` : ''} [SQLSTATE ${e.code}]`,
               fix: fixFor(op.name),
             });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseDuration, parsePercent } from './duration.js';
+import { parseWindow } from '../estate/window.js';
+import { redact } from '../pg/redact.js';
 
 const duration = z
   .string({ error: 'expected a duration such as 25s, 500ms or 5m' })
@@ -79,6 +81,64 @@ const alertRule = <T extends z.ZodType<number, string>>(value: T, dflt: { over: 
       };
     });
 
+/** Parameter names are case-insensitive in PostgreSQL: keep them in lower case from here on. */
+const settingsMap = z
+  .record(parameterName, settingValue)
+  .default({})
+  .refine((o) => new Set(Object.keys(o).map((k) => k.toLowerCase())).size === Object.keys(o).length, {
+    error: 'names a parameter twice (parameter names are case-insensitive)',
+  })
+  .transform((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v])));
+
+/** A calendar day. YAML 1.1 tools may hand us a Date for `2027-03-31`; keep the day as written. */
+const isoDay = z
+  .union([z.string(), z.date()], { error: 'expected a date such as 2027-03-31' })
+  .transform((v) => (v instanceof Date ? v.toISOString().slice(0, 10) : v))
+  .refine((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), {
+    error: 'expected a date such as 2027-03-31 (YYYY-MM-DD)',
+  });
+
+/**
+ * A role's declared values in this database (ALTER ROLE r IN DATABASE d SET). Whether a value
+ * is looser than the database target needs the server's units, so the "reason required" rule is
+ * checked by the plan (src/plan/role-exceptions.ts), still as a policy error.
+ */
+const roleEntry = z
+  .object({
+    settings: settingsMap,
+    reason: z.string().trim().min(1, 'must not be empty').optional(),
+    expires: isoDay.optional(),
+  })
+  .strict();
+
+const roleName = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((v) => Buffer.byteLength(v) <= 63, { error: 'is longer than 63 bytes, the longest name PostgreSQL keeps' })
+  .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' });
+
+/**
+ * A named target and its rules (`--env NAME`). `db`, `approval`, `requires` and `window` are
+ * enforced; `max_load` and `poolers` are not built yet and are refused as unknown keys rather
+ * than accepted and ignored.
+ */
+const environment = z
+  .object({
+    db: z.string().min(1, 'must not be empty'),
+    approval: z.enum(['required', 'optional']).default('optional'),
+    /** Environments where a `run` of the same policy (content hash) must have passed first. */
+    requires: z.array(z.string().min(1)).default([]),
+    /** Maintenance window(s), e.g. "Sat 01:00-05:00 Europe/Berlin": apply/run refuse outside unless --outside-window. */
+    window: z.string().superRefine((v, c) => {
+      const parsed = parseWindow(v);
+      if (!parsed.ok) c.addIssue({ code: 'custom', message: parsed.error });
+    }).optional(),
+  })
+  .strict()
+  // The policy is stored in pgharden.runs, run.json and reports: a password in an environment's
+  // db must not travel with it. Connecting reads `db` itself; only its JSON form is masked.
+  .transform((e) => Object.defineProperty({ ...e }, 'toJSON', { value: () => ({ ...e, db: redact(e.db) }), enumerable: false }));
+
 export const policySchema = z
   .object({
     database: z
@@ -87,14 +147,20 @@ export const policySchema = z
       .refine((v) => Buffer.byteLength(v) <= MAX_NAME_BYTES, { error: `is longer than ${MAX_NAME_BYTES} bytes, the longest name PostgreSQL keeps` })
       .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' })
       .optional(),
-    // Parameter names are case-insensitive in PostgreSQL: keep them in lower case from here on.
-    settings: z
-      .record(parameterName, settingValue)
+    settings: settingsMap,
+    /** Declared role-level values and exceptions: `{ <role>: { settings, reason?, expires? } }`. */
+    roles: z.record(roleName, roleEntry).default({}),
+    environments: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'is not an environment name (letters, digits, _ . -)'), environment)
       .default({})
-      .refine((o) => new Set(Object.keys(o).map((k) => k.toLowerCase())).size === Object.keys(o).length, {
-        error: 'names a parameter twice (parameter names are case-insensitive)',
-      })
-      .transform((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]))),
+      .superRefine((envs, z2) => {
+        for (const [name, env] of Object.entries(envs)) {
+          for (const req of env.requires) {
+            if (!Object.hasOwn(envs, req)) z2.addIssue({ code: 'custom', path: [name, 'requires'], message: `names ${JSON.stringify(req)}, which is not an environment of this policy` });
+            else if (req === name) z2.addIssue({ code: 'custom', path: [name, 'requires'], message: 'an environment cannot require itself' });
+          }
+        }
+      }),
     connection_limit: z.number().int('must be a whole number').min(-1, 'must be -1 (no limit) or more').optional(),
     alerts: z
       .object({

@@ -1,3 +1,4 @@
+import { policyParameters } from '../policy/parameters.js';
 import type { Client } from '../pg/client.js';
 import { readDatabaseState, type DatabaseState } from '../pg/catalog.js';
 import { addFindings, buildPlan, planData, type Plan } from '../plan/plan.js';
@@ -22,7 +23,7 @@ export interface PreflightResult {
 
 /** Read the state and plan only: what `plan` shows, and what every changing command starts from. */
 export async function readPlan(ctx: StageContext, client: Client): Promise<{ state: DatabaseState; plan: Plan }> {
-  const state = await readDatabaseState(client, ctx.target.database, Object.keys(ctx.policy.settings));
+  const state = await readDatabaseState(client, ctx.target.database, policyParameters(ctx.policy));
   const plan = buildPlan(state, ctx.policy);
   addFindings(plan, await serverValueFindings(client, state, plan));
   if (state.server.versionNum < MIN_SERVER_VERSION) {

@@ -30,6 +30,13 @@ export function renderMarkdown(m: ReportModel): string {
     mdTable(['setting', 'before (database level)', 'target', 'after (fresh session)'], m.settings.map((s) => [s.setting, s.before, s.target, `${s.after}${s.ok === false ? ' ✘' : ''}`])),
     '',
   ];
+  if (m.promotion.length) out.push('## Promotion', '', ...m.promotion.map((p) => `- ${p}`), '');
+  if (m.window) out.push('## Maintenance window', '', m.window, '');
+  if (m.roleExceptions.length) {
+    out.push('## Declared role values and exceptions', '',
+      mdTable(['role', 'values (in this database)', 'looser than the database target', 'reason', 'expires'],
+        m.roleExceptions.map((e) => [e.role, e.settings, e.looser ? 'yes' : 'no', e.reason, e.expires])), '');
+  }
   if (m.latency) {
     out.push('## Latency', '', `Source: ${m.latency.source}.`, '',
       mdTable(['', 'p50 ms', 'p95 ms', 'p99 ms'], [

@@ -1,3 +1,4 @@
+import { proofText } from '../estate/promotion.js';
 import { formatDuration } from '../policy/duration.js';
 import type { RunRecord } from '../run/run.js';
 import { postRollbackActions, type PostRollbackAction } from './actions.js';
@@ -30,6 +31,12 @@ export interface ReportModel {
   contacts: [string, string][];
   criteria: Criterion[];
   settings: SettingRow[];
+  /** The policy's declared role values, each with its reason and expiry (the change ticket lists every exception). */
+  roleExceptions: { role: string; settings: string; reason: string; expires: string; looser: boolean }[];
+  /** The promotion chain: the passed run in each environment this one required. */
+  promotion: string[];
+  /** Maintenance window: inside it, or the reason given for changing outside it. */
+  window: string | null;
   latency: { label: string; before: number[]; after: number[] | null; source: string; degraded: boolean } | null;
   triggers: { trigger: string; fired: boolean; measured: boolean; summary: string; source: string }[];
   /** The statements behind the timeouts (load sample, pg_stat_statements, server log). */
@@ -80,6 +87,17 @@ function headline(r: ReportedRecord, cause: string | null, history: StateChange[
 
 const CONTACT_LABELS: Record<string, string> = { dba_team: 'DBA team', application_team: 'Application team', on_call: 'On-call engineer', escalation: 'Escalation' };
 
+function roleExceptions(r: ReportedRecord): ReportModel['roleExceptions'] {
+  const looser = new Map((r.verify?.exceptions ?? []).map((d) => [d.role, d.looser.length > 0]));
+  return Object.entries(r.policy.roles ?? {}).map(([role, e]) => ({
+    role,
+    settings: Object.entries(e.settings).map(([k, v]) => `${k} = ${v === null ? 'RESET' : String(v)}`).join(', '),
+    reason: e.reason ?? '—',
+    expires: e.expires ?? 'never',
+    looser: looser.get(role) ?? false,
+  }));
+}
+
 export function buildReport(r: ReportedRecord): ReportModel {
   const guardStart = r.stages.filter((s) => s.stage !== 'guard' && s.stage !== 'rollback').reduce((n, s) => n + s.ms, 0) / 1000;
   let clock = 0;
@@ -123,6 +141,9 @@ export function buildReport(r: ReportedRecord): ReportModel {
     contacts: Object.keys(CONTACT_LABELS).filter((k) => (r.policy.contacts as Record<string, string | undefined> | undefined)?.[k]).map((k) => [CONTACT_LABELS[k], (r.policy.contacts as Record<string, string>)[k]]),
     criteria: successCriteria(r),
     settings: settingRows(r),
+    roleExceptions: roleExceptions(r),
+    promotion: (r.promotion ?? []).map(proofText),
+    window: r.window ? (r.window.inside ? `inside ${r.window.window}` : `OUTSIDE ${r.window.window}: ${r.window.override}`) : null,
     latency,
     triggers: (r.guard?.triggers ?? []).map(({ trigger, fired, measured, summary, source }) => ({ trigger, fired, measured, summary, source })),
     evidence,

@@ -1,9 +1,13 @@
+import { checkWindow, type WindowDecision } from '../estate/window-gate.js';
+import { checkPromotion, proofText, type PromotionProof } from '../estate/promotion.js';
+import { approvalText, recordRunApproval, requireApproval } from '../estate/approval.js';
+import { operationLabel } from '../plan/operations.js';
 import { apply, type ApplyResult } from '../apply/apply.js';
 import type { Backup } from '../apply/backup.js';
 import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
 import { rehearseRollback, type Rehearsal } from '../apply/rehearse.js';
 import { rollback, threeWay, type RollbackResult } from '../apply/rollback.js';
-import { PghardenError, UsageError } from '../errors.js';
+import { BlockedError, PghardenError, UsageError } from '../errors.js';
 import { readDatabaseState } from '../pg/catalog.js';
 import { connect } from '../pg/client.js';
 import { runChecks } from '../guard/checks.js';
@@ -38,6 +42,10 @@ export interface RunRecord {
   policySource: string;
   policy: StageContext['policy'];
   approvedBy: string | null;
+  /** For --env with requires: the passed run in each required environment that allowed this one. */
+  promotion?: PromotionProof[];
+  /** The maintenance window decision (inside, or outside with the --outside-window reason). */
+  window?: WindowDecision;
   startedAt: string;
   finishedAt: string | null;
   outcome: RunOutcome | null;
@@ -65,6 +73,8 @@ export interface RunRecord {
 
 export interface RunOptions {
   approvedBy?: string;
+  /** --outside-window "reason". */
+  outsideWindow?: string;
   windowMs?: number;
   intervalMs?: number;
   autoRollback: boolean;
@@ -100,7 +110,7 @@ async function resumeRecord(ctx: StageContext, client: Client, runId: string): P
     const drift = threeWay(backup, await readDatabaseState(client, backup.database)).filter((v) => v.now !== v.applied);
     if (drift.length) {
       throw new UsageError(
-        `run ${runId} cannot be resumed: the database no longer holds what it set (${drift.map((v) => `${v.name} is ${v.now ?? '(not set)'}, the run set ${v.applied ?? '(not set)'}`).join('; ')}). ` +
+        `run ${runId} cannot be resumed: the database no longer holds what it set (${drift.map((v) => `${operationLabel(v)} is ${v.now ?? '(not set)'}, the run set ${v.applied ?? '(not set)'}`).join('; ')}). ` +
           `Roll it back with: pgharden rollback --run ${runId}`,
       );
     }
@@ -187,17 +197,54 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       record.baseline = pre.baseline;
       // A business check that already fails would fire the `checks` trigger on a change that did no harm.
       const failingChecks = await runChecks(ctx.target, ctx.policy.rollback_triggers.checks);
-      if (pre.blocked || failingChecks.length) {
+      // Four eyes before anything changes: the approval must be of this exact plan (estate/approval.ts).
+      let unapproved: string | null = null;
+      // The maintenance window first: outside it nothing else matters (estate/window-gate.ts).
+      if (!pre.blocked) {
+        try {
+          record.window = checkWindow(outer, opts.outsideWindow) ?? undefined;
+          if (record.window) await recordStep(client, pre.runId, 'window', record.window.inside ? 'done' : 'overridden', record.window);
+        } catch (err) {
+          if (!(err instanceof BlockedError)) throw err;
+          unapproved = err.message;
+        }
+      }
+      // Staging before production (estate/promotion.ts): read from each required environment's own pgharden schema.
+      if (!unapproved && !pre.blocked && ctx.environment?.requires.length) {
+        try {
+          record.promotion = await checkPromotion(ctx.policy, ctx.environment.requires, ctx.environment.name);
+          outer.log.info(`promotion: ${record.promotion.map(proofText).join('; ')}`);
+        } catch (err) {
+          if (!(err instanceof BlockedError)) throw err;
+          unapproved = err.message;
+        }
+      }
+      if (!unapproved && !pre.blocked && ctx.environment?.approval === 'required' && pre.plan.operations.length) {
+        try {
+          const approval = await requireApproval(client, ctx.policy, pre.state, pre.plan);
+          record.approvedBy = approvalText(approval);
+          await recordRunApproval(client, pre.runId, record.approvedBy);
+        } catch (err) {
+          if (!(err instanceof BlockedError)) throw err;
+          unapproved = err.message;
+        }
+      }
+      if (pre.blocked || failingChecks.length || unapproved) {
         record.outcome = 'blocked';
         await setRunStatus(client, pre.runId, 'blocked');
         const why = [
           ...pre.findings.filter((f) => f.severity === 'blocking').map((f) => f.message),
           ...failingChecks.map((c) => `check ${c.name} already fails before any change: ${c.error}`),
+          ...(unapproved ? [unapproved] : []),
         ];
         return { ok: false, summary: `blocked: ${why.join(' ')}` };
       }
       const advisories = pre.findings.filter((f) => f.severity === 'advisory').length;
-      return { ok: true, summary: `${pre.plan.operations.length} change(s) planned, ${advisories} advisory finding(s); latency probe p95 ${pre.baseline.latency.p95Ms}ms` };
+      const gates = [
+        ...(record.promotion?.length ? [`promoted after ${record.promotion.map(proofText).join('; ')}`] : []),
+        ...(record.approvedBy && ctx.environment?.approval === 'required' ? [`approved by ${record.approvedBy}`] : []),
+      ];
+      return { ok: true, summary: `${pre.plan.operations.length} change(s) planned, ${advisories} advisory finding(s); latency probe p95 ${pre.baseline.latency.p95Ms}ms${gates.map((g) => `; ${g}`).join('')}` };
     });
     if (record.outcome === 'blocked') return await finish(record, save, client);
 
@@ -224,7 +271,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     }
     await stage('apply', 'backup, then the changes', async () => {
       // The change lock stays held until the end of the guard window: nothing else changes the database meanwhile.
-      const applied = await apply(ctx, client, { lockWaitMs: opts.lockWaitMs, runId: record.runId, approvedBy: opts.approvedBy, keepLock: true });
+      const applied = await apply(ctx, client, { lockWaitMs: opts.lockWaitMs, runId: record.runId, approvedBy: record.approvedBy ?? undefined, keepLock: true });
       lockHeld = true;
       record.apply = { status: applied.status, steps: applied.steps, plan: applied.plan, backupFile: applied.backupFile };
       return { ok: true, summary: applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}` };

@@ -1,9 +1,12 @@
+import { PolicyError } from '../errors.js';
 import { withClient, type Client } from '../pg/client.js';
 import { readDatabaseState, type DatabaseState } from '../pg/catalog.js';
 import { quoteIdent } from '../pg/quote.js';
-import { formatValue, parseValue } from '../pg/units.js';
+import type { Policy } from '../policy/schema.js';
 import { effectiveFor, roleOverrideFix } from '../plan/effective.js';
 import { describeValue } from '../plan/findings.js';
+import { comparatorFor, declaredRoles, declaredValue, roleValueProblems, type Comparator, type DeclaredRole } from '../plan/role-values.js';
+import { exceptionChecks } from './exceptions.js';
 import type { StageContext } from '../stage.js';
 import { latestApplyTime } from '../monitor/rollout.js';
 import { runProbes, type ProbeOptions, type ProbeResult } from './probes/run.js';
@@ -17,6 +20,8 @@ export interface Check {
   expected?: string;
   actual?: string;
   fix?: string;
+  /** Passing, but someone should act soon (an exception about to expire). */
+  warning?: boolean;
 }
 
 export interface VerifyResult {
@@ -25,6 +30,8 @@ export interface VerifyResult {
   /** The role of the fresh session the live values were read on. */
   liveRole: string;
   loginRoles: number;
+  /** The policy's declared role values; `looser` non-empty = a declared exception. */
+  exceptions: DeclaredRole[];
   checks: Check[];
   /** Every login role's effective value per setting (verify --verbose prints them as a table). */
   roleValues: RoleValue[];
@@ -56,6 +63,12 @@ async function readLiveValues(ctx: StageContext, names: string[]) {
       [names],
     );
     const byName = new Map(rows.map((r) => [r.name as string, r as { setting: string; source: string }]));
+    // Custom dotted parameters (myapp.flag) are placeholders pg_settings does not list; current_setting reads them.
+    const custom = names.filter((n) => n.includes('.') && !byName.has(n));
+    if (custom.length) {
+      const c = await fresh.query(`SELECT n AS name, current_setting(n, true) AS setting FROM unnest($1::text[]) AS n`, [custom]);
+      for (const r of c.rows) if (r.setting !== null) byName.set(r.name, { setting: r.setting, source: 'custom parameter' });
+    }
     const role = rows[0]?.role ?? (await fresh.query('SELECT current_user AS role')).rows[0].role;
     return { role: role as string, byName };
   }, { raw: true, appName: 'pgharden verify' });
@@ -79,28 +92,30 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
       checks.push({ name: `${name} reset`, setting: name, ok: !left, message: left ? `${name} still has a database-level value (${left.value})` : `${name} has no database-level value` });
       continue;
     }
-    const wanted = meta ? parseValue(meta, raw) : null;
-    if (!meta || !wanted?.ok) {
-      checks.push({ name: `${name} known`, setting: name, ok: false, message: `${name} is not a parameter this server can check (${meta ? wanted && !wanted.ok && wanted.error : 'unknown'})` });
+    const cmp = comparatorFor(meta, name, raw);
+    if ('error' in cmp) {
+      checks.push({ name: `${name} known`, setting: name, ok: false, message: `${name} is not a parameter this server can check (${cmp.error})` });
       continue;
     }
-    const target = formatValue(meta, wanted.canonical);
-    const matches = (value: string) => {
-      const p = parseValue(meta, value);
-      return p.ok && p.canonical === wanted.canonical;
-    };
-
+    const target = cmp.target;
+    // The connecting role may itself run under a declared value: then that is what its fresh session must show.
+    const liveCmp = declaredComparator(ctx.policy, state, live.role, name) ?? { target, matches: cmp.matches };
     const liveRow = live.byName.get(name);
-    const liveOk = liveRow !== undefined && matches(liveRow.setting);
+    const liveOk = liveRow !== undefined && liveCmp.matches(liveRow.setting);
     checks.push({
-      name: `${name} live`, setting: name, role: live.role, expected: target, ok: liveOk,
+      name: `${name} live`, setting: name, role: live.role, expected: liveCmp.target, ok: liveOk,
       actual: liveRow ? describeValue(state, name, liveRow.setting) : undefined,
       message: liveOk
-        ? `a fresh session of ${live.role} gets ${name} = ${target}`
-        : `a fresh session of ${live.role} gets ${name} = ${liveRow ? describeValue(state, name, liveRow.setting) : '?'} (source: ${liveRow?.source ?? '?'}), not ${target}`,
+        ? `a fresh session of ${live.role} gets ${name} = ${liveCmp.target}`
+        : `a fresh session of ${live.role} gets ${name} = ${liveRow ? describeValue(state, name, liveRow.setting) : '?'} (source: ${liveRow?.source ?? '?'}), not ${liveCmp.target}`,
     });
-    checks.push(...roleChecks(state, name, target, matches, roleValues));
+    checks.push(...roleChecks(state, ctx.policy, name, target, cmp.matches, roleValues));
   }
+
+  const exceptions = declaredRoles(state, ctx.policy);
+  const problems = roleValueProblems(exceptions, ctx.policy);
+  if (problems.length) throw new PolicyError(`policy ${ctx.policy.source} has role values it cannot hold:\n  ${problems.join('\n  ')}`, problems);
+  checks.push(...exceptionChecks(state, ctx.policy, exceptions));
 
   if (ctx.policy.connection_limit !== undefined) {
     const ok = state.database.connLimit === ctx.policy.connection_limit;
@@ -118,14 +133,28 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
   const appliedAt = await latestApplyTime(client, state.database.name);
   const sessionsOnOldSettings = appliedAt === null ? 0
     : state.sessions.filter((x) => new Date(x.backendStart).getTime() < new Date(appliedAt).getTime()).length;
-  return { ok, database: state.database.name, liveRole: live.role, loginRoles: state.loginRoles.length, checks, roleValues, sessionsOnOldSettings, probes };
+  return { ok, database: state.database.name, liveRole: live.role, loginRoles: state.loginRoles.length, exceptions, checks, roleValues, sessionsOnOldSettings, probes };
 }
 
-/** One failing check per role whose own value overrides the target; one passing check for the rest. */
-function roleChecks(state: DatabaseState, name: string, target: string, matches: (v: string) => boolean, values: RoleValue[]): Check[] {
+/** The comparator for a role's declared non-null value of `name`, if the policy declares one. */
+function declaredComparator(policy: Policy, state: DatabaseState, role: string, name: string): Comparator | null {
+  const value = declaredValue(policy, role, name);
+  if (value === undefined || value === null) return null;
+  const cmp = comparatorFor(state.settings.get(name), name, value);
+  return 'error' in cmp ? null : cmp;
+}
+
+/**
+ * One failing check per role whose own value overrides the target; one passing check for the rest.
+ * Roles with a declared value for `name` are checked against it by exceptionChecks, not here.
+ */
+function roleChecks(state: DatabaseState, policy: Policy, name: string, target: string, matches: (v: string) => boolean, values: RoleValue[]): Check[] {
   const checks: Check[] = [];
   let good = 0;
+  let declared = 0;
   for (const role of state.loginRoles) {
+    const own = declaredValue(policy, role.name, name);
+    if (own !== undefined && own !== null) { declared++; continue; }
     const eff = effectiveFor(state, role.name, name);
     const shown = describeValue(state, name, eff.value);
     values.push({ setting: name, role: role.name, value: shown, from: eff.from, ok: matches(eff.value) });
@@ -140,9 +169,10 @@ function roleChecks(state: DatabaseState, name: string, target: string, matches:
     });
   }
   checks.push({
-    // A tick only when every role gets the target: "✔ 0 of 7" was a green tick on a failed check.
-    name: `${name} for login roles`, setting: name, expected: target, ok: good === state.loginRoles.length,
-    message: `${good} of ${state.loginRoles.length} login role(s) that may connect get ${name} = ${target}`,
+    // A tick only when every role gets the target (or runs under a declared role value): "✔ 0 of 7" was a green tick on a failed check.
+    name: `${name} for login roles`, setting: name, expected: target, ok: good + declared === state.loginRoles.length,
+    message: `${good} of ${state.loginRoles.length} login role(s) that may connect get ${name} = ${target}` +
+      (declared ? `; ${declared} run(s) under a declared role value (see below)` : ''),
   });
   return checks;
 }

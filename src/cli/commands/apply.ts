@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .addOption(durationFlag('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', 60_000))
     .addOption(durationFlag('--lock-timeout <duration>', 'lock_timeout for each ALTER DATABASE (retried with backoff)', 2_000))
     .option('--approved-by <name>', 'record who approved the change (the runbook wants DBA approval)')
+    .option('--outside-window <reason>', "apply outside the --env environment's maintenance window; the reason is recorded")
     .addHelpText('after', `
 Each change runs in its own short transaction, journaled in the pgharden schema, under an
 advisory lock so two operators never apply at once. The prior values are committed
@@ -22,7 +23,7 @@ On a terminal it shows the plan and asks first, unless --yes; scripts (no TTY) a
 Settings apply to NEW sessions only: run \`pgharden verify\` next.
 Exit 0 applied or nothing to do, 4 blocked (nothing changed), 2 bad policy, 3 cannot connect.`)
     .action(async (_o, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions & { lockWait: number; lockTimeout: number; approvedBy?: string }>();
+      const opts = cmd.optsWithGlobals<GlobalOptions & { lockWait: number; lockTimeout: number; approvedBy?: string; outsideWindow?: string }>();
       const ask = shouldAsk(opts)
         ? async (plan: Plan) => {
           renderPlan(consoleLog(false), planData(plan));
@@ -30,7 +31,7 @@ Exit 0 applied or nothing to do, 4 blocked (nothing changed), 2 bad policy, 3 ca
         }
         : undefined;
       await runCommand(opts, ({ ctx, client }) =>
-        apply(ctx, client, { lockWaitMs: opts.lockWait, lockTimeoutMs: opts.lockTimeout, approvedBy: opts.approvedBy, confirm: ask }),
+        apply(ctx, client, { lockWaitMs: opts.lockWait, lockTimeoutMs: opts.lockTimeout, approvedBy: opts.approvedBy, outsideWindow: opts.outsideWindow, confirm: ask }),
       (r, { log }) => {
         if (r.status === 'noop') {
           log.info(`nothing to do: database ${r.plan.database} is already in the target state${r.runId ? ` (checked under the lock, run ${r.runId})` : ''}`);

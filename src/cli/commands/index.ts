@@ -16,6 +16,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'plan', summary: 'show what apply would change, the rollback SQL, and findings (changes nothing)', load: () => import('./plan.js') },
   { name: 'preflight', summary: 'check privileges, headroom and workload against the policy, and capture the baseline', load: () => import('./preflight.js') },
   { name: 'apply', summary: 'preflight, back up the prior values, then apply the policy (new sessions only)', load: () => import('./apply.js') },
+  { name: 'approve', summary: 'show the plan and record an approval of exactly it (four eyes for environments with approval: required)', load: () => import('./approve.js') },
   { name: 'verify', summary: 'prove the policy is in force for new sessions, for every login role', load: () => import('./verify.js') },
   { name: 'rollback', summary: 'restore exactly the values captured before apply, and prove it', load: () => import('./rollback.js') },
   { name: 'status', summary: 'the database against the policy, the last runs, and sessions still on old settings', load: () => import('./status.js') },

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { planData } from '../../plan/plan.js';
 import { readPlan } from '../../preflight/preflight.js';
+import { planHash, policyHash } from '../../estate/plan-hash.js';
 import { renderPlan } from '../render.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 
@@ -25,14 +26,18 @@ With --detailed-exitcode: 0 nothing to change, 2 changes pending, 4 blocked
     .action(async (_opts, cmd: Command) => {
       const opts = cmd.optsWithGlobals<PlanFlags>();
       await runCommand(opts, async ({ ctx, client }) => {
-        const { plan } = await readPlan(ctx, client);
+        const { plan, state } = await readPlan(ctx, client);
         const data = planData(plan);
         const changesPending = data.operations.length > 0;
         const exitCode = plan.blocked ? ExitCode.blocked : opts.detailedExitcode && changesPending ? DETAILED_CHANGES_PENDING : ExitCode.ok;
-        return { ok: !plan.blocked, exitCode, runId: null, changesPending, ...data };
+        return {
+          ok: !plan.blocked, exitCode, runId: null, changesPending, ...data,
+          policyHash: policyHash(ctx.policy), planHash: planHash(ctx.policy, state, plan),
+        };
       }, (result, { log }) => {
         log.info(`plan for database ${result.database}:`);
         renderPlan(log, result);
+        log.info(`policy hash ${result.policyHash} · plan hash ${result.planHash} (what \`pgharden approve\` binds an approval to)`);
         if (result.blocked) log.info('\nblocked: apply would refuse this plan (exit 4).');
       });
     });

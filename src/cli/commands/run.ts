@@ -13,6 +13,7 @@ import { runCommand, type GlobalOptions } from '../session.js';
 
 interface RunFlags extends GlobalOptions {
   approvedBy?: string;
+  outsideWindow?: string;
   window?: number;
   interval: number;
   autoRollback: boolean;
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .command('run')
     .description('the whole runbook: preflight + baseline → backup → apply → verify → guard window → report, with automatic rollback')
     .option('--approved-by <name>', 'the DBA who approved the change (recorded in the run and the report)')
+    .option('--outside-window <reason>', "run outside the --env environment's maintenance window; the reason is recorded")
     .option('--window <duration>', 'guard window (default: guard_window of the policy)', durationOption)
     .addOption(durationFlag('--interval <duration>', 'sampling interval in the guard window', 1000))
     .option('--no-auto-rollback', 'when a trigger fires, report it but leave the changes in place')
@@ -83,7 +85,7 @@ Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
         try {
           const resume = opts.resume === true ? await latestResumable(client, ctx.target.database) : opts.resume;
           const record = await runRunbook(ctx, client, {
-            approvedBy: opts.approvedBy, windowMs: opts.window, intervalMs: opts.interval, autoRollback: opts.autoRollback,
+            approvedBy: opts.approvedBy, outsideWindow: opts.outsideWindow, windowMs: opts.window, intervalMs: opts.interval, autoRollback: opts.autoRollback,
             rehearse: Boolean(opts.rehearseRollback), logFile: opts.log, lockWaitMs: opts.lockWait, resume, signal: abort.signal,
             load: opts.load ? loadSamplerFor(ctx.target, opts.loadWorkload, opts.loadClients) : undefined, loadSampleMs: opts.loadSample,
             probes: opts.probes, json: Boolean(opts.json),
