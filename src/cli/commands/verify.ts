@@ -74,6 +74,8 @@ probes that could not run); 2 CRITICAL a setting drifted or a role override defe
       await runCommand(opts, check, (r, { log }) => {
         log.info(`verify ${r.database}: fresh session as ${r.liveRole}, ${r.loginRoles} login role(s) may connect`);
         renderVerifySummary(log, r, Boolean(opts.verbose));
+        // Passing checks that still want attention (a declared exception about to expire).
+        for (const c of r.checks.filter((x) => x.ok && x.warning)) log.info(`  ! ${c.message}`);
         if (r.probes) renderProbes(log, r.probes);
         const settings = new Set(r.checks.map((c) => c.setting ?? c.name));
         const failedSettings = new Set(r.checks.filter((c) => !c.ok).map((c) => c.setting ?? c.name)).size;
