@@ -3,7 +3,8 @@ import type { Client } from '../pg/client.js';
 import type { DatabaseState } from '../pg/catalog.js';
 import { planSql, type Plan } from '../plan/plan.js';
 import type { Policy } from '../policy/schema.js';
-import { ensureStateSchema } from '../state/store.js';
+import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
+import { ensureStateTable } from '../state/store.js';
 import { planHash, policyHash } from './plan-hash.js';
 
 /** Approvals live in the target's own pgharden schema, next to the runs they allow. */
@@ -33,8 +34,7 @@ export interface Approval {
 }
 
 async function ensureApprovals(client: Client): Promise<void> {
-  await ensureStateSchema(client);
-  await client.query(DDL);
+  await ensureStateTable(client, 'approvals', DDL, ADVISORY_LOCKS.approvalsTable);
 }
 
 export async function recordApproval(client: Client, policy: Policy, state: DatabaseState, plan: Plan, name?: string): Promise<Approval> {

@@ -1,11 +1,9 @@
-import { inTransaction, type Client } from '../pg/client.js';
+import type { Client } from '../pg/client.js';
 import type { RunDir } from '../state/run-dir.js';
-import { ensureStateSchema } from '../state/store.js';
+import { ensureStateTable } from '../state/store.js';
 import type { LoadResult } from './run-load.js';
 import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 
-/** Serialises creating pgharden.loadtests between concurrent pgharden processes. */
-const LOADTESTS_LOCK = ADVISORY_LOCKS.loadtests;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS pgharden.loadtests (
@@ -29,13 +27,7 @@ CREATE TABLE IF NOT EXISTS pgharden.loadtests (
 CREATE INDEX IF NOT EXISTS loadtests_run_id ON pgharden.loadtests (run_id);`;
 
 async function ensureLoadtestsTable(client: Client): Promise<void> {
-  await ensureStateSchema(client);
-  const { rowCount } = await client.query(`SELECT 1 FROM pg_tables WHERE schemaname = 'pgharden' AND tablename = 'loadtests'`);
-  if (rowCount) return;
-  await inTransaction(client, async () => {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [LOADTESTS_LOCK]);
-    await client.query(DDL);
-  });
+  await ensureStateTable(client, 'loadtests', DDL, ADVISORY_LOCKS.loadtests);
 }
 
 /** File name in the run directory: `loadtest.json`, or `loadtest-<label>.json` (baseline, after-apply, …). */

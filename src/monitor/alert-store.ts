@@ -1,5 +1,5 @@
-import { inTransaction, type Client } from '../pg/client.js';
-import { ensureStateSchema } from '../state/store.js';
+import type { Client } from '../pg/client.js';
+import { ensureStateTable } from '../state/store.js';
 import type { AlertTransition } from './engine.js';
 import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 
@@ -26,17 +26,9 @@ CREATE TABLE IF NOT EXISTS pgharden.alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_database_at ON pgharden.alerts (database, at);`;
 
-/** Serialises the table's creation between concurrent pgharden processes (as the state schema's lock does). */
-const ALERTS_LOCK = ADVISORY_LOCKS.alertsTable;
 
 export async function ensureAlertsTable(client: Client): Promise<void> {
-  await ensureStateSchema(client);
-  const { rows } = await client.query(`SELECT to_regclass('pgharden.alerts') IS NOT NULL AS present`);
-  if (rows[0].present) return;
-  await inTransaction(client, async () => {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [ALERTS_LOCK]);
-    await client.query(DDL);
-  });
+  await ensureStateTable(client, 'alerts', DDL, ADVISORY_LOCKS.alertsTable);
 }
 
 export async function recordTransition(client: Client, t: AlertTransition): Promise<void> {

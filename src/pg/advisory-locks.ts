@@ -14,4 +14,6 @@ export const ADVISORY_LOCKS = {
   migrationHistory: 0x70676804,
   /** pgharden.alerts table creation. */
   alertsTable: 0x70676805,
+  /** pgharden.approvals table creation. */
+  approvalsTable: 0x70676806,
 } as const;

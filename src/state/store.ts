@@ -80,6 +80,21 @@ export async function ensureStateSchema(client: Client): Promise<void> {
   });
 }
 
+/**
+ * Create one table of the state schema the first time it is needed. Concurrent
+ * `CREATE TABLE IF NOT EXISTS` can still fail (a duplicate pg_type row), so creation is
+ * serialised by the table's own advisory lock; once the table exists this is one catalog read.
+ */
+export async function ensureStateTable(client: Client, table: string, ddl: string, lockKey: number): Promise<void> {
+  await ensureStateSchema(client);
+  const { rows } = await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`pgharden.${table}`]);
+  if (rows[0].present) return;
+  await inTransaction(client, async () => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey]);
+    await client.query(ddl);
+  });
+}
+
 export async function stateSchemaExists(client: Client): Promise<boolean> {
   const { rowCount } = await client.query(`SELECT 1 FROM pg_tables WHERE schemaname = 'pgharden' AND tablename = 'runs'`);
   return Boolean(rowCount);
