@@ -17,6 +17,9 @@ async function eventually(check: () => boolean, limitMs = 30_000): Promise<boole
   return check();
 }
 
+/** Retried: a server's exiting processes (and its watchdog) may still be writing in its data dir for a moment. */
+const removeTemp = (dir: string) => fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+
 const isRoot = process.getuid?.() === 0;
 /** The checkout must be readable by `nobody` for the ordinary-user test (a clone under /root is not). */
 const nobodyCanRun = isRoot && spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', CLI], { stdio: 'ignore' }).status === 0;
@@ -40,7 +43,7 @@ describe('the embedded PostgreSQL', () => {
       expect(again.json).toMatchObject({ database: 'codex_memory' });
       expect(postgresProcessesFor(dataDir)).toEqual([]);
     } finally {
-      await fs.rm(cwd, { recursive: true, force: true });
+      await removeTemp(cwd);
     }
   });
 
@@ -61,7 +64,7 @@ describe('the embedded PostgreSQL', () => {
       // --embedded and --db together name two servers: bad usage.
       expect((await runCli(['status', '--embedded', '--db', 'postgres://x@127.0.0.1/x'], { cwd })).code).toBe(2);
     } finally {
-      await fs.rm(cwd, { recursive: true, force: true });
+      await removeTemp(cwd);
     }
   });
 
@@ -80,7 +83,7 @@ describe('the embedded PostgreSQL', () => {
       expect(await eventually(() => postgresProcessesFor(dataDir).length === 0)).toBe(true);
       expect((await runCli(['embedded', 'status', '--json'], { cwd })).json).toMatchObject({ running: null, owners: [] });
     } finally {
-      await fs.rm(cwd, { recursive: true, force: true });
+      await removeTemp(cwd);
     }
   });
 
@@ -96,7 +99,7 @@ describe('the embedded PostgreSQL', () => {
       child.kill('SIGTERM');
       expect(await fs.readFile(path.join(dataDir, 'PG_VERSION'), 'utf8')).toMatch(/^18/);
     } finally {
-      await fs.rm(cwd, { recursive: true, force: true });
+      await removeTemp(cwd);
     }
   });
 
@@ -115,7 +118,7 @@ describe('the embedded PostgreSQL', () => {
       expect(owner).toBe('nobody');
       expect(postgresProcessesFor(cwd)).toEqual([]);
     } finally {
-      await fs.rm(cwd, { recursive: true, force: true });
+      await removeTemp(cwd);
     }
   });
 
