@@ -110,6 +110,7 @@ button.danger { background:var(--bad); color:#fff; border:0; border-radius:6px; 
 </section>
 </main>
 <script>
+(function () {
 "use strict";
 var CONFIG = __CONFIG__;
 var RUN_STAGES = ["preflight", "load", "rehearsal", "apply", "verify", "alerting", "guard", "rollback"];
@@ -120,7 +121,7 @@ var secs = function (ms) { return ms == null ? "–" : ms < 1000 ? Math.round(ms
 var pct = function (v) { return v == null ? "–" : (v * 100).toFixed(2) + "%"; };
 var when = function (iso) { return iso ? iso.replace("T", " ").replace(/\.\d+Z$/, " UTC") : ""; };
 
-var run = null, follow = true, seen = {}, monitorSeries = [], history = [];
+var run = null, follow = true, seen = {}, monitorSeries = [], runsHistory = [];
 
 function newRun(id) {
   return { id: id, command: null, database: null, stages: {}, order: [], samples: [], windowMs: null, alerts: {}, triggers: [], fired: [], outcome: null, reports: null, log: [], maxId: 0, guardElapsed: null };
@@ -229,11 +230,11 @@ function chart(fig, title, points, lines, fmt, emptyText, xMaxOverride) {
   fig.innerHTML = "<figcaption>" + esc(title) + '<span class="now">' + esc(now) + "</span></figcaption>" + svg + "</svg>";
 }
 
-function hasReport(id) { return history.some(function (h) { return h.id === id && h.hasReport; }); }
+function hasReport(id) { return runsHistory.some(function (h) { return h.id === id && h.hasReport; }); }
 
 function renderActions() {
   var box = $("actions");
-  var row = history.filter(function (h) { return run && h.id === run.id; })[0];
+  var row = runsHistory.filter(function (h) { return run && h.id === run.id; })[0];
   var inPlace = row && ["applied", "passed", "triggered", "needs_attention", "guarding", "verifying", "applying"].indexOf(row.status) >= 0;
   if (!CONFIG.actions) { box.innerHTML = '<p class="note">Read-only dashboard (actions need pgharden serve --allow-actions).</p>'; return; }
   box.innerHTML = inPlace && run.outcome ? '<h2>Actions</h2><button class="danger" id="rollback-btn">Roll back this run…</button>' : "";
@@ -260,7 +261,7 @@ function loadRun(id) {
 
 function loadHistory() {
   return fetch("/api/history").then(function (r) { return r.json(); }).then(function (rows) {
-    history = rows;
+    runsHistory = rows;
     $("history").querySelector("tbody").innerHTML = rows.map(function (h) {
       return '<tr><td><a href="#run/' + encodeURIComponent(h.id) + '">' + esc(h.id) + "</a></td><td>" + esc(h.command) + '</td><td><span class="badge ' + esc(h.outcome || h.status) + '">' + esc(h.outcome || "–") + "</span></td><td>" + esc(h.status) + "</td><td>" + esc(when(h.startedAt)) + "</td><td>" + esc(when(h.finishedAt)) + "</td><td>" + esc(h.operator) + "</td><td>" + esc(h.approvedBy || "") + "</td><td>" + (h.hasReport ? '<a href="/report/' + encodeURIComponent(h.id) + '" target="_blank">report</a>' : "") + "</td></tr>";
     }).join("");
@@ -351,5 +352,6 @@ $("db").textContent = CONFIG.database;
 fetch("/api/fleet").then(function (r) { if (r.ok) $("fleet-tab").hidden = false; });
 window.addEventListener("hashchange", route);
 loadHistory().then(route);
+})();
 </script>
 </body></html>`;
