@@ -124,12 +124,14 @@ var when = function (iso) { return iso ? iso.replace("T", " ").replace(/\.\d+Z$/
 var run = null, follow = true, seen = {}, monitorSeries = [], runsHistory = [];
 
 function newRun(id) {
-  return { id: id, command: null, database: null, stages: {}, order: [], samples: [], windowMs: null, alerts: {}, triggers: [], fired: [], outcome: null, reports: null, log: [], maxId: 0, guardElapsed: null };
+  return { id: id, command: null, database: null, stages: {}, order: [], samples: [], windowMs: null, alerts: {}, triggers: [], fired: [], outcome: null, reports: null, log: [], maxId: 0, guardElapsed: null, loading: true, queued: [] };
 }
 
 function apply(stored) {
   var e = stored.event;
   if (!run || e.runId !== run.id) return;
+  // Live events that arrive while the run's journal is being read wait for it: the journal comes first.
+  if (run.loading && !stored.fromJournal) { run.queued.push(stored); return; }
   if (stored.id <= run.maxId) return;
   run.maxId = stored.id;
   run.log.push(e);
@@ -219,7 +221,9 @@ function chart(fig, title, points, lines, fmt, emptyText, xMaxOverride) {
   svg += '<text class="tick" x="' + (L - 4) + '" y="' + (sy(0) + 3) + '" text-anchor="end">' + esc(fmt(0)) + '</text><text class="tick" x="' + (L - 4) + '" y="' + (T + 8) + '" text-anchor="end">' + esc(fmt(yMax)) + "</text>";
   svg += '<text class="tick" x="' + L + '" y="' + (H - 6) + '">0s</text><text class="tick" x="' + (W - R) + '" y="' + (H - 6) + '" text-anchor="end">' + esc(secs(xMax)) + "</text>";
   lines.forEach(function (l) {
-    svg += '<line class="' + (l.soft ? "soft" : "limit") + '" x1="' + L + '" x2="' + (W - R) + '" y1="' + sy(l.y) + '" y2="' + sy(l.y) + '"/><text class="' + (l.soft ? "soft-label" : "limit-label") + '" x="' + (W - R - 2) + '" y="' + (sy(l.y) - 3) + '" text-anchor="end">' + esc(l.label) + "</text>";
+    // Hard limits are labelled above their line at the right, soft ones below it at the left: close lines stay readable.
+    svg += '<line class="' + (l.soft ? "soft" : "limit") + '" x1="' + L + '" x2="' + (W - R) + '" y1="' + sy(l.y) + '" y2="' + sy(l.y) + '"/>' +
+      (l.soft ? '<text class="soft-label" x="' + (L + 4) + '" y="' + (sy(l.y) + 11) + '">' : '<text class="limit-label" x="' + (W - R - 2) + '" y="' + (sy(l.y) - 3) + '" text-anchor="end">') + esc(l.label) + "</text>";
   });
   if (points.length) {
     svg += '<polyline class="series" points="' + points.map(function (p) { return sx(p[0]).toFixed(1) + "," + sy(p[1]).toFixed(1); }).join(" ") + '"/>';
@@ -254,7 +258,10 @@ function loadRun(id) {
   run = newRun(id);
   return fetch("/api/runs/" + encodeURIComponent(id) + "/events").then(function (r) { return r.json(); }).then(function (events) {
     if (!run || run.id !== id) return;
-    events.forEach(apply);
+    events.forEach(function (s) { s.fromJournal = true; apply(s); });
+    run.loading = false;
+    run.queued.sort(function (a, b) { return a.id - b.id; }).forEach(apply);
+    run.queued = [];
     renderRun();
   });
 }
