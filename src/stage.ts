@@ -1,3 +1,4 @@
+import type { EventStream } from './events/stream.js';
 import type { Log } from './log.js';
 import type { Target } from './pg/target.js';
 import type { Policy } from './policy/schema.js';
@@ -11,4 +12,6 @@ export interface StageContext {
   runsRoot?: string;
   /** The environment picked with --env, and its rules. */
   environment?: { name: string; approval: 'required' | 'optional'; requires: string[]; window?: string };
+  /** The run's event stream (terminal checklist, --events, the journal, the dashboard); absent: nobody listens. */
+  events?: EventStream;
 }

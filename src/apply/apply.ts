@@ -146,6 +146,7 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
     const approvedBy = await approvalFor(ctx, client, confirmed, opts);
     const pre = await preflight(ctx, client, { command: 'apply', runId: opts.runId, approvedBy });
     runId = pre.runId;
+    ctx.events?.setRunId(runId);
     if (pre.blocked) throw blockedError(pre.plan);
     if (window) await recordStep(client, runId, 'window', window.inside ? 'done' : 'overridden', window);
     const runDir = new RunDir(runId, ctx.runsRoot);
@@ -173,6 +174,7 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
       {
         lockTimeoutMs: opts.lockTimeoutMs, retries: opts.retries,
         onRetry: (step, attempt, wait) => ctx.log.warn(`${step}: lock timeout, retry ${attempt} in ${wait}ms`),
+        onStep: (s) => { if (s.ok) ctx.events?.emit({ type: 'change.applied', step: s.step, sql: s.sql, attempts: s.attempts, ms: Math.round(s.ms) }); },
       },
     );
     changing = false;

@@ -18,6 +18,8 @@ export interface ExecuteOptions {
   onRetry?: (step: string, attempt: number, waitMs: number) => void;
   /** Go on with the next statement when one fails (rollback restores what it can); failures are returned. */
   keepGoing?: boolean;
+  /** Told after each statement committed (ok) or failed for good: the event stream's change/rollback steps. */
+  onStep?: (step: { step: string; sql: string; ok: boolean; attempts: number; ms: number; error?: string }) => void;
 }
 
 export interface StepFailure {
@@ -56,11 +58,13 @@ export async function executeStatements(
         const ms = performance.now() - started;
         steps.push({ step, sql, attempts: attempt, ms });
         await runDir.append('journal.jsonl', { at: new Date().toISOString(), step, status: 'done', sql, attempt, ms: Math.round(ms) });
+        opts.onStep?.({ step, sql, ok: true, attempts: attempt, ms });
         faultPoint(step);
         break;
       } catch (err) {
         if ((err as { code?: string }).code !== '55P03' || attempt > retries) {
           await runDir.append('journal.jsonl', { at: new Date().toISOString(), step, status: 'failed', sql, error: (err as Error).message });
+          opts.onStep?.({ step, sql, ok: false, attempts: attempt, ms: performance.now() - started, error: (err as Error).message });
           if (!opts.keepGoing) throw err;
           failures.push({ step, sql, error: err as StepFailure['error'] });
           break;

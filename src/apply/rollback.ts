@@ -145,6 +145,7 @@ export async function rollback(ctx: StageContext, client: Client, opts: Rollback
     const none = (message: string): RollbackResult =>
       ({ ok: true, status: 'nothing_to_roll_back', runId: run?.id ?? null, steps: [], conflicts: [], check: null, message });
     if (!run) return none('nothing to roll back: no run with changes in place is on record for this database');
+    ctx.events?.setRunId(run.id);
     if (run.status === 'rolled_back') return none(`run ${run.id} is already rolled back`);
     if (!CHANGES_IN_PLACE.includes(run.status)) return none(`run ${run.id} changed nothing (${run.status}): nothing to roll back`);
     if (!opts.force) await refuseOutOfOrder(client, run);
@@ -161,7 +162,10 @@ export async function rollback(ctx: StageContext, client: Client, opts: Rollback
     if (conflicts.length && !opts.force) throw conflictError(run, conflicts);
     await setRunStatus(client, run.id, 'rolling_back');
     ctx.log.info(statements.length ? `restoring ${statements.length} value(s) captured at ${backup.capturedAt} (run ${run.id})…` : `run ${run.id}: values already match the backup`);
-    const { steps, failures } = await executeStatements(client, run.id, runDir, statements, { keepGoing: true });
+    const { steps, failures } = await executeStatements(client, run.id, runDir, statements, {
+      keepGoing: true,
+      onStep: (s) => ctx.events?.emit({ type: 'rollback.step', step: s.step, sql: s.sql, ok: s.ok, ...(s.error ? { error: s.error } : {}) }),
+    });
     if (failures.length) {
       await setRunStatus(client, run.id, 'needs_attention');
       throw refusedError(run, steps, failures);

@@ -6,5 +6,5 @@ export function table(headers: string[], rows: (string | number | null | undefin
   return [line(cells[0]), line(widths.map((w) => '─'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
 }
 
-// Colour lives in src/color.ts so domain modules (migrate/format, run/checklist) need not import the CLI.
+// Colour lives in src/color.ts so domain modules (migrate/format, run/stage-record; the terminal checklist is src/cli/checklist.ts) need not import the CLI.
 export { mark, paint } from '../color.js';

@@ -10,6 +10,7 @@ import { CounterWindow, readCounters, statementFailureRate, type CounterDeltas, 
 import { runChecks } from './checks.js';
 import { drawLoadSample } from './load-sample.js';
 import { LogScanner } from './log-scan.js';
+import { guardSampleEvent } from './sample-event.js';
 import { evaluateTriggers, type GuardBaseline, type LoadSample, type TriggerResult, type WindowObservation } from './triggers.js';
 
 export interface GuardSample {
@@ -133,6 +134,7 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
       open = { elapsedMs: elapsed(), error: message(err), recoveredAfterMs: null };
       outages.push(open);
       opts.onConnection?.({ state: 'lost', elapsedMs: elapsed(), error: open.error });
+      ctx.events?.emit({ type: 'guard.connection', state: 'lost', elapsedMs: elapsed(), error: open.error });
     }
     return open;
   };
@@ -148,6 +150,7 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
         if (open && open.recoveredAfterMs === null) {
           open.recoveredAfterMs = elapsed() - open.elapsedMs;
           opts.onConnection?.({ state: 'recovered', elapsedMs: elapsed() });
+          ctx.events?.emit({ type: 'guard.connection', state: 'recovered', elapsedMs: elapsed() });
         }
         return value;
       } catch (err) {
@@ -186,6 +189,11 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
   let checking: Promise<void> | null = null;
   let triggers: TriggerResult[] = [];
   let done = false;
+  const limits = ctx.policy.rollback_triggers;
+  ctx.events?.emit({
+    type: 'guard.started', windowMs: opts.windowMs, intervalMs: interval,
+    triggers: { timeoutErrorsIncrease: limits.timeout_errors_increase, latencyDegradation: limits.latency_degradation, poolExhaustion: limits.pool_exhaustion },
+  });
 
   // Load samples run back to back beside the sampler until the window closes. Each is awaited
   // here and a rejection becomes a sample with its SQLSTATE (a refused login is pool evidence).
@@ -210,6 +218,10 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
         observation.poolReadings++;
         for (const t of engine.update(reading.activity)) {
           alerts.push({ at: t.at, elapsedMs: elapsed(), state: t.state, rule: t.rule, severity: t.severity, message: t.message });
+          ctx.events?.emit({
+            type: t.state === 'firing' ? 'alert.fired' : 'alert.resolved', rule: t.rule, severity: t.severity, key: t.key,
+            message: t.message, value: t.value, threshold: t.threshold, elapsedMs: elapsed(),
+          });
         }
         const { connections, connectionLimit } = reading.counters;
         observation.peakConnections = Math.max(observation.peakConnections, connections);
@@ -228,6 +240,7 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
       if (reading) samples.push(sample);
       triggers = evaluateTriggers(ctx.policy, opts.baseline, observation);
       opts.onSample?.(sample, triggers);
+      if (reading) ctx.events?.emit(guardSampleEvent(sample, opts, triggers, observation.loads, limits));
       // At the end of the window a reading is needed: in an outage, keep trying (bounded by reconnectWithin).
       if (triggers.some((t) => t.fired) || (reading && sample.elapsedMs >= opts.windowMs)) break;
     }
@@ -244,6 +257,9 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
     triggers = evaluateTriggers(ctx.policy, opts.baseline, observation, { final: !interrupted && !lostConnection });
   }
   const fired = triggers.filter((t) => t.fired);
+  for (const t of fired) {
+    ctx.events?.emit({ type: 'trigger.fired', trigger: t.trigger, summary: t.summary, before: t.before ?? null, after: t.after ?? null, threshold: t.threshold ?? null });
+  }
   return {
     passed: !interrupted && !lostConnection && observation !== null && fired.length === 0,
     interrupted, lostConnection, outages, fired, triggers,

@@ -16,4 +16,6 @@ export const ADVISORY_LOCKS = {
   alertsTable: 0x70676805,
   /** pgharden.approvals table creation. */
   approvalsTable: 0x70676806,
+  /** pgharden.events table creation (the run event journal). */
+  eventsTable: 0x70676807,
 } as const;

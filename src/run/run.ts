@@ -23,9 +23,10 @@ import type { StageContext } from '../stage.js';
 import { RunDir } from '../state/run-dir.js';
 import { getRun, loadBackup, recordStep, RunStateConflict, saveRunResult, setRunStatus } from '../state/store.js';
 import { faultPoint } from './fault.js';
+import type { EventStream } from '../events/stream.js';
 import { describeState, nextCommand, RESUMABLE, type RunState } from './state.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
-import { Checklist, type StageRecord } from './checklist.js';
+import type { StageRecord } from './stage-record.js';
 import { raiseSyntheticAlert, type SyntheticAlert } from './synthetic-alert.js';
 
 /**
@@ -124,14 +125,17 @@ async function resumeRecord(ctx: StageContext, client: Client, runId: string): P
  * saved, so an interrupted run can be resumed where it stopped.
  */
 export async function runRunbook(outer: StageContext, client: Client, opts: RunOptions): Promise<RunRecord> {
-  const checklist = new Checklist(outer.log, opts.json);
-  // The checklist reports each stage; the stages' own progress lines would only interleave with it.
+  const events = outer.events;
+  // The checklist (an event consumer) reports each stage; the stages' own progress lines would only interleave with it.
   const ctx: StageContext = { ...outer, log: { info: () => undefined, warn: outer.log.warn } };
   let record: RunRecord;
   if (opts.resume) {
     record = await resumeRecord(ctx, client, opts.resume);
     outer.log.info(`resuming run ${record.runId} after: ${record.stages.filter((s) => s.ok).map((s) => s.stage).join(', ') || 'nothing'}`);
+    events?.emit({ type: 'run.started', command: 'run', database: ctx.target.database, policySource: ctx.policy.source, resumed: true });
+    events?.setRunId(record.runId);
   } else {
+    events?.emit({ type: 'run.started', command: 'run', database: ctx.target.database, policySource: ctx.policy.source });
     record = {
       runId: '', database: ctx.target.database, policySource: ctx.policy.source, policy: ctx.policy, approvedBy: opts.approvedBy ?? null,
       startedAt: new Date().toISOString(), finishedAt: null, outcome: null, stages: [], baseline: null, baselineLoad: null,
@@ -155,7 +159,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     if (doneStages.has(name)) return;
     if (opts.signal?.aborted) throw new Interrupted();
     await ensureSession();
-    checklist.start(name, what);
+    events?.emit({ type: 'stage.started', stage: name, what });
     const t = performance.now();
     if (record.runId) {
       await recordStep(client, record.runId, `stage ${name}`, 'started');
@@ -164,7 +168,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     const result = await body();
     const entry = { stage: name, ms: performance.now() - t, ...result };
     record.stages = [...record.stages.filter((s) => s.stage !== name), entry];
-    checklist.done(entry);
+    events?.emit({ type: 'stage.finished', ...entry, ms: Math.round(entry.ms) });
     await recordStep(client, record.runId, `stage ${name}`, result.ok ? 'done' : 'failed', entry);
     await save();
     faultPoint(`stage ${name} ${result.ok ? 'done' : 'failed'}`);
@@ -194,6 +198,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     await stage('preflight', 'findings and baseline', async () => {
       const pre = await preflight(ctx, client, { command: 'run', approvedBy: opts.approvedBy });
       record.runId = pre.runId;
+      events?.setRunId(pre.runId);
       record.baseline = pre.baseline;
       // A business check that already fails would fire the `checks` trigger on a change that did no harm.
       const failingChecks = await runChecks(ctx.target, ctx.policy.rollback_triggers.checks);
@@ -246,7 +251,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       ];
       return { ok: true, summary: `${pre.plan.operations.length} change(s) planned, ${advisories} advisory finding(s); latency probe p95 ${pre.baseline.latency.p95Ms}ms${gates.map((g) => `; ${g}`).join('')}` };
     });
-    if (record.outcome === 'blocked') return await finish(record, save, client);
+    if (record.outcome === 'blocked') return await finish(record, save, client, events);
 
     if (opts.load) {
       await stage('load', 'baseline load sample', async () => {
@@ -266,7 +271,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       if (record.rehearsal && !record.rehearsal.ok && !record.rehearsal.skipped) {
         record.outcome = 'blocked';
         await setRunStatus(client, record.runId, 'blocked');
-        return await finish(record, save, client);
+        return await finish(record, save, client, events);
       }
     }
     await stage('apply', 'backup, then the changes', async () => {
@@ -285,7 +290,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     if (!doneStages.has('verify')) await setState('verifying');
     await stage('verify', 'fresh sessions, every login role' + (opts.probes ? ', functional probes' : ''), async () => {
       const onProgress = (p: { running: string[]; remainingMs: number }) =>
-        checklist.progress('verify', `${p.running.length} probe(s) waiting for the server, at most ${Math.ceil(p.remainingMs / 1000)}s left`);
+        events?.emit({ type: 'probe.progress', stage: 'verify', running: p.running, remainingMs: p.remainingMs });
       record.verify = await verify(ctx, client, { probes: opts.probes ? { onProgress } : undefined });
       const failed = [...record.verify.checks, ...(record.verify.probes ?? [])].filter((c) => !c.ok && (c as { status?: string }).status !== 'skipped');
       const probes = record.verify.probes ?? [];
@@ -310,7 +315,6 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
         record.guard = await guard(ctx, client, {
           windowMs, intervalMs: opts.intervalMs, baseline: base,
           load: opts.load, loadSampleMs: opts.loadSampleMs, logFile: opts.logFile, signal: opts.signal,
-          onSample: (s) => checklist.progress('guard', `${formatDuration(s.elapsedMs)} of ${formatDuration(windowMs)}, ${s.connections}/${s.connectionLimit} connections`),
         });
         const g = record.guard;
         if (g.interrupted) throw new Interrupted();
@@ -338,32 +342,32 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       await setState('passed');
       record.outcome = 'passed';
     }
-    return await finish(record, save, client);
+    return await finish(record, save, client, events);
   } catch (err) {
     if (err instanceof Interrupted) {
       record.outcome = 'interrupted';
       await recordStep(client, record.runId, 'interrupted', 'done').catch(() => undefined);
-      return await finish(record, save, client).catch(() => record);
+      return await finish(record, save, client, events).catch(() => record);
     }
     if (err instanceof RunStateConflict) {
       // Someone else moved the run on (a rollback by another operator): report what is true now.
       record.state = err.actual;
       record.outcome = err.actual === 'rolled_back' ? 'rolled_back' : 'needs_attention';
       record.error = `${err.message}: another pgharden changed this run's state while it ran`;
-      return await finish(record, save, client).catch(() => record);
+      return await finish(record, save, client, events).catch(() => record);
     }
     if ((err as PghardenError).details && typeof (err as PghardenError).details === 'object' && 'rolledBack' in ((err as PghardenError).details as object)) {
       // apply failed part-way and undid its own changes: a rolled-back run, with the cause.
       record.outcome = 'rolled_back';
       record.error = (err as Error).message;
-      return await finish(record, save, client).catch(() => record);
+      return await finish(record, save, client, events).catch(() => record);
     }
     // An error after the first change: never leave the changes in place without a decision.
     if (!record.runId || !changesMayBeInPlace(record)) throw err;
     record.error = `${(err as Error).message}`;
     if (opts.autoRollback) await rollBackRun(ctx, client, record, opts, lockHeld, save, stage).catch(() => undefined);
     if (record.outcome !== 'rolled_back') record.outcome = 'needs_attention';
-    return await finish(record, save, client).catch(() => record);
+    return await finish(record, save, client, events).catch(() => record);
   } finally {
     if (lockHeld) await releaseChangeLock(client);
     for (const c of replaced) await c.end().catch(() => undefined);
@@ -421,10 +425,11 @@ async function connectWithBackoff(ctx: StageContext): Promise<Client> {
 class Interrupted extends Error {}
 
 /** Record the journaled state and the command that finishes the run, then save. */
-async function finish(record: RunRecord, save: (c?: Client) => Promise<void>, client?: Client): Promise<RunRecord> {
+async function finish(record: RunRecord, save: (c?: Client) => Promise<void>, client?: Client, events?: EventStream): Promise<RunRecord> {
   record.finishedAt = new Date().toISOString();
   if (client && record.runId) record.state = (await getRun(client, record.runId).catch(() => null))?.status ?? record.state ?? null;
   record.next = record.state && record.runId ? nextCommand({ id: record.runId, command: 'run', status: record.state }) : null;
+  events?.emit({ type: 'run.outcome', outcome: record.outcome ?? 'interrupted', state: record.state ?? null, error: record.error ?? null, next: record.next });
   if (record.runId) await save();
   return record;
 }

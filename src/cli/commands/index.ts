@@ -33,6 +33,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'embedded', summary: 'see or stop the embedded PostgreSQL that --embedded, demo and a terminal without --db use', load: () => import('./embedded.js') },
   { name: 'policy', summary: 'write and check policy files: the JSON Schema for editors, and validation', load: () => import('./policy.js') },
   { name: 'completion', summary: 'print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
+  { name: 'serve', summary: 'a live dashboard in the browser: the current run as it progresses, the monitor, and past runs with their reports', load: () => import('./serve.js') },
   { name: 'doctor', summary: 'list what pgharden left behind (probe roles, rehearsal databases, stray sessions, unfinished runs) with the command that removes each', load: () => import('./doctor.js') },
 ];
 

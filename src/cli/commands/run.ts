@@ -10,6 +10,7 @@ import { durationFlag, durationOption, positiveInt } from '../options.js';
 import { loadSamplerFor } from '../../run/load-sample.js';
 import type { WorkloadName } from '../../load/workloads/types.js';
 import { runCommand, type GlobalOptions } from '../session.js';
+import { eventsOption, withEvents } from '../events.js';
 
 interface RunFlags extends GlobalOptions {
   approvedBy?: string;
@@ -26,6 +27,7 @@ interface RunFlags extends GlobalOptions {
   log?: string;
   resume?: string | true;
   lockWait: number;
+  events?: string;
 }
 
 const EXIT: Record<string, number> = {
@@ -60,6 +62,7 @@ export function register(program: Command): void {
     .option('--log <file>', 'server log to count timeout and too-many-connections messages in (stderr, csvlog or jsonlog)')
     .addOption(new Option('--resume [run-id]', 'continue an interrupted run (default: the latest)'))
     .addOption(durationFlag('--lock-wait <duration>', 'how long to wait for another pgharden changing this database', 60_000))
+    .addOption(eventsOption())
     .addHelpText('after', `
 Rollback triggers (policy rollback_triggers:), measured against the baseline:
   timeout_errors_increase  failed-transaction rate up by more than the share, in points
@@ -72,7 +75,7 @@ Ctrl-C leaves a resumable run: \`pgharden run --resume\` or \`pgharden rollback\
 Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RunFlags>();
-      await runCommand(opts, async ({ ctx, client }) => {
+      await runCommand(opts, async ({ ctx: outer, client }) => withEvents('run', outer, { events: opts.events, json: opts.json, checklist: true }, async (ctx) => {
         await checkApproval(opts);
         const abort = new AbortController();
         const onSignal = (signal: NodeJS.Signals) => {
@@ -91,12 +94,13 @@ Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
             probes: opts.probes, json: Boolean(opts.json),
           });
           const reports = record.runId && record.outcome !== 'interrupted' ? await writeReports(record) : null;
+          if (reports) ctx.events?.emit({ type: 'report.written', files: reports });
           return { ok: record.outcome === 'passed', exitCode: EXIT[record.outcome ?? 'interrupted'], runId: record.runId, outcome: record.outcome, reports, record };
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
         }
-      }, (r, { log }) => summarise(r.record, r.reports, log));
+      }), (r, { log }) => summarise(r.record, r.reports, log));
     });
 }
 
