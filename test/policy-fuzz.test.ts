@@ -9,7 +9,7 @@ import { quoteIdent } from '../src/pg/quote.js';
 
 import { parsePolicy } from '../src/policy/load.js';
 import type { Policy } from '../src/policy/schema.js';
-import { readPlan } from '../src/preflight/preflight.js';
+import { readPlan } from '../src/plan/read-plan.js';
 import { ROOT, runCli, snapshot, sql, targetFor, testServers, uniqueName, urlFor } from './helpers.js';
 
 /**

@@ -2,7 +2,8 @@ import { BlockedError, ConnectionError, PghardenError, RefusedError, UsageError 
 import { connect, isConnectFailure, type Client } from '../pg/client.js';
 import { planData, planSql, type Plan } from '../plan/plan.js';
 import { operationLabel } from '../plan/operations.js';
-import { preflight, readPlan } from '../preflight/preflight.js';
+import { preflight } from '../preflight/preflight.js';
+import { readPlan } from '../plan/read-plan.js';
 import { faultPoint } from '../run/fault.js';
 import { describeState, nextCommand } from '../run/state.js';
 import type { StageContext } from '../stage.js';

@@ -1,15 +1,12 @@
-import { policyParameters } from '../policy/parameters.js';
 import type { Client } from '../pg/client.js';
-import { readDatabaseState, type DatabaseState } from '../pg/catalog.js';
-import { addFindings, buildPlan, planData, type Plan } from '../plan/plan.js';
-import { serverValueFindings } from '../plan/server-check.js';
+import type { DatabaseState } from '../pg/catalog.js';
+import { planData, type Plan } from '../plan/plan.js';
+import { readPlan } from '../plan/read-plan.js';
 import type { Finding } from '../plan/findings.js';
 import type { StageContext } from '../stage.js';
 import { RunDir, newRunId } from '../state/run-dir.js';
 import { createRun, ensureStateSchema, saveBaseline } from '../state/store.js';
 import { captureBaseline, type Baseline } from './baseline.js';
-
-export const MIN_SERVER_VERSION = 130000;
 
 export interface PreflightResult {
   runId: string;
@@ -19,21 +16,6 @@ export interface PreflightResult {
   findings: Finding[];
   blocked: boolean;
   baseline: Baseline;
-}
-
-/** Read the state and plan only: what `plan` shows, and what every changing command starts from. */
-export async function readPlan(ctx: StageContext, client: Client): Promise<{ state: DatabaseState; plan: Plan }> {
-  const state = await readDatabaseState(client, ctx.target.database, policyParameters(ctx.policy));
-  const plan = buildPlan(state, ctx.policy);
-  addFindings(plan, await serverValueFindings(client, state, plan));
-  if (state.server.versionNum < MIN_SERVER_VERSION) {
-    plan.findings.unshift({
-      severity: 'blocking', code: 'server-version',
-      message: `PostgreSQL ${state.server.version} is older than 13, which pgharden does not support (it is past end of life).`,
-    });
-    plan.blocked = true;
-  }
-  return { state, plan };
 }
 
 /** Findings plus the baseline, stored in the state schema and the run directory. */

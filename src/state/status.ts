@@ -1,6 +1,6 @@
 import type { Client } from '../pg/client.js';
 import { planData } from '../plan/plan.js';
-import { readPlan } from '../preflight/preflight.js';
+import { readPlan } from '../plan/read-plan.js';
 import type { StageContext } from '../stage.js';
 import { describeState, IN_FORCE, isUnfinished, nextCommand, UNFINISHED } from '../run/state.js';
 import { listRuns, stateSchemaExists, type RunRow } from './store.js';

@@ -3,7 +3,7 @@ import { ExitCode } from '../../errors.js';
 import { blockedError } from '../../apply/apply.js';
 import { recordApproval } from '../../estate/approval.js';
 import { planData } from '../../plan/plan.js';
-import { readPlan } from '../../preflight/preflight.js';
+import { readPlan } from '../../plan/read-plan.js';
 import { renderPlan } from '../render.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 

@@ -8,7 +8,7 @@ import type { EmbeddedServer } from '../../pg/embedded.js';
 import { quoteIdent } from '../../pg/quote.js';
 import { formatDuration } from '../../policy/duration.js';
 import { loadPolicy } from '../../policy/load.js';
-import { readPlan } from '../../preflight/preflight.js';
+import { readPlan } from '../../plan/read-plan.js';
 import { planData } from '../../plan/plan.js';
 import type { StageContext } from '../../stage.js';
 import { verify } from '../../verify/verify.js';

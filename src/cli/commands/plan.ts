@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { planData } from '../../plan/plan.js';
-import { readPlan } from '../../preflight/preflight.js';
+import { readPlan } from '../../plan/read-plan.js';
 import { planHash, policyHash } from '../../estate/plan-hash.js';
 import { renderPlan } from '../render.js';
 import { runCommand, type GlobalOptions } from '../session.js';

@@ -6,7 +6,7 @@ import { wantsEmbedded } from '../../pg/target.js';
 import { policyJsonSchema } from '../../policy/json-schema.js';
 import { loadPolicy } from '../../policy/load.js';
 import { offlineProblems } from '../../policy/offline-check.js';
-import { readPlan } from '../../preflight/preflight.js';
+import { readPlan } from '../../plan/read-plan.js';
 import { renderFindings } from '../render.js';
 import { fail, runCommand, type GlobalOptions } from '../session.js';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { readPlan } from '../../preflight/preflight.js';
+import { readPlan } from '../../plan/read-plan.js';
 import { blockedError } from '../../apply/apply.js';
 import { BlockedError } from '../../errors.js';
 import { renderMigration } from '../../plan/render-sql.js';
