@@ -10,5 +10,11 @@ export interface StageContext {
   /** Root of run directories (default `.pgharden/runs`). */
   runsRoot?: string;
   /** The environment picked with --env, and its rules. */
-  environment?: { name: string; approval: 'required' | 'optional'; requires: string[]; window?: string };
+  environment?: {
+    name: string; approval: 'required' | 'optional'; requires: string[]; window?: string;
+    /** PgBouncer admin consoles of this environment (else the policy's poolers:). */
+    poolers?: string[];
+    /** Low-traffic gate of this environment (else the policy's max_load:). */
+    maxLoad?: Policy['max_load'];
+  };
 }

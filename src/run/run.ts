@@ -2,6 +2,7 @@ import { checkWindow, type WindowDecision } from '../estate/window-gate.js';
 import { checkPromotion, proofText, type PromotionProof } from '../estate/promotion.js';
 import { approvalText, recordRunApproval, requireApproval } from '../estate/approval.js';
 import { operationLabel } from '../plan/operations.js';
+import { recycleText } from '../estate/poolers.js';
 import { apply, type ApplyResult } from '../apply/apply.js';
 import type { Backup } from '../apply/backup.js';
 import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
@@ -53,7 +54,7 @@ export interface RunRecord {
   baseline: Baseline | null;
   baselineLoad: LoadSample | null;
   rehearsal: Rehearsal | null;
-  apply: Pick<ApplyResult, 'status' | 'steps' | 'plan' | 'backupFile'> | null;
+  apply: Pick<ApplyResult, 'status' | 'steps' | 'plan' | 'backupFile' | 'poolers'> | null;
   verify: VerifyResult | null;
   guard: GuardResult | null;
   rollback: RollbackResult | null;
@@ -273,8 +274,9 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       // The change lock stays held until the end of the guard window: nothing else changes the database meanwhile.
       const applied = await apply(ctx, client, { lockWaitMs: opts.lockWaitMs, runId: record.runId, approvedBy: record.approvedBy ?? undefined, keepLock: true });
       lockHeld = true;
-      record.apply = { status: applied.status, steps: applied.steps, plan: applied.plan, backupFile: applied.backupFile };
-      return { ok: true, summary: applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}` };
+      record.apply = { status: applied.status, steps: applied.steps, plan: applied.plan, backupFile: applied.backupFile, ...(applied.poolers ? { poolers: applied.poolers } : {}) };
+      const poolers = applied.poolers?.length ? `; ${applied.poolers.map(recycleText).join('; ')}` : '';
+      return { ok: true, summary: (applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}`) + poolers };
     });
     if (!lockHeld && record.apply?.status === 'applied') {
       // A resumed run: take the change lock again for the rest of the run.
