@@ -10,8 +10,8 @@ import type { TestServer } from './helpers.js';
 /** Debian's PgBouncer (apt-get install pgbouncer); PGBOUNCER_PATH overrides. */
 export const PGBOUNCER = process.env.PGBOUNCER_PATH ?? ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => fs.existsSync(p)) ?? '/usr/sbin/pgbouncer';
 
-/** In CI (.ci/run installs pgbouncer) a missing binary fails the tests; only a developer's machine skips. */
-export const skipPgBouncer = !fs.existsSync(PGBOUNCER) && !process.env.CI;
+/** In CI (.ci/run installs pgbouncer and says so) a missing binary fails the tests; only a developer's machine skips. */
+export const skipPgBouncer = !fs.existsSync(PGBOUNCER) && !process.env.CI && process.env.PGHARDEN_REQUIRE_PGBOUNCER !== '1';
 
 export interface PgBouncer {
   port: number;

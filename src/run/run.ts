@@ -3,6 +3,7 @@ import { checkPromotion, proofText, type PromotionProof } from '../estate/promot
 import { approvalText, recordRunApproval, requireApproval } from '../estate/approval.js';
 import { operationLabel } from '../plan/operations.js';
 import { recycleText } from '../estate/poolers.js';
+import { checkLoad, loadText, type LoadDecision } from '../estate/load-gate.js';
 import { apply, type ApplyResult } from '../apply/apply.js';
 import type { Backup } from '../apply/backup.js';
 import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
@@ -47,6 +48,10 @@ export interface RunRecord {
   promotion?: PromotionProof[];
   /** The maintenance window decision (inside, or outside with the --outside-window reason). */
   window?: WindowDecision;
+  /** The low-traffic gate (max_load:): what was measured before the change, and any --over-load reason. */
+  load?: LoadDecision;
+  /** The database login that applied (four eyes: never the approving one where approval is required). */
+  appliedBy?: string;
   startedAt: string;
   finishedAt: string | null;
   outcome: RunOutcome | null;
@@ -76,6 +81,8 @@ export interface RunOptions {
   approvedBy?: string;
   /** --outside-window "reason". */
   outsideWindow?: string;
+  /** --over-load "reason": go ahead although the load is over max_load:. */
+  overLoad?: string;
   windowMs?: number;
   intervalMs?: number;
   autoRollback: boolean;
@@ -230,6 +237,18 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
           unapproved = err.message;
         }
       }
+      // Last, as it takes a sample of the traffic: the runbook's low-traffic period (estate/load-gate.ts).
+      if (!unapproved && !pre.blocked && pre.plan.operations.length) {
+        try {
+          record.load = (await checkLoad(ctx, client, opts.overLoad)) ?? undefined;
+          if (record.load) await recordStep(client, pre.runId, 'load', record.load.ok ? 'done' : 'overridden', record.load);
+        } catch (err) {
+          if (!(err instanceof BlockedError)) throw err;
+          unapproved = err.message;
+          await recordStep(client, pre.runId, 'load', 'failed', (err.details as { load?: unknown })?.load ?? null);
+        }
+      }
+      record.appliedBy = pre.state.me.user;
       if (pre.blocked || failingChecks.length || unapproved) {
         record.outcome = 'blocked';
         await setRunStatus(client, pre.runId, 'blocked');
@@ -242,6 +261,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       }
       const advisories = pre.findings.filter((f) => f.severity === 'advisory').length;
       const gates = [
+        ...(record.load ? [`load ${loadText(record.load)}${record.load.override ? ` — OVER max_load, going ahead: ${record.load.override}` : ''}`] : []),
         ...(record.promotion?.length ? [`promoted after ${record.promotion.map(proofText).join('; ')}`] : []),
         ...(record.approvedBy && ctx.environment?.approval === 'required' ? [`approved by ${record.approvedBy}`] : []),
       ];
