@@ -44,6 +44,8 @@ export interface RunRecord {
   policySource: string;
   policy: StageContext['policy'];
   approvedBy: string | null;
+  /** The --env environment the run targeted. */
+  environment?: string;
   /** For --env with requires: the passed run in each required environment that allowed this one. */
   promotion?: PromotionProof[];
   /** The maintenance window decision (inside, or outside with the --outside-window reason). */
@@ -142,6 +144,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
   } else {
     record = {
       runId: '', database: ctx.target.database, policySource: ctx.policy.source, policy: ctx.policy, approvedBy: opts.approvedBy ?? null,
+      ...(ctx.environment ? { environment: ctx.environment.name } : {}),
       startedAt: new Date().toISOString(), finishedAt: null, outcome: null, stages: [], baseline: null, baselineLoad: null,
       rehearsal: null, apply: null, verify: null, guard: null, rollback: null, afterRollback: null, afterLatency: null, syntheticAlert: null,
     };
