@@ -101,5 +101,9 @@ describe.each(testServers())('max_load on $name PostgreSQL', (server) => {
       expect(r.code, `${bad}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toContain('max_load');
     }
+    // poolers: are PgBouncer admin consoles: their database is pgbouncer.
+    const notConsole = await runCli(['policy', 'validate', '--policy', await policyFile('poolers: ["postgres://admin@pgb:6432/codex_memory"]\n')]);
+    expect(notConsole.code).toBe(2);
+    expect(notConsole.stderr).toContain('a PgBouncer admin console URL names the database pgbouncer');
   });
 });

@@ -3,6 +3,7 @@ import type { Client } from '../pg/client.js';
 import { formatDuration } from '../policy/duration.js';
 import type { StageContext } from '../stage.js';
 import { maxLoadOf } from './targets.js';
+import { flushStatistics } from '../guard/guard.js';
 
 /** What the gate measured over its sample. */
 export interface LoadMeasure {
@@ -32,7 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Transactions per second from two reads of pg_stat_database `sampleMs` apart, and the peak of
  * active sessions polled every 200 ms in between. Our own polls are transactions too: they are
- * subtracted. The counters reach pg_stat_database when a backend flushes its statistics: about
+ * subtracted, and our session's earlier statements are flushed to the statistics first. The counters reach pg_stat_database when a backend flushes its statistics: about
  * once a second for sessions that write; a session running read-only statements back to back
  * without a pause may publish only every minute (PostgreSQL's PGSTAT_MAX_INTERVAL), so for
  * read-mostly traffic a longer `sample:` or the active-connections limit is the better gate.
@@ -48,6 +49,8 @@ export async function measureLoad(client: Client, database: string, sampleMs: nu
          FROM pg_stat_database WHERE datname = $1`, [database]);
     return { xacts: Number(rows[0]?.xacts ?? 0), at: Number(rows[0]?.at ?? Date.now()) };
   };
+  // The preflight's own traffic (200 latency probes) must not land in the sample as load.
+  await flushStatistics(client);
   const start = await counters();
   const { rows: lim } = await client.query(
     `SELECT CASE WHEN datconnlimit >= 0 THEN datconnlimit
