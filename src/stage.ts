@@ -11,7 +11,13 @@ export interface StageContext {
   /** Root of run directories (default `.pgharden/runs`). */
   runsRoot?: string;
   /** The environment picked with --env, and its rules. */
-  environment?: { name: string; approval: 'required' | 'optional'; requires: string[]; window?: string };
+  environment?: {
+    name: string; approval: 'required' | 'optional'; requires: string[]; window?: string;
+    /** PgBouncer admin consoles of this environment (else the policy's poolers:). */
+    poolers?: string[];
+    /** Low-traffic gate of this environment (else the policy's max_load:). */
+    maxLoad?: Policy['max_load'];
+  };
   /** The run's event stream (terminal checklist, --events, the journal, the dashboard); absent: nobody listens. */
   events?: EventStream;
 }

@@ -16,6 +16,8 @@ import { rollback } from './rollback.js';
 import { ensureMonitoringView } from '../monitor/view.js';
 import { approvalText, requireApproval } from '../estate/approval.js';
 import { checkWindow } from '../estate/window-gate.js';
+import { recyclePoolers } from './poolers-step.js';
+import type { PoolerRecycle } from '../estate/poolers.js';
 
 export interface ApplyOptions {
   /** How long to wait for another applier's lock (ms). */
@@ -41,6 +43,8 @@ export interface ApplyResult {
   backupFile: string | null;
   plan: ReturnType<typeof planData>;
   steps: StepResult[];
+  /** RECONNECT on each PgBouncer of `poolers:` after the change (absent without poolers). */
+  poolers?: PoolerRecycle[];
 }
 
 export function blockedError(plan: Plan): BlockedError {
@@ -182,8 +186,9 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
     await setRunStatus(client, runId, 'applied');
     faultPoint('applied');
     await ensureMonitoringView(client, runId, ctx.log);
+    const poolers = await recyclePoolers(ctx, client, runId);
     keepLock = Boolean(opts.keepLock);
-    return { ok: true, status: 'applied', runId, runDir: runDir.dir, backupFile, plan: planData(pre.plan), steps };
+    return { ok: true, status: 'applied', runId, runDir: runDir.dir, backupFile, plan: planData(pre.plan), steps, ...(poolers ? { poolers } : {}) };
   } catch (err) {
     if (changing && runId) throw await undoPartialApply(ctx, client, runId, err, opts);
     // Before the first change: nothing of this run is in place.

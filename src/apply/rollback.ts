@@ -11,6 +11,8 @@ import { executeStatements, type Statement, type StepFailure, type StepResult } 
 import { acquireChangeLock, releaseChangeLock } from './lock.js';
 import { dropMonitoringViewIfOurs } from '../monitor/view.js';
 import { CHANGES_IN_PLACE } from '../run/state.js';
+import { recyclePoolers } from './poolers-step.js';
+import type { PoolerRecycle } from '../estate/poolers.js';
 
 /** One value the run changed, seen three ways. */
 export interface ThreeWay {
@@ -40,6 +42,8 @@ export interface RollbackResult {
   conflicts: ThreeWay[];
   check: RestoreCheck | null;
   message: string;
+  /** RECONNECT on each PgBouncer of `poolers:` after the restore (absent without poolers or without a change). */
+  poolers?: PoolerRecycle[];
 }
 
 const show = (v: string | null) => (v === null ? '(not set)' : v);
@@ -178,8 +182,9 @@ export async function rollback(ctx: StageContext, client: Client, opts: Rollback
     }
     await setRunStatus(client, run.id, 'rolled_back');
     await dropMonitoringViewIfOurs(client, run.id, ctx.log);
+    const poolers = steps.length ? await recyclePoolers(ctx, client, run.id) : null;
     const forced = conflicts.length ? ` (--force: ${conflicts.length} value(s) changed since the run were overwritten too)` : '';
-    return { ok: true, status: 'rolled_back', runId: run.id, steps, conflicts, check, message: `run ${run.id} rolled back: every value it changed is back to its captured value${forced}` };
+    return { ok: true, status: 'rolled_back', runId: run.id, steps, conflicts, check, message: `run ${run.id} rolled back: every value it changed is back to its captured value${forced}`, ...(poolers ? { poolers } : {}) };
   } finally {
     if (!opts.lockHeld) await releaseChangeLock(client);
   }

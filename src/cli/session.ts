@@ -91,6 +91,12 @@ export function environmentOf(opts: GlobalOptions, policy: Policy): Policy['envi
   return policy.environments[opts.env!];
 }
 
+/** The rules of environment `name` as stages read them (StageContext.environment). */
+export function environmentRules(name: string, policy: Policy): NonNullable<StageContext['environment']> {
+  const e = policy.environments[name];
+  return { name, approval: e.approval, requires: e.requires, window: e.window, poolers: e.poolers, maxLoad: e.max_load };
+}
+
 /**
  * The frame of every database command: validate the policy before any connection,
  * connect (embedded default when nothing is configured), run, render, and always clean up.
@@ -110,7 +116,7 @@ export async function runCommand<T extends CommandResult>(
     embedded = chosen.embedded;
     const target = chosen.target;
     client = await connect(target, { onError: (err) => log.warn(`connection lost: ${err.message}`) });
-    const environment = opts.env !== undefined ? { name: opts.env, approval: policy.environments[opts.env].approval, requires: policy.environments[opts.env].requires, window: policy.environments[opts.env].window } : undefined;
+    const environment = opts.env !== undefined ? environmentRules(opts.env, policy) : undefined;
     const result = await body({ ctx: { target, policy, log, environment }, client, embedded, log, json });
     if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     render(result, { log, json });

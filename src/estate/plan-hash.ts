@@ -7,11 +7,11 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /**
  * The policy's content: what it asks of a database, not where the file lives nor which
- * databases it names (`environments:` is targeting, and its db may hold a password that is
- * masked where the policy is stored), so staging and production runs of one file hash the same.
+ * databases it names (`environments:` and `poolers:` are targeting, and may hold a password that
+ * is masked where the policy is stored), so staging and production runs of one file hash the same.
  */
 export function policyHash(policy: Policy): string {
-  const { source: _source, environments: _environments, ...content } = policy;
+  const { source: _source, environments: _environments, poolers: _poolers, ...content } = policy;
   return sha256(stableJson(content));
 }
 

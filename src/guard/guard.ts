@@ -92,7 +92,7 @@ export function guardBaseline(baseline: Baseline, load: LoadSample | null): Guar
  * flush, the caller's preflight traffic would land inside the window and dilute the failure rate.
  * Best effort, bounded: the caller's session may be gone, which is not the guard's problem.
  */
-async function flushStatistics(client: Client): Promise<void> {
+export async function flushStatistics(client: Client): Promise<void> {
   const flushed = await Promise.race([
     client.query('SELECT pg_stat_force_next_flush()').then(() => true, () => false),
     sleep(2_000).then(() => false),

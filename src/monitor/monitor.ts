@@ -24,6 +24,8 @@ export interface MonitorOptions {
   log?: LogScanner | null;
   /** How often the apply time and the configuration are re-read (ms). */
   refreshMs?: number;
+  /** PgBouncer admin consoles (policy poolers:) counted in the rollout. */
+  poolers?: string[];
 }
 
 /** 250 ms, 500 ms, 1 s, … capped, with ±20 % jitter so many monitors do not reconnect in step. */
@@ -71,6 +73,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
     policySettings: opts.policySettings,
     log: opts.log,
     applyRefreshMs: opts.refreshMs,
+    poolers: opts.poolers,
     onConfigError: (err) => event({ type: 'warning', at: nowIso(), message: `cannot read the configuration (settings gauges, pgharden_policy_compliant): ${err.message}` }),
   });
 

@@ -56,5 +56,6 @@ function perfdata(s: Sample, rules: AlertRule[]): string {
     has('transaction_age') && `longest_transaction=${seconds(s.longestTransactionMs)}s;${slots('transaction_age', seconds)};0`,
   ].filter((x): x is string => Boolean(x));
   if (s.rollout) items.push(`sessions_on_old_settings=${s.rollout.onOldSettings};;;0`);
+  if (s.rollout?.poolers?.length) items.push(`pgbouncer_servers_on_old_settings=${s.rollout.poolers.reduce((n, p) => n + p.onOldSettings, 0)};;;0`);
   return items.join(' ');
 }

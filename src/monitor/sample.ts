@@ -1,6 +1,7 @@
 import type { Client } from '../pg/client.js';
 import { redactSql } from '../redact-sql.js';
 import type { ConfigState } from './config-state.js';
+import type { PoolerRollout } from '../estate/poolers.js';
 
 /**
  * One poll of a database, in ONE statement (no N+1): pg_stat_activity is read once
@@ -40,6 +41,8 @@ export interface Rollout {
   idleOnOldSettings: number;
   /** All other client sessions on the database. */
   sessions: number;
+  /** PgBouncer (policy poolers:) server connections opened before the apply: they run on the old settings too. */
+  poolers?: PoolerRollout[];
 }
 
 /**

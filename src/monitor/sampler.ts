@@ -5,6 +5,7 @@ import { LogScanner } from '../guard/log-scan.js';
 import type { Policy } from '../policy/schema.js';
 import { readConfigState, type ConfigState } from './config-state.js';
 import { sampleOnce, type Sample } from './sample.js';
+import { poolerRollout, type PoolerRollout } from '../estate/poolers.js';
 
 export interface SamplerOptions {
   /** statement_timeout of the monitor's own session (ms): a poll must never hang. */
@@ -20,6 +21,8 @@ export interface SamplerOptions {
   log?: LogScanner | null;
   /** The configuration could not be read (privileges): said once, polls go on without it. */
   onConfigError?: (err: Error) => void;
+  /** PgBouncer admin consoles (policy poolers:): their server connections older than the apply count as on old settings. */
+  poolers?: string[];
 }
 
 /** A sample with what the monitor reads less often than every poll (see Sample.config, Sample.logErrors). */
@@ -39,6 +42,7 @@ export class Sampler {
   private appliedAtReadAt = -Infinity;
   private config: ConfigState | null = null;
   private configFailed = false;
+  private poolers: { at: number; appliedAt: string; rollout: PoolerRollout[] } | null = null;
 
   constructor(readonly target: Target, private readonly opts: SamplerOptions = {}) {
     this.session = new LazySession(target, {
@@ -60,10 +64,19 @@ export class Sampler {
         if (this.opts.policySettings) await this.readConfig(client);
         this.appliedAtReadAt = performance.now();
       }
-      return sampleOnce(client, this.target.database, { appliedAt: this.appliedAt });
+      const s = await sampleOnce(client, this.target.database, { appliedAt: this.appliedAt });
+      if (s.rollout && this.opts.poolers?.length) s.rollout.poolers = await this.poolerRollout(client, s.rollout.appliedAt);
+      return s;
     });
     const log = this.opts.log ? (await this.opts.log.scan()).bySqlstate : null;
     return { ...sample, config: this.config, logErrors: log };
+  }
+
+  /** SHOW SERVERS on each PgBouncer, at most every applyRefreshMs (a new admin-console login each time). */
+  private async poolerRollout(client: Parameters<Parameters<LazySession['use']>[0]>[0], appliedAt: string): Promise<PoolerRollout[]> {
+    const fresh = this.poolers && this.poolers.appliedAt === appliedAt && performance.now() - this.poolers.at < (this.opts.applyRefreshMs ?? 10_000) / 2;
+    if (!fresh) this.poolers = { at: performance.now(), appliedAt, rollout: await poolerRollout(this.opts.poolers!, this.target.database, appliedAt, client) };
+    return this.poolers!.rollout;
   }
 
   private async readConfig(client: Parameters<Parameters<LazySession['use']>[0]>[0]): Promise<void> {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration, parsePercent } from './duration.js';
 import { parseWindow } from '../estate/window.js';
 import { redact } from '../pg/redact.js';
+import { fromUrl } from '../pg/target.js';
 
 const duration = z
   .string({ error: 'expected a duration such as 25s, 500ms or 5m' })
@@ -118,10 +119,42 @@ const roleName = z
   .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' });
 
 /**
- * A named target and its rules (`--env NAME`). `db`, `approval`, `requires` and `window` are
- * enforced; `max_load` and `poolers` are not built yet and are refused as unknown keys rather
- * than accepted and ignored.
+ * PgBouncer admin console URLs (database `pgbouncer`, an admin_users login): after apply and
+ * rollback each gets `RECONNECT <db>`, and rollout tracking counts their server connections.
+ * They name places, not what is asked of a database: masked where the policy is stored, and left
+ * out of the policy hash (estate/plan-hash.ts).
  */
+const poolers = z
+  .array(z.string().min(1, 'must not be empty').superRefine((v, c) => {
+    try {
+      const database = fromUrl(v, '--db', {}).database;
+      if (database !== 'pgbouncer') c.addIssue({ code: 'custom', message: `names database ${JSON.stringify(database)}: a PgBouncer admin console URL names the database pgbouncer (e.g. postgres://admin@pgbouncer-host:6432/pgbouncer)` });
+    } catch (err) {
+      c.addIssue({ code: 'custom', message: `is not a connection string: ${(err as Error).message}` });
+    }
+  }))
+  .transform((list) => Object.defineProperty([...list], 'toJSON', { value: () => list.map((u) => redact(u)), enumerable: false }) as string[]);
+
+/**
+ * The runbook's "low traffic period", checked by `run` before anything changes: peak active
+ * connections (a count, or a share of the connection limit) and transactions per second, both
+ * sampled over `sample`. Over either: the run is blocked (exit 4) unless --over-load "reason".
+ */
+const maxLoad = z
+  .object({
+    active_connections: z.union([
+      z.number().int('must be a whole number').min(0, 'must be 0 or more'),
+      z.string().refine((s) => parsePercent(s) !== null, { error: 'write a number of connections (40) or a share of the connection limit (50%)' }),
+    ], { error: 'expected a number of connections (40) or a share of the connection limit (50%)' })
+      .transform((v) => (typeof v === 'number' ? { count: v } : { share: parsePercent(v)! }))
+      .optional(),
+    tps: z.number({ error: 'expected transactions per second, a number' }).positive('must be more than 0').optional(),
+    sample: duration.default(2000),
+  })
+  .strict()
+  .refine((m) => m.active_connections !== undefined || m.tps !== undefined, { error: 'name active_connections:, tps: or both' });
+
+/** A named target and its rules (`--env NAME`). Each of its keys is enforced. */
 const environment = z
   .object({
     db: z.string().min(1, 'must not be empty'),
@@ -133,11 +166,15 @@ const environment = z
       const parsed = parseWindow(v);
       if (!parsed.ok) c.addIssue({ code: 'custom', message: parsed.error });
     }).optional(),
+    /** PgBouncers in front of this environment's database (instead of the policy's poolers:). */
+    poolers: poolers.optional(),
+    /** The low-traffic gate of this environment (instead of the policy's max_load:). */
+    max_load: maxLoad.optional(),
   })
   .strict()
   // The policy is stored in pgharden.runs, run.json and reports: a password in an environment's
   // db must not travel with it. Connecting reads `db` itself; only its JSON form is masked.
-  .transform((e) => Object.defineProperty({ ...e }, 'toJSON', { value: () => ({ ...e, db: redact(e.db) }), enumerable: false }));
+  .transform((e) => Object.defineProperty({ ...e }, 'toJSON', { value: () => ({ ...e, db: redact(e.db), ...(e.poolers ? { poolers: e.poolers.map((u) => redact(u)) } : {}) }), enumerable: false }));
 
 export const policySchema = z
   .object({
@@ -183,6 +220,10 @@ export const policySchema = z
       .strict()
       .prefault({}),
     guard_window: duration.default(5 * 60_000),
+    /** PgBouncer admin console URLs: RECONNECT after apply and rollback; server connections counted in rollout tracking. */
+    poolers: poolers.optional(),
+    /** `run` refuses to start above this load (the runbook's low traffic period). */
+    max_load: maxLoad.optional(),
     /** Triggers that must be measured in the guard window: "not measured" then fails the guard (the run rolls back). */
     require_measured: z.array(z.enum(['timeout_errors_increase', 'latency_degradation', 'pool_exhaustion'])).default([]),
     /** Response-time SLA the report checks the load sample's p95 against. */

@@ -44,6 +44,23 @@ ${contacts(m)}`;
 /** Escaped text with its `backtick` spans as <code>: commands and SQL a reader copies. */
 const inline = (text: string) => esc(text).replace(/`([^`]+)`/g, '<code>$1</code>');
 
+/** Approval, promotion chain, window, traffic, PgBouncer and role exceptions: the gates of the change. */
+function estateSection(m: ReportModel): string {
+  const a = m.approval;
+  const rows: [string, string][] = [
+    ['environment', `${a.environment ?? '— (no --env)'}${a.required ? ' (approval: required, four eyes)' : ''}`],
+    ['approved by', a.approvedBy ?? 'not recorded'],
+    ['applied by (database login)', a.appliedBy ?? 'not recorded'],
+  ];
+  return `<h2>Approval</h2>${table(['', ''], rows, 'approval')}
+<h2>Promotion</h2><ul class="promotion">${(m.promotion.length ? m.promotion : ['no environment was required before this one']).map((p) => `<li>${esc(p)}</li>`).join('')}</ul>
+${m.window ? `<h2>Maintenance window</h2><p class="window">${esc(m.window)}</p>` : ''}
+${m.load ? `<h2>Traffic before the change (max_load)</h2><p class="load">${esc(m.load)}</p>` : ''}
+${m.poolers.length ? `<h2>PgBouncer</h2><ul class="poolers">${m.poolers.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : ''}
+${m.roleExceptions.length ? `<h2>Declared role values and exceptions</h2>${table(['role', 'values (in this database)', 'looser than the database target', 'reason', 'expires'],
+    m.roleExceptions.map((e) => [e.role, e.settings, e.looser ? 'yes' : 'no', e.reason, e.expires]), 'exceptions')}` : ''}`;
+}
+
 const contacts = (m: ReportModel) =>
   m.contacts.length ? `<h2>Contacts</h2><ul class="contacts">${m.contacts.map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('')}</ul>` : '';
 
@@ -68,6 +85,7 @@ ${groups.map((g) => `<h3>${esc(g)}</h3><ul class="criteria">${m.criteria.filter(
 <div class="charts">${charts(m)}</div>
 <h2>Settings</h2>
 ${table(['setting', 'before (database level)', 'target', 'after (fresh session)'], m.settings.map((s) => [s.setting, s.before, s.target, s.ok === false ? stateCell(`${s.after} ✘`, false) : s.after]))}
+${estateSection(m)}
 ${m.triggers.length ? `<h2>Rollback triggers</h2>${table(['trigger', 'result', 'measurement', 'source'], m.triggers.map((t) => [t.trigger, triggerCell(t), t.summary, t.source]))}` : ''}
 <h2>Alerts raised</h2>
 ${m.alerts.length ? table(['when', 'state', 'rule', 'severity', 'message'], m.alerts.map((a) => [a.at, a.state, a.rule, a.severity, a.message])) : '<p>none</p>'}

@@ -30,13 +30,7 @@ export function renderMarkdown(m: ReportModel): string {
     mdTable(['setting', 'before (database level)', 'target', 'after (fresh session)'], m.settings.map((s) => [s.setting, s.before, s.target, `${s.after}${s.ok === false ? ' ✘' : ''}`])),
     '',
   ];
-  if (m.promotion.length) out.push('## Promotion', '', ...m.promotion.map((p) => `- ${p}`), '');
-  if (m.window) out.push('## Maintenance window', '', m.window, '');
-  if (m.roleExceptions.length) {
-    out.push('## Declared role values and exceptions', '',
-      mdTable(['role', 'values (in this database)', 'looser than the database target', 'reason', 'expires'],
-        m.roleExceptions.map((e) => [e.role, e.settings, e.looser ? 'yes' : 'no', e.reason, e.expires])), '');
-  }
+  out.push(...estateSection(m));
   if (m.latency) {
     out.push('## Latency', '', `Source: ${m.latency.source}.`, '',
       mdTable(['', 'p50 ms', 'p95 ms', 'p99 ms'], [
@@ -52,6 +46,25 @@ export function renderMarkdown(m: ReportModel): string {
   out.push('## Timeline', '', mdTable(['stage', 'result', 'seconds', 'details'], m.stages.map((s) => [s.stage, s.skipped ? 'skipped' : s.ok ? 'ok' : 'FAILED', s.seconds.toFixed(1), s.summary])), '');
   if (m.contacts.length && !m.postRollback.length) out.push(...contacts(m));
   return out.join('\n');
+}
+
+/** Approval, promotion chain, window, traffic, PgBouncer and role exceptions: the gates of the change ticket. */
+function estateSection(m: ReportModel): string[] {
+  const a = m.approval;
+  const out = ['## Approval', '',
+    `- Environment: ${a.environment ?? '— (no --env)'}${a.required ? ' (approval: required, four eyes)' : ''}`,
+    `- Approved by: ${a.approvedBy ?? 'not recorded'}`,
+    `- Applied by (database login): ${a.appliedBy ?? 'not recorded'}`, ''];
+  out.push('## Promotion', '', ...(m.promotion.length ? m.promotion.map((p) => `- ${p}`) : ['- no environment was required before this one']), '');
+  if (m.window) out.push('## Maintenance window', '', m.window, '');
+  if (m.load) out.push('## Traffic before the change (max_load)', '', m.load, '');
+  if (m.poolers.length) out.push('## PgBouncer', '', ...m.poolers.map((p) => `- ${p}`), '');
+  if (m.roleExceptions.length) {
+    out.push('## Declared role values and exceptions', '',
+      mdTable(['role', 'values (in this database)', 'looser than the database target', 'reason', 'expires'],
+        m.roleExceptions.map((e) => [e.role, e.settings, e.looser ? 'yes' : 'no', e.reason, e.expires])), '');
+  }
+  return out;
 }
 
 const contacts = (m: ReportModel) => (m.contacts.length ? ['## Contacts', '', ...m.contacts.map(([k, v]) => `- ${k}: ${v}`), ''] : []);

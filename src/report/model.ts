@@ -1,4 +1,6 @@
 import { proofText } from '../estate/promotion.js';
+import { loadText } from '../estate/load-gate.js';
+import { recycleText } from '../estate/poolers.js';
 import { formatDuration } from '../policy/duration.js';
 import type { RunRecord } from '../run/run.js';
 import { postRollbackActions, type PostRollbackAction } from './actions.js';
@@ -37,6 +39,12 @@ export interface ReportModel {
   promotion: string[];
   /** Maintenance window: inside it, or the reason given for changing outside it. */
   window: string | null;
+  /** Who approved which plan (hash) and which database login applied it; the environment and whether it required approval. */
+  approval: { environment: string | null; required: boolean; approvedBy: string | null; appliedBy: string | null };
+  /** The low-traffic gate (max_load:): measured load against the limits, and any --over-load reason. */
+  load: string | null;
+  /** RECONNECT on each PgBouncer after apply and after rollback. */
+  poolers: string[];
   latency: { label: string; before: number[]; after: number[] | null; source: string; degraded: boolean } | null;
   triggers: { trigger: string; fired: boolean; measured: boolean; summary: string; source: string }[];
   /** The statements behind the timeouts (load sample, pg_stat_statements, server log). */
@@ -143,6 +151,16 @@ export function buildReport(r: ReportedRecord): ReportModel {
     settings: settingRows(r),
     roleExceptions: roleExceptions(r),
     promotion: (r.promotion ?? []).map(proofText),
+    approval: {
+      environment: r.environment ?? null,
+      required: Boolean(r.environment && r.policy.environments?.[r.environment]?.approval === 'required'),
+      approvedBy: r.approvedBy, appliedBy: r.appliedBy ?? null,
+    },
+    load: r.load ? `${loadText(r.load)}: ${r.load.ok ? 'a low-traffic period' : `OVER max_load (${r.load.over.join('; ')}), went ahead because: ${r.load.override}`}` : null,
+    poolers: [
+      ...(r.apply?.poolers ?? []).map((p) => `after apply: ${recycleText(p)}`),
+      ...(r.rollback?.poolers ?? []).map((p) => `after rollback: ${recycleText(p)}`),
+    ],
     window: r.window ? (r.window.inside ? `inside ${r.window.window}` : `OUTSIDE ${r.window.window}: ${r.window.override}`) : null,
     latency,
     triggers: (r.guard?.triggers ?? []).map(({ trigger, fired, measured, summary, source }) => ({ trigger, fired, measured, summary, source })),

@@ -2,6 +2,8 @@ import { checkWindow, type WindowDecision } from '../estate/window-gate.js';
 import { checkPromotion, proofText, type PromotionProof } from '../estate/promotion.js';
 import { approvalText, recordRunApproval, requireApproval } from '../estate/approval.js';
 import { operationLabel } from '../plan/operations.js';
+import { recycleText } from '../estate/poolers.js';
+import { checkLoad, loadText, type LoadDecision } from '../estate/load-gate.js';
 import { apply, type ApplyResult } from '../apply/apply.js';
 import type { Backup } from '../apply/backup.js';
 import { acquireChangeLock, releaseChangeLock } from '../apply/lock.js';
@@ -43,10 +45,16 @@ export interface RunRecord {
   policySource: string;
   policy: StageContext['policy'];
   approvedBy: string | null;
+  /** The --env environment the run targeted. */
+  environment?: string;
   /** For --env with requires: the passed run in each required environment that allowed this one. */
   promotion?: PromotionProof[];
   /** The maintenance window decision (inside, or outside with the --outside-window reason). */
   window?: WindowDecision;
+  /** The low-traffic gate (max_load:): what was measured before the change, and any --over-load reason. */
+  load?: LoadDecision;
+  /** The database login that applied (four eyes: never the approving one where approval is required). */
+  appliedBy?: string;
   startedAt: string;
   finishedAt: string | null;
   outcome: RunOutcome | null;
@@ -54,7 +62,7 @@ export interface RunRecord {
   baseline: Baseline | null;
   baselineLoad: LoadSample | null;
   rehearsal: Rehearsal | null;
-  apply: Pick<ApplyResult, 'status' | 'steps' | 'plan' | 'backupFile'> | null;
+  apply: Pick<ApplyResult, 'status' | 'steps' | 'plan' | 'backupFile' | 'poolers'> | null;
   verify: VerifyResult | null;
   guard: GuardResult | null;
   rollback: RollbackResult | null;
@@ -76,6 +84,8 @@ export interface RunOptions {
   approvedBy?: string;
   /** --outside-window "reason". */
   outsideWindow?: string;
+  /** --over-load "reason": go ahead although the load is over max_load:. */
+  overLoad?: string;
   windowMs?: number;
   intervalMs?: number;
   autoRollback: boolean;
@@ -138,6 +148,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     events?.emit({ type: 'run.started', command: 'run', database: ctx.target.database, policySource: ctx.policy.source });
     record = {
       runId: '', database: ctx.target.database, policySource: ctx.policy.source, policy: ctx.policy, approvedBy: opts.approvedBy ?? null,
+      ...(ctx.environment ? { environment: ctx.environment.name } : {}),
       startedAt: new Date().toISOString(), finishedAt: null, outcome: null, stages: [], baseline: null, baselineLoad: null,
       rehearsal: null, apply: null, verify: null, guard: null, rollback: null, afterRollback: null, afterLatency: null, syntheticAlert: null,
     };
@@ -234,6 +245,18 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
           unapproved = err.message;
         }
       }
+      // Last, as it takes a sample of the traffic: the runbook's low-traffic period (estate/load-gate.ts).
+      if (!unapproved && !pre.blocked && pre.plan.operations.length) {
+        try {
+          record.load = (await checkLoad(ctx, client, opts.overLoad)) ?? undefined;
+          if (record.load) await recordStep(client, pre.runId, 'load', record.load.ok ? 'done' : 'overridden', record.load);
+        } catch (err) {
+          if (!(err instanceof BlockedError)) throw err;
+          unapproved = err.message;
+          await recordStep(client, pre.runId, 'load', 'failed', (err.details as { load?: unknown })?.load ?? null);
+        }
+      }
+      record.appliedBy = pre.state.me.user;
       if (pre.blocked || failingChecks.length || unapproved) {
         record.outcome = 'blocked';
         await setRunStatus(client, pre.runId, 'blocked');
@@ -246,6 +269,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       }
       const advisories = pre.findings.filter((f) => f.severity === 'advisory').length;
       const gates = [
+        ...(record.load ? [`load ${loadText(record.load)}${record.load.override ? ` — OVER max_load, going ahead: ${record.load.override}` : ''}`] : []),
         ...(record.promotion?.length ? [`promoted after ${record.promotion.map(proofText).join('; ')}`] : []),
         ...(record.approvedBy && ctx.environment?.approval === 'required' ? [`approved by ${record.approvedBy}`] : []),
       ];
@@ -278,8 +302,9 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       // The change lock stays held until the end of the guard window: nothing else changes the database meanwhile.
       const applied = await apply(ctx, client, { lockWaitMs: opts.lockWaitMs, runId: record.runId, approvedBy: record.approvedBy ?? undefined, keepLock: true });
       lockHeld = true;
-      record.apply = { status: applied.status, steps: applied.steps, plan: applied.plan, backupFile: applied.backupFile };
-      return { ok: true, summary: applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}` };
+      record.apply = { status: applied.status, steps: applied.steps, plan: applied.plan, backupFile: applied.backupFile, ...(applied.poolers ? { poolers: applied.poolers } : {}) };
+      const poolers = applied.poolers?.length ? `; ${applied.poolers.map(recycleText).join('; ')}` : '';
+      return { ok: true, summary: (applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}`) + poolers };
     });
     if (!lockHeld && record.apply?.status === 'applied') {
       // A resumed run: take the change lock again for the rest of the run.

@@ -3,6 +3,8 @@ import { planData } from '../plan/plan.js';
 import { readPlan } from '../plan/read-plan.js';
 import type { StageContext } from '../stage.js';
 import { describeState, IN_FORCE, isUnfinished, nextCommand, UNFINISHED } from '../run/state.js';
+import { poolerRollout, type PoolerRollout } from '../estate/poolers.js';
+import { poolersOf } from '../estate/targets.js';
 import { listRuns, stateSchemaExists, type RunRow } from './store.js';
 
 export interface StatusResult {
@@ -21,6 +23,8 @@ export interface StatusResult {
   /** Sessions that began before the latest apply: they still run on the old settings. */
   sessionsOnOldSettings: { pid: number; usename: string | null; state: string | null; backendStart: string }[];
   sessionsTotal: number;
+  /** PgBouncer server connections of `poolers:` opened before the latest apply (absent without poolers or an apply). */
+  poolers?: PoolerRollout[];
 }
 
 export async function status(ctx: StageContext, client: Client): Promise<StatusResult> {
@@ -37,6 +41,8 @@ export async function status(ctx: StageContext, client: Client): Promise<StatusR
   const inTargetState = plan.operations.length === 0 && plan.rows.every((r) => r.action === 'none');
   const drift = plan.rows.filter((r) => r.action !== 'none')
     .map(({ setting, databaseValue, effective, effectiveFrom, target, action }) => ({ setting, databaseValue, effective: `${effective} (${effectiveFrom})`, target, action }));
+  const urls = poolersOf(ctx);
+  const poolers = applied && urls.length ? await poolerRollout(urls, state.database.name, new Date(applied.appliedAt!).toISOString(), client) : null;
   return {
     ok: inTargetState,
     database: state.database.name,
@@ -48,5 +54,6 @@ export async function status(ctx: StageContext, client: Client): Promise<StatusR
     unfinished,
     sessionsOnOldSettings: old.map(({ pid, usename, state: s, backendStart }) => ({ pid, usename, state: s, backendStart })),
     sessionsTotal: state.sessions.length,
+    ...(poolers ? { poolers } : {}),
   };
 }

@@ -13,10 +13,13 @@ import { RULE_NAMES, rulesFromPolicy, type AlertRule, type RuleName } from '../.
 import { ConnectionError } from '../../errors.js';
 import { isConnectFailure } from '../../pg/client.js';
 import { parseDuration, parsePercent } from '../../policy/duration.js';
-import { sampleOnce } from '../../monitor/sample.js';
+import { sampleOnce, type Sample } from '../../monitor/sample.js';
+import type { Client } from '../../pg/client.js';
+import { poolerRollout } from '../../estate/poolers.js';
+import { poolersOf } from '../../estate/targets.js';
 import type { Sink } from '../../monitor/sinks/sink.js';
 import { durationOption, positiveInt } from '../options.js';
-import { chooseTarget, fail, type GlobalOptions } from '../session.js';
+import { chooseTarget, environmentRules, fail, type GlobalOptions } from '../session.js';
 
 interface MonitorFlags extends GlobalOptions {
   interval: number;
@@ -94,6 +97,12 @@ Examples:
     });
 }
 
+/** The PgBouncer server connections still on the old settings, added to a sample's rollout. */
+async function withPoolers(client: Client, sample: Sample, poolers: string[], database: string): Promise<Sample> {
+  if (sample.rollout && poolers.length) sample.rollout.poolers = await poolerRollout(poolers, database, sample.rollout.appliedAt, client);
+  return sample;
+}
+
 /** A duration flag whose default shows as `1s`, not `1000`. */
 const durationFlag = (flags: string, description: string, ms: number) =>
   new Option(flags, description).argParser(durationOption).default(ms, formatDuration(ms));
@@ -108,7 +117,7 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
     embedded = chosen.embedded;
     const { target } = chosen;
     const sample = await withClient(target, async (client) =>
-      sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)) }),
+      withPoolers(client, await sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)) }), poolersOf({ policy, environment: opts.env !== undefined ? environmentRules(opts.env, policy) : undefined }), target.database),
     { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
     const result = nagiosCheck(sample, onceRules(rulesFromPolicy(policy.alerts), opts));
     process.stdout.write(opts.json ? JSON.stringify({ ok: result.exitCode === NagiosCode.OK, ...result, sample }, null, 2) + '\n' : result.line + '\n');
@@ -226,6 +235,7 @@ async function monitor(opts: MonitorFlags): Promise<void> {
         target: chosen.target, rules, intervalMs: opts.interval, sinks, signal, maxBackoffMs: opts.reconnectMax,
         // Only /metrics shows settings and compliance: without --prometheus the catalog is not read.
         policySettings: opts.prometheus ? policy.settings : undefined, log: log_, refreshMs: opts.refresh,
+        poolers: poolersOf({ policy, environment: opts.env !== undefined ? environmentRules(opts.env, policy) : undefined }),
         recycle: opts.recycleIdle ? { everyMs: opts.recycleEvery, minIdleMs: opts.recycleMinIdle } : null,
       });
     } finally {

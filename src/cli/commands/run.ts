@@ -15,6 +15,7 @@ import { eventsOption, withEvents } from '../events.js';
 interface RunFlags extends GlobalOptions {
   approvedBy?: string;
   outsideWindow?: string;
+  overLoad?: string;
   window?: number;
   interval: number;
   autoRollback: boolean;
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .description('the whole runbook: preflight + baseline → backup → apply → verify → guard window → report, with automatic rollback')
     .option('--approved-by <name>', 'the DBA who approved the change (recorded in the run and the report)')
     .option('--outside-window <reason>', "run outside the --env environment's maintenance window; the reason is recorded")
+    .option('--over-load <reason>', 'run although the load is over max_load: (not a low-traffic period); the reason and the measured load are recorded')
     .option('--window <duration>', 'guard window (default: guard_window of the policy)', durationOption)
     .addOption(durationFlag('--interval <duration>', 'sampling interval in the guard window', 1000))
     .option('--no-auto-rollback', 'when a trigger fires, report it but leave the changes in place')
@@ -70,6 +72,11 @@ Rollback triggers (policy rollback_triggers:), measured against the baseline:
   pool_exhaustion          any 53300, or connections at >= 95% of the limit for 3 samples
   checks                   named SQL queries or shell commands that must keep succeeding
 On a trigger the run rolls back by itself, verifies the restore and exits 1.
+Before the first change (policy or --env environment): the maintenance window (window:,
+--outside-window), staging first (requires:), a four-eyes approval (approval: required),
+and the low-traffic period (max_load: peak active connections and transactions/s sampled
+over max_load.sample, --over-load "reason" to go ahead anyway). Any refusal: exit 4, nothing changed.
+After apply and rollback, each PgBouncer of poolers: gets RECONNECT <db>.
 Reports (Markdown, HTML, JSON) and a notice for developers land in .pgharden/runs/<run-id>/.
 Ctrl-C leaves a resumable run: \`pgharden run --resume\` or \`pgharden rollback\`.
 Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
@@ -88,7 +95,7 @@ Exit 0 passed, 1 rolled back (or a trigger fired), 4 blocked, 130 interrupted.`)
         try {
           const resume = opts.resume === true ? await latestResumable(client, ctx.target.database) : opts.resume;
           const record = await runRunbook(ctx, client, {
-            approvedBy: opts.approvedBy, outsideWindow: opts.outsideWindow, windowMs: opts.window, intervalMs: opts.interval, autoRollback: opts.autoRollback,
+            approvedBy: opts.approvedBy, outsideWindow: opts.outsideWindow, overLoad: opts.overLoad, windowMs: opts.window, intervalMs: opts.interval, autoRollback: opts.autoRollback,
             rehearse: Boolean(opts.rehearseRollback), logFile: opts.log, lockWaitMs: opts.lockWait, resume, signal: abort.signal,
             load: opts.load ? loadSamplerFor(ctx.target, opts.loadWorkload, opts.loadClients) : undefined, loadSampleMs: opts.loadSample,
             probes: opts.probes, json: Boolean(opts.json),

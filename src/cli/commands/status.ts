@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { status } from '../../state/status.js';
+import { rolloutText } from '../../estate/poolers.js';
 import { runCommand, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
 
@@ -31,6 +32,7 @@ it is not (each drifted setting named, and in --json under "drift"), 3 cannot co
         if (r.latestApply) {
           log.info(`\nrollout: ${r.sessionsOnOldSettings.length} of ${r.sessionsTotal} other session(s) started before the apply of ${r.latestApply.appliedAt} and still run on the old settings` +
             (r.sessionsOnOldSettings.length ? ` (pids ${r.sessionsOnOldSettings.slice(0, 10).map((s) => s.pid).join(', ')})` : ''));
+          for (const p of r.poolers ?? []) log.info(`  ${rolloutText(p)}`);
         }
       });
     });

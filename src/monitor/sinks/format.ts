@@ -18,7 +18,8 @@ export function rolloutText(s: Sample): string {
   const r = s.rollout;
   if (!r) return 'rollout: no applied run on record';
   const current = r.sessions - r.onOldSettings;
-  return `rollout: ${current}/${r.sessions} sessions on the new settings; ${r.onOldSettings} still on the old (${r.idleOnOldSettings} idle), applied ${r.appliedAt}`;
+  const pgb = (r.poolers ?? []).map((p) => (p.error ? `; PgBouncer ${p.pooler}: unreadable` : `; PgBouncer ${p.pooler}: ${p.onOldSettings}/${p.servers} server connections on the old`)).join('');
+  return `rollout: ${current}/${r.sessions} sessions on the new settings; ${r.onOldSettings} still on the old (${r.idleOnOldSettings} idle), applied ${r.appliedAt}${pgb}`;
 }
 
 /** `20:41:07Z connections 12/200 (6%…) active=3 … firing=1`: one line per sample off a TTY. */
