@@ -11,4 +11,6 @@ export interface StageContext {
   runsRoot?: string;
   /** The environment picked with --env, and its rules. */
   environment?: { name: string; approval: 'required' | 'optional'; requires: string[]; window?: string };
+  /** Round trips of the baseline's latency probe (default 200); a fleet of a thousand databases takes fewer. */
+  latencyProbeRuns?: number;
 }

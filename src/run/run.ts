@@ -323,7 +323,7 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
         if (g.interrupted) throw new Interrupted();
         if (g.lostConnection) throw new PghardenError('lost the connection to the server during the guard window and could not get it back', 3);
         await ensureSession();
-        record.afterLatency = await probeLatency(client);
+        record.afterLatency = await probeLatency(client, ctx.latencyProbeRuns);
         // A trigger that could not be measured is said so, never shown as a pass.
         const unmeasured = g.notMeasured.length ? `; NOT MEASURED: ${g.notMeasured.join(', ')} (add --load, or require_measured to fail on it)` : '';
         return { ok: g.passed, summary: (g.passed ? `no trigger fired in ${formatDuration(g.observedMs)}` : `TRIGGER ${g.fired.map((t) => `${t.trigger}: ${t.summary}`).join('; ')}`) + unmeasured };
