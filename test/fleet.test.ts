@@ -196,6 +196,25 @@ describe.each(testServers())('pgharden fleet on $name PostgreSQL', (server) => {
     });
   });
 
+  it('a worker that died after its run passed but before recording it: the next claim records it from the journal, no second run', async () => {
+    await withFleet(server, 2, () => 'waves: [100%]\nconcurrency: 2\nprobes: false\nguard_window: 0s\n', async (f) => {
+      const first = await fleetCli(f, ['run', '--yes', '--json']);
+      expect(first.code, first.stderr).toBe(0);
+      const runIds = first.json.status.targets.map((t: { runId: string }) => t.runId);
+      // Rewind the control database to the moment before the results were written: claimed by a dead worker, lease expired.
+      await sql(server, `UPDATE pgharden_fleet.targets SET state = 'running', lease_owner = 'dead:1:x', lease_until = now() - interval '1 second', outcome = NULL, finished_at = NULL WHERE fleet_id = $1`, [f.name], f.control);
+      await sql(server, `UPDATE pgharden_fleet.fleets SET status = 'running', finished_at = NULL WHERE id = $1`, [f.name], f.control);
+      const r = await fleetCli(f, ['resume', '--yes', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json.status.counts.passed).toBe(2);
+      expect(r.json.status.targets.map((t: { runId: string }) => t.runId)).toEqual(runIds);
+      for (const db of f.dbs) {
+        expect(await journal(server, db)).toHaveLength(1);
+        expect(await sql(server, `SELECT id FROM pgharden.runs`, [], db)).toHaveLength(1); // not even a new preflight
+      }
+    });
+  });
+
   it('two workers on one control database share one rollout with no double work', async () => {
     await withFleet(server, 8, () => 'waves: [100%]\nconcurrency: 2\nprobes: false\nguard_window: 1s\n', async (f) => {
       expect((await fleetCli(f, ['plan'])).code).toBe(0);

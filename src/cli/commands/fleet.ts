@@ -119,6 +119,7 @@ interface WorkResult {
 
 /** Work the rollout until it finishes, stops or pauses (or a signal): the body of run, worker and resume. */
 async function work(control: ControlSession, fleet: FleetRow, opts: FleetFlags, log: Log): Promise<WorkResult> {
+  if (opts.lease < 1000) throw new UsageError(`--lease ${opts.lease}ms is too short: a claim must outlive a heartbeat's round trip (at least 1s; the default is 60s)`);
   const worker = workerId();
   await control.run((c) => startFleet(c, fleet.id, worker));
   const inventory = fleet.inventory as { concurrency: number; probes: boolean; guard_window?: number; lock_wait: number };
