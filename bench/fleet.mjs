@@ -100,6 +100,7 @@ async function targetTimes(controlUrl, prefix) {
 function report(label, totalMs, rows, goal) {
   const ms = rows.map((r) => r.ms).filter((v) => v !== null).sort((a, b) => a - b);
   const passed = rows.filter((r) => r.state === 'passed').length;
+  console.log(`  load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPU(s); ${(rows.length / (totalMs / 1000)).toFixed(1)} targets/s`);
   console.log(`  ${label}: total ${fmt(totalMs)}${goal ? ` (goal ≤ ${goal}s: ${totalMs / 1000 <= goal ? 'met' : 'MISSED'}, ratio ${(totalMs / 1000 / goal).toFixed(2)})` : ''}; ` +
     `${passed}/${rows.length} passed; per target p50 ${fmt(pct(ms, 0.5))}, p95 ${fmt(pct(ms, 0.95))}, max ${fmt(ms.at(-1))}`);
 }

@@ -4,6 +4,7 @@ import type { Log } from '../log.js';
 import { connect, type Client } from '../pg/client.js';
 import { redact } from '../pg/redact.js';
 import type { Policy } from '../policy/schema.js';
+import { writeReports } from '../report/write.js';
 import { runRunbook, type RunRecord } from '../run/run.js';
 import { RESUMABLE, type RunState } from '../run/state.js';
 import type { StageContext } from '../stage.js';
@@ -79,6 +80,9 @@ export async function runTarget(
       lockWaitMs: settings.lockWaitMs, signal: hooks.signal, json: true,
     });
     if (record.outcome === 'interrupted') return { state: 'interrupted', runId };
+    // A failed target's report (what fired, before/after, the restore) is what a person opens
+    // first; a passed one's stays available with `pgharden report --run ID`, unwritten at fleet scale.
+    if (record.outcome !== 'passed' && record.runId) await writeReports(record, settings.runsRoot).catch(() => null);
     return fromRecord(record, record.runId || runId, null);
   } catch (err) {
     if (hooks.signal.aborted) return { state: 'interrupted', runId: current };
