@@ -139,6 +139,9 @@ describe.each(testServers())('pgharden fleet on $name PostgreSQL', (server) => {
       expect(s.failures).toHaveLength(1);
       expect(s.failures[0]).toMatchObject({ key: expect.stringMatching(new RegExp(`/${f.dbs[0]}$`)), wave: 1, state: 'rolled_back', rolledBack: true });
       expect(s.failures[0].reason).toMatch(/checks: .*nightly_report/);
+      // Its worker wrote the failed run's report, for the person who opens it first.
+      const report = await fsp.readFile(path.join(f.dir, '.pgharden/runs', s.failures[0].runId, 'report.md'), 'utf8');
+      expect(report).toContain('nightly_report');
       expect(s.untouched.map((k: string) => k.split('/').pop())).toEqual(f.dbs.slice(1));
       // The canary is back to exactly what it had; nothing else was touched (not even a pgharden schema).
       expect(await dbSettings(server, f.dbs[0])).toEqual(before[0]);
