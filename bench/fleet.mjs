@@ -17,7 +17,7 @@ const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const url = process.env.PGHARDEN_BENCH_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const args = process.argv.slice(2);
 const flag = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
-const sizes = (args.find((a, i) => /^[\d,]+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? '100,1000').split(',').map(Number);
+const sizes = (args.find((a, i) => /^[\d,]+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? '100,1000').split(',').map(Number).filter((n) => n > 0);
 const concurrency = flag('--concurrency', 12);
 const twoTargets = flag('--workers-targets', 200);
 const GOALS = { 100: 10, 1000: 60 };
