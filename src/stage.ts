@@ -20,4 +20,6 @@ export interface StageContext {
   };
   /** The run's event stream (terminal checklist, --events, the journal, the dashboard); absent: nobody listens. */
   events?: EventStream;
+  /** Round trips of the baseline's latency probe (default 200); a fleet of a thousand databases takes fewer. */
+  latencyProbeRuns?: number;
 }

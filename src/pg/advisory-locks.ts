@@ -18,4 +18,8 @@ export const ADVISORY_LOCKS = {
   approvalsTable: 0x70676806,
   /** pgharden.events table creation (the run event journal). */
   eventsTable: 0x70676807,
+  /** The pgharden_fleet schema in a fleet's control database (a key well apart from the sequence above). */
+  fleetSchema: 0x70676820,
+  /** Writing a fleet's plan: two `fleet run` started together plan it once. */
+  fleetPlan: 0x70676821,
 } as const;

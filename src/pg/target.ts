@@ -8,7 +8,7 @@ import { homeDir, readService } from './service-file.js';
 import { tlsPlan, type TlsPlan } from './ssl.js';
 
 /** Where a connection's settings came from (libpq conventions, DESIGN.md §4). */
-export type TargetSource = '--db' | 'DATABASE_URL' | 'libpq environment' | 'embedded';
+export type TargetSource = '--db' | 'DATABASE_URL' | 'libpq environment' | 'embedded' | 'inventory' | '--control';
 
 /** What connect() does itself beyond node-postgres's config (plain data: targets are cloned into worker threads). */
 export interface LibpqSession {

@@ -19,7 +19,7 @@ export interface Baseline {
   latency: LatencySample;
 }
 
-export async function captureBaseline(client: Client, state: DatabaseState): Promise<Baseline> {
+export async function captureBaseline(client: Client, state: DatabaseState, latencyRuns?: number): Promise<Baseline> {
   const fileSettings = await client
     .query(`SELECT sourcefile, sourceline, name, setting, applied, error FROM pg_file_settings ORDER BY seqno`)
     .then((r) => r.rows.map((f) => ({ ...f, setting: redactSettingValue(f.name, f.setting) })), () => null);
@@ -52,7 +52,7 @@ export async function captureBaseline(client: Client, state: DatabaseState): Pro
     connectionsByState,
     statDatabase: stat.rows[0]?.row ?? {},
     statements: watchedStatements(state.statements),
-    latency: await probeLatency(client),
+    latency: await probeLatency(client, latencyRuns),
   };
 }
 

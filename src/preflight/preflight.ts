@@ -24,7 +24,7 @@ export async function preflight(ctx: StageContext, client: Client, opts: { comma
   const runId = opts.runId ?? newRunId();
   const runDir = new RunDir(runId, ctx.runsRoot);
   ctx.log.info(`preflight: capturing baseline of ${state.database.name} (settings, connections, statistics, latency probe)…`);
-  const baseline = await captureBaseline(client, state);
+  const baseline = await captureBaseline(client, state, ctx.latencyProbeRuns);
   await ensureStateSchema(client);
   await createRun(client, { id: runId, command: opts.command ?? 'preflight', database: state.database.name, status: 'preflight', policy: ctx.policy, approvedBy: opts.approvedBy });
   await saveBaseline(client, runId, baseline.capturedAt, baseline);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -19,12 +19,15 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
 }
 
 /**
- * `20261125-201642-3fa2c81d09e4`: sortable by time; 48 random bits make two ids started in the
- * same second by any number of processes or machines collide with negligible probability.
+ * `20261125-201642-123-3fa2c81d8e4b09a1c2d7`: sortable by time (to the millisecond, fixed width),
+ * path-safe, and unique across processes and machines: 80 random bits of a v4 UUID, so even a
+ * fleet starting a million runs in one millisecond collides with odds below 1 in 10^12.
  */
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${randomBytes(6).toString('hex')}`;
+  const iso = now.toISOString(); // 2026-11-25T20:16:42.123Z
+  const stamp = `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${iso.slice(20, 23)}`;
+  const uuid = randomUUID(); // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx: the first and last groups are all random
+  return `${stamp}-${uuid.slice(0, 8)}${uuid.slice(24)}`;
 }
 
 /** `.pgharden/runs/<run-id>/`: the same backup and baseline as the state schema, as JSON files. */

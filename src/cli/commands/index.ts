@@ -31,6 +31,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'migrate', summary: 'run a folder of numbered migrations (NNN_name.sql + NNN_name_rollback.sql) safely, and lint it', load: () => import('./migrate.js') },
   { name: 'demo', summary: 'the whole story on the embedded PostgreSQL: plan → apply → verify → rollback', load: () => import('./demo.js') },
   { name: 'embedded', summary: 'see or stop the embedded PostgreSQL that --embedded, demo and a terminal without --db use', load: () => import('./embedded.js') },
+  { name: 'fleet', summary: 'roll the policy across many databases in waves (canary first), with workers sharing the rollout through a control database', load: () => import('./fleet.js') },
   { name: 'policy', summary: 'write and check policy files: the JSON Schema for editors, and validation', load: () => import('./policy.js') },
   { name: 'completion', summary: 'print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
   { name: 'serve', summary: 'a live dashboard in the browser: the current run as it progresses, the monitor, and past runs with their reports', load: () => import('./serve.js') },
