@@ -4,7 +4,7 @@ import { latestApplyTime, recycleIdleSessions, type Recycled } from './rollout.j
 import { LogScanner } from '../guard/log-scan.js';
 import type { Policy } from '../policy/schema.js';
 import { readConfigState, type ConfigState } from './config-state.js';
-import { sampleOnce, type Sample } from './sample.js';
+import { sampleOnce, type Sample, type SampleScope } from './sample.js';
 
 export interface SamplerOptions {
   /** statement_timeout of the monitor's own session (ms): a poll must never hang. */
@@ -20,6 +20,8 @@ export interface SamplerOptions {
   log?: LogScanner | null;
   /** The configuration could not be read (privileges): said once, polls go on without it. */
   onConfigError?: (err: Error) => void;
+  /** 'instance': every database in each poll (monitor --all-databases, the live view's `a`). */
+  scope?: SampleScope;
 }
 
 /** A sample with what the monitor reads less often than every poll (see Sample.config, Sample.logErrors). */
@@ -39,8 +41,11 @@ export class Sampler {
   private appliedAtReadAt = -Infinity;
   private config: ConfigState | null = null;
   private configFailed = false;
+  /** Which databases the next poll covers (the live view switches it). */
+  scope: SampleScope;
 
   constructor(readonly target: Target, private readonly opts: SamplerOptions = {}) {
+    this.scope = opts.scope ?? 'database';
     this.session = new LazySession(target, {
       appName: opts.appName ?? 'pgharden monitor',
       statementTimeoutMs: opts.statementTimeoutMs ?? 5_000,
@@ -60,7 +65,7 @@ export class Sampler {
         if (this.opts.policySettings) await this.readConfig(client);
         this.appliedAtReadAt = performance.now();
       }
-      return sampleOnce(client, this.target.database, { appliedAt: this.appliedAt });
+      return sampleOnce(client, this.target.database, { appliedAt: this.appliedAt, scope: this.scope });
     });
     const log = this.opts.log ? (await this.opts.log.scan()).bySqlstate : null;
     return { ...sample, config: this.config, logErrors: log };
@@ -82,6 +87,26 @@ export class Sampler {
     const appliedAt = this.appliedAt;
     if (!appliedAt) return [];
     return this.session.use((client) => recycleIdleSessions(client, this.target.database, appliedAt, opts));
+  }
+
+  /**
+   * pg_cancel_backend / pg_terminate_backend of one session, never the monitor's own (checked
+   * in the same statement, against pg_backend_pid()). Needs pg_signal_backend, or the same role.
+   */
+  async signalBackend(pid: number, action: 'cancel' | 'terminate'): Promise<string> {
+    if (!Number.isInteger(pid) || pid <= 0) return `refused: ${pid} is not a backend pid`;
+    try {
+      const { rows } = await this.session.use((client) => client.query(
+        `SELECT pg_backend_pid() AS me,
+                CASE WHEN $1::int = pg_backend_pid() THEN NULL
+                     WHEN $2 THEN pg_terminate_backend($1::int) ELSE pg_cancel_backend($1::int) END AS sent`,
+        [pid, action === 'terminate'],
+      ));
+      if (rows[0].me === pid) return `refused: pid ${pid} is this monitor's own session`;
+      return rows[0].sent ? `${action} sent to pid ${pid}` : `pid ${pid} is no longer there: nothing to ${action}`;
+    } catch (err) {
+      return `${action} of pid ${pid} failed: ${(err as Error).message}`;
+    }
   }
 
   /**
