@@ -59,6 +59,11 @@ export function renderFrame(input: FrameInput): string[] {
     view.filter ? `filter "${view.filter}"` : '',
     view.scope === 'instance' ? 'all databases' : '',
   ].filter(Boolean).join(' · ');
+  const room = tableRoom(input);
+  const all = visibleRows(view, s);
+  const rows = all.slice(0, room);
+  // The tree indents the pid column: left-aligned, as wide as the deepest row needs.
+  const pidWidth = view.tree ? Math.max(7, ...rows.map((r) => (r.depth ? 3 * r.depth : 0) + String(r.pid).length)) : 7;
   const head = [
     color('1', `pgharden monitor — ${where}`) + `   server ${s.at.slice(11, 19)}Z   poll ${s.pollMs.toFixed(1)}ms   every ${formatDuration(input.intervalMs)}`,
     `${overColor(s.connections.total / Math.max(1, s.connections.limit), cn, connectionsText(s))}, ${cn.severity} over ${percent(cn.over)}   ${states}`,
@@ -67,7 +72,7 @@ export function renderFrame(input: FrameInput): string[] {
     rolloutText(s) + (s.rollout ? `   recycling idle: ${input.recycling ? 'on' : 'off (--recycle-idle)'}` : ''),
     color('2', HELP),
     prompt(input, color) ?? modes,
-    color('7', `  ${'PID'.padStart(7)} ${view.scope === 'instance' ? `${'DATABASE'.padEnd(12)} ` : ''}${'USER'.padEnd(12)} ${'APPLICATION'.padEnd(16)} ${'STATE'.padEnd(20)} ${'DURATION'.padStart(9)}  ${'WAIT'.padEnd(18)} QUERY`.padEnd(width)),
+    color('7', `  ${view.tree ? 'PID'.padEnd(pidWidth) : 'PID'.padStart(7)} ${view.scope === 'instance' ? `${'DATABASE'.padEnd(12)} ` : ''}${'USER'.padEnd(12)} ${'APPLICATION'.padEnd(16)} ${'STATE'.padEnd(20)} ${'DURATION'.padStart(9)}  ${'WAIT'.padEnd(18)} QUERY`.padEnd(width)),
   ];
 
   const durationCell = (x: SessionSample): string => {
@@ -75,17 +80,14 @@ export function renderFrame(input: FrameInput): string[] {
     const r = x.state === 'active' ? lq : isIdleInTransaction(x.state) ? it : null;
     return r ? overColor(ms, r, elapsed(ms).padStart(9)) : elapsed(ms).padStart(9);
   };
-  const room = tableRoom(input);
-  const all = visibleRows(view, s);
-  const rows = all.slice(0, room);
   const selected = view.selected !== null && rows.some((r) => r.pid === view.selected) ? view.selected : rows[0]?.pid;
   const lines = rows.map((r) => {
     const x = r.session;
-    const indent = r.depth ? '  '.repeat(r.depth - 1) + '└─ ' : '';
-    const pid = (indent + String(r.pid)).padEnd(Math.max(7, indent.length + String(r.pid).length));
+    const indent = r.depth ? '   '.repeat(r.depth - 1) + '└─ ' : '';
+    const pid = view.tree ? (indent + String(r.pid)).padEnd(pidWidth) : String(r.pid).padStart(7);
     const text = !x
-      ? `${pid.padStart(7)} ${color('2', '(not listed: idle, or not visible to this role) — holds the lock')}`
-      : `${pid.padStart(7)} ${view.scope === 'instance' ? `${x.datname.slice(0, 12).padEnd(12)} ` : ''}${(x.usename ?? '').slice(0, 12).padEnd(12)} ` +
+      ? `${pid} ${color('2', '(not listed: idle, or not visible to this role) — holds the lock')}`
+      : `${pid} ${view.scope === 'instance' ? `${x.datname.slice(0, 12).padEnd(12)} ` : ''}${(x.usename ?? '').slice(0, 12).padEnd(12)} ` +
         `${x.applicationName.slice(0, 16).padEnd(16)} ${x.state.slice(0, 20).padEnd(20)} ${durationCell(x)}${x.onOldSettings ? '*' : ' '} ` +
         `${(x.waitEvent ?? '').slice(0, 18).padEnd(18)} ${r.alsoWaitsOn.length ? `(also waits on ${r.alsoWaitsOn.join(', ')}) ` : ''}${x.query.replace(/\s+/g, ' ')}`;
     return r.pid === selected ? color('7', `> ${text}`) : `  ${text}`;
