@@ -116,7 +116,10 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
     embedded = chosen.embedded;
     const { target } = chosen;
     const sample = await withClient(target, async (client) =>
-      sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)) }),
+      sampleOnce(client, target.database, {
+        appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)),
+        scope: opts.allDatabases ? 'instance' : 'database',
+      }),
     { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
     const result = nagiosCheck(sample, onceRules(rulesFromPolicy(policy.alerts), opts));
     process.stdout.write(opts.json ? JSON.stringify({ ok: result.exitCode === NagiosCode.OK, ...result, sample }, null, 2) + '\n' : result.line + '\n');
