@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/pg/embedded.js';
 import { rulesFromPolicy } from '../src/monitor/rules.js';
 import { parsePolicy } from '../src/policy/load.js';
-import { policyFile, runCli, sql, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
+import { policyFile, runCli, sql, TEST_POLICY, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 import { droppingProxy, session, startMonitor } from './monitor-helpers.js';
 
 describe('alert tuning in the policy', () => {
@@ -127,8 +127,12 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
           const q = client.query('SELECT pg_sleep(60)').catch(() => undefined);
           await new Promise((r) => setTimeout(r, 1_800));
           const r = await runCli(['diagnose', '--db', urlFor(server, db), '--json']);
-          const f = r.json.findings.find((x: { code: string }) => x.code === 'queries-near-timeout');
-          expect(f.summary).toMatch(/past it: that session does not have the limit/);
+          const near = r.json.findings.find((x: { code: string }) => x.code === 'queries-near-timeout');
+          const f = r.json.findings.find((x: { code: string }) => x.code === 'sessions-without-limit');
+          expect(near.sessions).toEqual([]); // past the timeout is not "near" it
+          expect(f.problem).toBe(true);
+          expect(f.summary).toMatch(/that session does not have the limit/);
+          expect(f.sessions[0].noLimitCause).toBe('role-override');
           expect(f.sessions[0].noLimit).toMatch(new RegExp(`role override: ALTER ROLE ${role} IN DATABASE ${db} SET statement_timeout = '0'`));
           await sql(server, `SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
           await q;
@@ -137,6 +141,32 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
         }
       } finally {
         await sql(server, `DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      }
+    });
+  }, 60_000);
+
+  it('diagnose: a query past a 2s statement_timeout in a session from before the apply is not "near the timeout": it has no limit, started before the apply', async () => {
+    await withTestDatabase(server, uniqueName('mon_diag_old'), async (db) => {
+      const old = await session(server, db, 'app-old');
+      try {
+        const policy = await policyFile(TEST_POLICY);
+        const applied = await runCli(['apply', '--db', urlFor(server, db), '--policy', policy]);
+        expect(applied.code, applied.stderr).toBe(0);
+        const running = old.query('SELECT pg_sleep(60)').catch((e) => e);
+        await new Promise((r) => setTimeout(r, 3_000)); // past the 2s the apply set
+        const r = await runCli(['diagnose', '--db', urlFor(server, db), '--policy', policy]);
+        const j = await runCli(['diagnose', '--db', urlFor(server, db), '--policy', policy, '--json']);
+        await sql(server, 'SELECT pg_cancel_backend($1)', [old.pid]);
+        expect((await running).code).toBe('57014');
+        expect(j.code).toBe(1);
+        const byCode = Object.fromEntries(j.json.findings.map((f: { code: string }) => [f.code, f]));
+        expect(byCode['queries-near-timeout'].sessions).toEqual([]);
+        expect(byCode['sessions-without-limit'].sessions).toMatchObject([{ pid: old.pid, noLimitCause: 'before-apply' }]);
+        expect(byCode['sessions-without-limit'].sessions[0].noLimit).toMatch(/backend_start .* < applied /);
+        expect(r.stderr + r.stdout).toMatch(new RegExp(`pid ${old.pid} does not have the statement_timeout: started before the apply`));
+        expect(r.stderr + r.stdout).not.toMatch(/1 active query running for .* or more \(near/);
+      } finally {
+        await old.end().catch(() => undefined);
       }
     });
   }, 60_000);

@@ -21,11 +21,11 @@ const transition = (state: 'firing' | 'resolved'): AlertTransition => ({
 /** A sample as the sampler would return it: `total` connections of a limit of 10, and these sessions. */
 function fakeSample(at: number, total: number, sessions: Partial<SessionSample>[] = []): Sample {
   return {
-    database: 'codex_memory', at: new Date(at * 1000).toISOString(), pollMs: 1, myPid: 1,
+    database: 'codex_memory', scope: 'database', at: new Date(at * 1000).toISOString(), pollMs: 1, myPid: 1,
     connections: { total, byState: { idle: total }, maxTxMsByState: {}, datconnlimit: 10, limit: 10, limitSource: 'datconnlimit' },
     longestActiveMs: 0, longestIdleInTransactionMs: 0, longestTransactionMs: 0, activity: [], rollout: null, stats: {},
     sessions: sessions.map((s) => ({
-      pid: 7, backendStart: '2026-01-01T00:00:00.000Z', usename: 'app', applicationName: 'api', clientAddr: null, state: 'active',
+      pid: 7, datname: 'codex_memory', blockedBy: [], backendStart: '2026-01-01T00:00:00.000Z', usename: 'app', applicationName: 'api', clientAddr: null, state: 'active',
       waitEvent: null, queryMs: null, stateMs: 0, xactMs: null, onOldSettings: false, query: 'SELECT 1', ...s,
     })),
   };

@@ -300,7 +300,10 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
       expect(result.code, result.stderr).toBe(1);
       const byCode = Object.fromEntries(result.json.findings.map((f: { code: string }) => [f.code, f]));
       expect(result.json.timeouts).toEqual({ statementTimeoutMs: 3_000, idleInTransactionTimeoutMs: 4_000 });
-      expect(byCode['queries-near-timeout'].sessions.map((s: { pid: number }) => s.pid)).toEqual([sleeper.pid]);
+      // Near the 3 s timeout, or past it when a loaded machine took diagnose over 0.9 s to look:
+      // then it is listed as a session without the limit (it predates the ALTER DATABASE), never in both.
+      const pids = (code: string) => byCode[code].sessions.map((s: { pid: number }) => s.pid);
+      expect([...pids('queries-near-timeout'), ...pids('sessions-without-limit')]).toEqual([sleeper.pid]);
       expect(byCode['idle-transactions'].sessions.map((s: { pid: number }) => s.pid)).toEqual([idle.pid]);
       expect(byCode['idle-transactions'].remedy).toMatch(/transaction management/);
       expect(byCode['connection-pool'].problem).toBe(false);

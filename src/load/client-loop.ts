@@ -139,7 +139,20 @@ export class ClientLoop {
   private send(rt: EncodedRoundTrip): void {
     const buf = rt.slots[this.slot];
     this.slot = (this.slot + 1) % rt.slots.length;
-    for (let k = 0; k < rt.offsets.length; k++) buf.writeInt32BE(rt.generators[k](), rt.offsets[k]);
+    try {
+      rt.def.prepare?.();
+      for (let k = 0; k < rt.offsets.length; k++) buf.writeInt32BE(rt.generators[k](), rt.offsets[k]);
+    } catch (err) {
+      // A script's value out of int4, a division by zero: counted on its step; this client stops
+      // (every transaction of it would fail the same way, without reaching the server).
+      const e = err as { code?: string; message: string };
+      this.stats.error(rt.steps[0] ?? 'script', e.code ?? '22003', e.message);
+      this.stopping = true;
+      this.stats.failed += this.inFlight;
+      this.inFlight = 0;
+      this.idleWaiter?.();
+      return;
+    }
     this.conn!.write(buf);
   }
 

@@ -32,6 +32,8 @@ export class LatencyHistogram {
   count = 0;
   maxUs = 0;
   sumUs = 0;
+  /** Sum of squares, for the standard deviation pgbench prints next to the mean. */
+  sumSqUs = 0;
 
   constructor(counts?: Float64Array) {
     this.counts = counts ?? new Float64Array(HISTOGRAM_BUCKETS);
@@ -41,13 +43,15 @@ export class LatencyHistogram {
     this.counts[bucketOf(us)]++;
     this.count++;
     this.sumUs += us;
+    this.sumSqUs += us * us;
     if (us > this.maxUs) this.maxUs = us;
   }
 
-  merge(other: { counts: Float64Array; count: number; maxUs: number; sumUs: number }): void {
+  merge(other: { counts: Float64Array; count: number; maxUs: number; sumUs: number; sumSqUs?: number }): void {
     for (let i = 0; i < HISTOGRAM_BUCKETS; i++) this.counts[i] += other.counts[i];
     this.count += other.count;
     this.sumUs += other.sumUs;
+    this.sumSqUs += other.sumSqUs ?? 0;
     if (other.maxUs > this.maxUs) this.maxUs = other.maxUs;
   }
 
@@ -78,7 +82,7 @@ export class LatencyHistogram {
   }
 
   /** The same shape as preflight's summarise(), so baselines and load results compare directly. */
-  summary(): LatencySample & { meanMs: number } {
+  summary(): LatencySample & { meanMs: number; stddevMs: number } {
     const ms = (us: number) => Math.round(us) / 1000;
     return {
       samples: this.count,
@@ -87,6 +91,7 @@ export class LatencyHistogram {
       p99Ms: ms(this.percentileUs(0.99)),
       maxMs: ms(this.maxUs),
       meanMs: this.count ? ms(this.sumUs / this.count) : 0,
+      stddevMs: this.count ? ms(Math.sqrt(Math.max(0, this.sumSqUs / this.count - (this.sumUs / this.count) ** 2))) : 0,
     };
   }
 }

@@ -45,11 +45,15 @@ export async function runPgbench(target: Target, opts: LoadOptions, onProgress?:
   if (opts.workload === 'app') throw new UsageError('--pgbench runs the select and tpcb workloads only (app is pgharden\'s own)');
   if ((opts.pipeline ?? 1) > 1) throw new UsageError('--pgbench does not take --pipeline');
   if (!(await pgbenchAvailable())) throw new UsageError('--pgbench: no pgbench on PATH (install the PostgreSQL client tools), or run without --pgbench');
-  const { scale } = await withClient(target, (c) => ensureBenchData(c, opts.scale), { appName: 'pgharden loadtest setup' });
+  const { scale } = opts.scripts
+    ? { scale: opts.scale ?? 1 }
+    : await withClient(target, (c) => ensureBenchData(c, opts.scale), { appName: 'pgharden loadtest setup' });
   const threads = Math.max(1, Math.min(opts.threads ?? os.availableParallelism(), opts.clients));
   const seconds = Math.max(1, Math.ceil(opts.durationMs / 1000));
-  const args = ['-n', '-M', 'prepared', ...SCRIPTS[opts.workload], '-c', String(opts.clients), '-j', String(threads), '-T', String(seconds), '-P', '1', '-l', '--log-prefix', 'tx'];
+  const scripts = opts.scripts ? opts.scripts.flatMap((s) => ['-f', `${path.resolve(s.file)}@${s.weight}`]) : [...SCRIPTS[opts.workload as 'select' | 'tpcb']];
+  const args = ['-n', '-M', 'prepared', ...scripts, '-c', String(opts.clients), '-j', String(threads), '-T', String(seconds), '-P', '1', '-l', '--log-prefix', 'tx'];
   if (opts.rate) args.push('--rate', String(opts.rate));
+  if (opts.scripts) args.push('-s', String(scale)); // :scale of the scripts, as ours
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgharden-pgbench-'));
   try {
@@ -78,7 +82,9 @@ export async function runPgbench(target: Target, opts: LoadOptions, onProgress?:
       engine: 'pgbench', workload: opts.workload, clients: opts.clients, threads, pipeline: 1, scale, rate: opts.rate ?? null,
       durationMs: seconds * 1000, elapsedMs: seconds * 1000, transactions,
       failedTransactions: number(stdout, /number of failed transactions: (\d+)/) ?? 0,
-      tps, latency: { p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, maxMs: s.maxMs, meanMs: s.meanMs },
+      tps, latency: { p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, maxMs: s.maxMs, meanMs: s.meanMs, stddevMs: s.stddevMs },
+      initialConnectionMs: number(stdout, /initial connection time = ([\d.]+) ms/),
+      ...(opts.scripts ? { scripts: opts.scripts.map(({ file, weight }) => ({ file, weight })) } : {}),
       errors, errorsByStep, errorMessages, reconnects: 0,
       clientCpuMs, cpuUsPerTransaction: clientCpuMs !== null && transactions ? Math.round((clientCpuMs * 1000 / transactions) * 100) / 100 : null,
       startedAt,
@@ -103,9 +109,12 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv, onProgress?: (
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
       // "progress: 3.0 s, 27392.8 tps, lat 0.288 ms stddev 0.112, 0 failed"
-      for (const m of d.toString().matchAll(/progress: ([\d.]+) s, ([\d.]+) tps/g)) {
+      for (const m of d.toString().matchAll(/progress: ([\d.]+) s, ([\d.]+) tps(?:, lat ([\d.]+) ms stddev ([\d.]+))?/g)) {
         transactions += Number(m[2]);
-        onProgress?.({ elapsedMs: Number(m[1]) * 1000, transactions: Math.round(transactions), tps: Number(m[2]), errors: 0 });
+        onProgress?.({
+          elapsedMs: Number(m[1]) * 1000, transactions: Math.round(transactions), tps: Number(m[2]), errors: 0,
+          ...(m[3] ? { latMs: Number(m[3]), stddevMs: Number(m[4]) } : {}),
+        });
       }
     });
     child.on('error', reject);

@@ -7,8 +7,10 @@ import { withClient } from '../pg/client.js';
 import type { Target } from '../pg/target.js';
 import { ensureBenchData } from './bench-data.js';
 import { runGroup, type GroupProgress, type GroupSpec } from './group.js';
+import { compileScripts } from './script.js';
 import type { SparseHistogram } from './histogram.js';
 import { LoadStats, type StatsSnapshot } from './stats.js';
+import type { ScriptSpec } from './script.js';
 import type { WorkloadName } from './workloads/types.js';
 
 export interface LoadOptions {
@@ -28,6 +30,8 @@ export interface LoadOptions {
   thinkMs?: number;
   /** Keep the latency distribution (whole run and each half) in the result: the guard's latency trigger needs it. */
   distribution?: boolean;
+  /** workload 'script': pgbench-style scripts with weights (loadtest --script FILE[@W]). */
+  scripts?: ScriptSpec[];
 }
 
 export interface LoadProgress {
@@ -36,6 +40,9 @@ export interface LoadProgress {
   /** Throughput over the last second. */
   tps: number;
   errors: number;
+  /** Mean and standard deviation of the latencies of that second (ms), as pgbench -P prints them. */
+  latMs?: number;
+  stddevMs?: number;
 }
 
 /** What a loadtest measured; `pgharden loadtest --pgbench` fills the same shape from pgbench's report. */
@@ -53,7 +60,11 @@ export interface LoadResult {
   transactions: number;
   failedTransactions: number;
   tps: number;
-  latency: { p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; meanMs: number };
+  latency: { p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; meanMs: number; stddevMs?: number };
+  /** Mean time to open one session at the start (login + preparing the statements), ms; pgbench's "initial connection time". */
+  initialConnectionMs?: number | null;
+  /** workload 'script': the files and weights. */
+  scripts?: { file: string; weight: number }[];
   /** Errors by SQLSTATE (57014, 25P03, 53300, 40001, …; 08006 = connection lost). */
   errors: Record<string, number>;
   /** Errors by workload step (`tpcb.update_branch`, `think.idle`, `connect`, …), then SQLSTATE. */
@@ -89,7 +100,12 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
   const pipeline = opts.pipeline ?? 1;
   if (pipeline > 1 && opts.workload === 'app') throw new UsageError('--pipeline works with the select and tpcb workloads only (app transactions think between round trips)');
   if (pipeline > 1 && opts.rate) throw new UsageError('--pipeline is for closed-loop runs; --rate already sets the arrival rate');
-  const { scale } = await withClient(target, (c) => ensureBenchData(c, opts.scale), { appName: 'pgharden loadtest setup' });
+  if (pipeline > 1 && opts.scripts) throw new UsageError('--pipeline does not apply to --script (each command is its own round trip, as in pgbench)');
+  if (opts.scripts) compileScripts(opts.scripts, opts.scale ?? 1); // bad scripts are refused before anything connects
+  // A script runs the team's own queries on its own tables: no bench data (its :scale is --scale, default 1).
+  const { scale } = opts.scripts
+    ? { scale: opts.scale ?? 1 }
+    : await withClient(target, (c) => ensureBenchData(c, opts.scale), { appName: 'pgharden loadtest setup' });
 
   const threads = Math.max(1, Math.min(opts.threads ?? os.availableParallelism(), opts.clients));
   // Worker threads get the target by structured clone: a config holding functions (a custom stream) stays in this thread.
@@ -104,6 +120,8 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
       rate: opts.rate ? (opts.rate * clients) / opts.clients : undefined,
       graceMs: Math.max(1000, opts.slowMs ?? 0, opts.thinkMs ?? 0),
       first: g === 0,
+      scripts: opts.scripts,
+      clientOffset: g * Math.floor(opts.clients / groups) + Math.min(g, opts.clients % groups),
     };
   });
 
@@ -123,6 +141,7 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
 
   const stats = new LoadStats();
   for (const r of results) stats.merge(r.stats);
+  const connects = results.reduce((a, r) => a + r.connects, 0);
   const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
   const latency = stats.latency.summary();
   const clientCpuMs = (cpu.user + cpu.system) / 1000;
@@ -131,7 +150,9 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
     rate: opts.rate ?? null, durationMs: opts.durationMs, elapsedMs: round(elapsedMs),
     transactions: stats.transactions, failedTransactions: stats.failed,
     tps: round((stats.transactions / elapsedMs) * 1000),
-    latency: { p50Ms: latency.p50Ms, p95Ms: latency.p95Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, meanMs: latency.meanMs },
+    latency: { p50Ms: latency.p50Ms, p95Ms: latency.p95Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, meanMs: latency.meanMs, stddevMs: latency.stddevMs },
+    initialConnectionMs: connects ? round(results.reduce((a, r) => a + r.connectMs, 0) / connects) : null,
+    ...(opts.scripts ? { scripts: opts.scripts.map(({ file, weight }) => ({ file, weight })) } : {}),
     errors: stats.errors, errorsByStep: stats.errorsByStep, errorMessages: stats.messages, reconnects: stats.reconnects,
     clientCpuMs: round(clientCpuMs), cpuUsPerTransaction: stats.transactions ? round((clientCpuMs * 1000) / stats.transactions) : null,
     startedAt,
@@ -145,22 +166,29 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
 function secondsProgress(groups: number, onProgress: (p: LoadProgress) => void) {
   const latest: GroupProgress[][] = Array.from({ length: groups }, () => []);
   let reported = 0;
-  let lastTotal = 0;
+  let last = { transactions: 0, sumUs: 0, sumSqUs: 0 };
   return (group: number, p: GroupProgress) => {
     latest[group].push(p);
     while (latest.every((ticks) => ticks.length > reported)) {
       const at = latest.map((ticks) => ticks[reported]);
-      const transactions = at.reduce((a, t) => a + t.transactions, 0);
+      const sum = (f: (t: GroupProgress) => number) => at.reduce((a, t) => a + f(t), 0);
+      const now = { transactions: sum((t) => t.transactions), sumUs: sum((t) => t.sumUs), sumSqUs: sum((t) => t.sumSqUs) };
+      const n = now.transactions - last.transactions;
+      const mean = n ? (now.sumUs - last.sumUs) / n : 0;
+      const variance = n ? Math.max(0, (now.sumSqUs - last.sumSqUs) / n - mean * mean) : 0;
       reported++;
-      onProgress({ elapsedMs: reported * 1000, transactions, tps: transactions - lastTotal, errors: at.reduce((a, t) => a + t.errors, 0) });
-      lastTotal = transactions;
+      onProgress({
+        elapsedMs: reported * 1000, transactions: now.transactions, tps: n, errors: sum((t) => t.errors),
+        latMs: mean / 1000, stddevMs: Math.sqrt(variance) / 1000,
+      });
+      last = now;
     }
   };
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-function inWorker(spec: GroupSpec, onTick: (p: GroupProgress) => void, workers: Worker[]): Promise<{ stats: StatsSnapshot; elapsedMs: number }> {
+function inWorker(spec: GroupSpec, onTick: (p: GroupProgress) => void, workers: Worker[]): Promise<{ stats: StatsSnapshot; elapsedMs: number; connectMs: number; connects: number }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, { workerData: spec });
     workers.push(worker);

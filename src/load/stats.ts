@@ -6,6 +6,7 @@ export interface StatsSnapshot {
   count: number;
   maxUs: number;
   sumUs: number;
+  sumSqUs: number;
   /** The same latencies, only those recorded in the second half of the run (see LoadStats.secondHalf). */
   late: { counts: Float64Array; count: number; maxUs: number; sumUs: number };
   transactions: number;
@@ -53,7 +54,7 @@ export class LoadStats {
   snapshot(): StatsSnapshot {
     const h = this.latency;
     return {
-      counts: h.counts, count: h.count, maxUs: h.maxUs, sumUs: h.sumUs,
+      counts: h.counts, count: h.count, maxUs: h.maxUs, sumUs: h.sumUs, sumSqUs: h.sumSqUs,
       late: { counts: this.lateLatency.counts, count: this.lateLatency.count, maxUs: this.lateLatency.maxUs, sumUs: this.lateLatency.sumUs },
       transactions: this.transactions, failed: this.failed, reconnects: this.reconnects,
       errors: this.errors, errorsByStep: this.errorsByStep, messages: this.messages,

@@ -14,18 +14,31 @@ import { latestApplyTime } from './rollout.js';
  * (pg_db_role_setting), or it set its own (SET, PGOPTIONS, a function's SET clause), which
  * only that session can see.
  */
-function whyNoLimit(state: DatabaseState, s: SessionRow, appliedAt: string | null, timeout: number): string {
-  if (appliedAt && s.backendStart < appliedAt) return `started ${s.backendStart}, before the apply at ${appliedAt}: it still runs on the old settings (reconnect it, or monitor --recycle-idle once it is idle)`;
+export function whyNoLimit(state: DatabaseState, s: SessionRow, appliedAt: string | null, timeout: number): NoLimit {
+  if (appliedAt && s.backendStart < appliedAt) {
+    return { cause: 'before-apply', text: `started before the apply: backend_start ${s.backendStart} < applied ${appliedAt}, so it still runs on the old settings (reconnect it, or monitor --recycle-idle once it is idle)` };
+  }
   const eff = s.usename ? effectiveFor(state, s.usename, 'statement_timeout') : null;
   if (eff && (eff.from === 'role in database' || eff.from === 'role')) {
     const meta = state.settings.get('statement_timeout');
     const parsed = meta ? parseValue(meta, eff.value) : null;
     const ms = meta && parsed?.ok ? toMilliseconds(meta, parsed.canonical) : null;
     if (ms === null || ms === 0 || ms > timeout) {
-      return `role override: ALTER ROLE ${s.usename}${eff.from === 'role in database' ? ` IN DATABASE ${state.database.name}` : ''} SET statement_timeout = '${eff.value}'`;
+      return { cause: 'role-override', text: `role override: ALTER ROLE ${s.usename}${eff.from === 'role in database' ? ` IN DATABASE ${state.database.name}` : ''} SET statement_timeout = '${eff.value}'` };
     }
   }
-  return `a session-level override: the session set statement_timeout itself (SET, PGOPTIONS at connect, or a function's SET clause); no catalog value explains it`;
+  // Without a journaled apply, the change time is unknown: a session from before an ALTER DATABASE made by hand looks the same.
+  return {
+    cause: 'session-override',
+    text: `a session-level override: the session set statement_timeout itself (SET, PGOPTIONS at connect, or a function's SET clause); no catalog value explains it` +
+      (appliedAt ? '' : ` (no pgharden apply is recorded, so a session from before a manual change of the timeout looks the same: backend_start ${s.backendStart})`),
+  };
+}
+
+/** Why a session does not have the statement_timeout new sessions get. */
+export interface NoLimit {
+  cause: 'before-apply' | 'role-override' | 'session-override';
+  text: string;
 }
 
 /**
@@ -44,10 +57,11 @@ export interface InvolvedSession {
   query: string;
   /** Set when an active query runs past the statement_timeout new sessions get: why this session does not have the limit. */
   noLimit?: string;
+  noLimitCause?: NoLimit['cause'];
 }
 
 export interface DiagnoseFinding {
-  code: 'queries-near-timeout' | 'connection-pool' | 'idle-transactions';
+  code: 'queries-near-timeout' | 'sessions-without-limit' | 'connection-pool' | 'idle-transactions';
   /** The runbook's name for the issue. */
   issue: string;
   problem: boolean;
@@ -88,14 +102,16 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
   const nearQuery = statementTimeout > 0 ? (statementTimeout * 2) / 3 : alerts.long_query.over;
   const nearIdle = idleTimeout > 0 ? idleTimeout / 2 : alerts.idle_in_transaction.over;
 
-  const slow = state.sessions
-    .filter((s) => s.state === 'active' && (s.queryMs ?? 0) >= nearQuery)
-    .map((s) => ({
-      ...involved(s, s.queryMs ?? 0),
-      ...(statementTimeout > 0 && (s.queryMs ?? 0) > statementTimeout ? { noLimit: whyNoLimit(state, s, appliedAt, statementTimeout) } : {}),
-    }))
-    .sort((a, b) => b.durationMs - a.durationMs);
-  const pastLimit = slow.filter((s) => s.noLimit).length;
+  // A query past the timeout is not "near" it: the server would have ended it, so its session
+  // does not have the limit. Those are a finding of their own, each with the reason.
+  const active = state.sessions.filter((s) => s.state === 'active' && (s.queryMs ?? 0) >= nearQuery);
+  const past = (s: SessionRow) => statementTimeout > 0 && (s.queryMs ?? 0) > statementTimeout;
+  const byDuration = (a: InvolvedSession, b: InvolvedSession) => b.durationMs - a.durationMs;
+  const slow = active.filter((s) => !past(s)).map((s) => involved(s, s.queryMs ?? 0)).sort(byDuration);
+  const unlimited = active.filter(past).map((s) => {
+    const why = whyNoLimit(state, s, appliedAt, statementTimeout);
+    return { ...involved(s, s.queryMs ?? 0), noLimit: why.text, noLimitCause: why.cause };
+  }).sort(byDuration);
   const slowStatements = (state.statements ?? []).filter((s) => s.maxMs >= nearQuery);
   const idle = state.sessions
     .filter((s) => s.state?.startsWith('idle in transaction') && (s.stateMs ?? 0) >= nearIdle)
@@ -117,12 +133,23 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
       issue: 'Application queries timing out',
       problem: slow.length > 0 || slowStatements.length > 0,
       summary: `${slow.length} active quer${slow.length === 1 ? 'y' : 'ies'} running for ${formatDuration(nearQuery)} or more (near ${timeoutText})` +
-        (pastLimit ? `, ${pastLimit} of them past it: ${pastLimit === 1 ? 'that session does' : 'those sessions do'} not have the limit` : '') +
         (state.statements ? `; ${slowStatements.length} statement(s) in pg_stat_statements whose slowest run took that long` : '; pg_stat_statements not available'),
       remedy: 'Optimize the queries (EXPLAIN ANALYZE, indexes), or raise the timeout for those operations only: ' +
         "ALTER ROLE batch_role SET statement_timeout = '5min', or SET LOCAL statement_timeout in that transaction.",
       sessions: slow,
       statements: slowStatements.map(({ queryid, query, calls, maxMs, meanMs }) => ({ queryid, query, calls, maxMs, meanMs })),
+    },
+    {
+      code: 'sessions-without-limit',
+      issue: 'Sessions without the statement timeout',
+      problem: unlimited.length > 0,
+      summary: statementTimeout > 0
+        ? `${unlimited.length} active quer${unlimited.length === 1 ? 'y' : 'ies'} running past ${timeoutText}: ` +
+          (unlimited.length ? `${unlimited.length === 1 ? 'that session does' : 'those sessions do'} not have the limit` : 'every running session has the limit')
+        : 'statement_timeout is off for new sessions: no session has a limit to miss',
+      remedy: 'A session started before the apply gets the limit when it reconnects (restart the pool, or monitor --recycle-idle); ' +
+        'a role override: ALTER ROLE … RESET statement_timeout (or keep it deliberately, for that role only); a session override: find the SET in the application or its PGOPTIONS.',
+      sessions: unlimited,
     },
     {
       code: 'connection-pool',

@@ -26,6 +26,8 @@ export interface MonitorOptions {
   refreshMs?: number;
   /** PgBouncer admin consoles (policy poolers:) counted in the rollout. */
   poolers?: string[];
+  /** 'instance': every database in each poll (--all-databases). */
+  scope?: import('./sample.js').SampleScope;
 }
 
 /** 250 ms, 500 ms, 1 s, … capped, with ±20 % jitter so many monitors do not reconnect in step. */
@@ -75,7 +77,12 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
     applyRefreshMs: opts.refreshMs,
     poolers: opts.poolers,
     onConfigError: (err) => event({ type: 'warning', at: nowIso(), message: `cannot read the configuration (settings gauges, pgharden_policy_compliant): ${err.message}` }),
+    scope: opts.scope,
   });
+  emit((s) => s.attach?.({
+    signalBackend: (pid, action) => sampler.signalBackend(pid, action),
+    setScope: (scope) => (sampler.scope = scope),
+  }));
 
   let failures = 0;
   let lastRecycle = -Infinity;

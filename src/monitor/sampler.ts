@@ -4,7 +4,7 @@ import { latestApplyTime, recycleIdleSessions, type Recycled } from './rollout.j
 import { LogScanner } from '../guard/log-scan.js';
 import type { Policy } from '../policy/schema.js';
 import { readConfigState, type ConfigState } from './config-state.js';
-import { sampleOnce, type Sample } from './sample.js';
+import { sampleOnce, type Sample, type SampleScope } from './sample.js';
 import { poolerRollout, type PoolerRollout } from '../estate/poolers.js';
 
 export interface SamplerOptions {
@@ -23,6 +23,8 @@ export interface SamplerOptions {
   onConfigError?: (err: Error) => void;
   /** PgBouncer admin consoles (policy poolers:): their server connections older than the apply count as on old settings. */
   poolers?: string[];
+  /** 'instance': every database in each poll (monitor --all-databases, the live view's `a`). */
+  scope?: SampleScope;
 }
 
 /** A sample with what the monitor reads less often than every poll (see Sample.config, Sample.logErrors). */
@@ -43,8 +45,11 @@ export class Sampler {
   private config: ConfigState | null = null;
   private configFailed = false;
   private poolers: { at: number; appliedAt: string; rollout: PoolerRollout[] } | null = null;
+  /** Which databases the next poll covers (the live view switches it). */
+  scope: SampleScope;
 
   constructor(readonly target: Target, private readonly opts: SamplerOptions = {}) {
+    this.scope = opts.scope ?? 'database';
     this.session = new LazySession(target, {
       appName: opts.appName ?? 'pgharden monitor',
       statementTimeoutMs: opts.statementTimeoutMs ?? 5_000,
@@ -64,7 +69,7 @@ export class Sampler {
         if (this.opts.policySettings) await this.readConfig(client);
         this.appliedAtReadAt = performance.now();
       }
-      const s = await sampleOnce(client, this.target.database, { appliedAt: this.appliedAt });
+      const s = await sampleOnce(client, this.target.database, { appliedAt: this.appliedAt, scope: this.scope });
       if (s.rollout && this.opts.poolers?.length) s.rollout.poolers = await this.poolerRollout(client, s.rollout.appliedAt);
       return s;
     });
@@ -95,6 +100,26 @@ export class Sampler {
     const appliedAt = this.appliedAt;
     if (!appliedAt) return [];
     return this.session.use((client) => recycleIdleSessions(client, this.target.database, appliedAt, opts));
+  }
+
+  /**
+   * pg_cancel_backend / pg_terminate_backend of one session, never the monitor's own (checked
+   * in the same statement, against pg_backend_pid()). Needs pg_signal_backend, or the same role.
+   */
+  async signalBackend(pid: number, action: 'cancel' | 'terminate'): Promise<string> {
+    if (!Number.isInteger(pid) || pid <= 0) return `refused: ${pid} is not a backend pid`;
+    try {
+      const { rows } = await this.session.use((client) => client.query(
+        `SELECT pg_backend_pid() AS me,
+                CASE WHEN $1::int = pg_backend_pid() THEN NULL
+                     WHEN $2 THEN pg_terminate_backend($1::int) ELSE pg_cancel_backend($1::int) END AS sent`,
+        [pid, action === 'terminate'],
+      ));
+      if (rows[0].me === pid) return `refused: pid ${pid} is this monitor's own session`;
+      return rows[0].sent ? `${action} sent to pid ${pid}` : `pid ${pid} is no longer there: nothing to ${action}`;
+    } catch (err) {
+      return `${action} of pid ${pid} failed: ${(err as Error).message}`;
+    }
   }
 
   /**

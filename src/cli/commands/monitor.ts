@@ -41,6 +41,8 @@ interface MonitorFlags extends GlobalOptions {
   warning?: string;
   critical?: string;
   unreachable: 'unknown' | 'warning' | 'critical';
+  allDatabases?: boolean;
+  webConfig?: string;
 }
 
 export function register(program: Command): void {
@@ -55,6 +57,8 @@ export function register(program: Command): void {
     .addOption(new Option('--unreachable <status>', 'with --once: the status when the server cannot be reached').choices(['unknown', 'warning', 'critical']).default('unknown'))
     .option('--jsonl <file|->', "append one JSON object per sample, alert transition and event to FILE ('-': stdout)")
     .option('--prometheus <[host:]port>', 'serve /metrics for Prometheus (host defaults to 127.0.0.1; GET and HEAD)')
+    .option('--all-databases', 'every database of the server in each poll (one query, as postgres_exporter does), labelled by datname; the default is the --db database only')
+    .option('--web-config <file>', 'with --prometheus: TLS and basic auth for /metrics from a web config file (exporter-toolkit format: tls_server_config, basic_auth_users)')
     .option('--webhook <url>', 'POST each alert transition as JSON (retried with backoff in the background)')
     .option('--record', "keep alert transitions in the database's pgharden.alerts table (created on first use)")
     .option('--recycle-idle', 'terminate sessions still on pre-apply settings, only while idle, one at a time')
@@ -72,7 +76,11 @@ Thresholds come from the policy's alerts: block (runbook: critical when a query 
 connection limit). One cheap query per poll; durations on the server's clock.
 Alerts fire once per session (pid + backend_start) or condition and resolve when it clears.
 
-On a terminal: a live view (q or Ctrl-C to quit). Otherwise one line per sample and event.
+On a terminal: a live view. Keys: ↑/↓ select a session, c cancel its query, k terminate
+it (both ask y to confirm; the monitor's own session is refused), b blocking tree (who waits
+on whom, from pg_blocking_pids), s sort (duration, state, user), / filter (Enter applies,
+Esc clears), space pause, a whole instance / this database, q or Ctrl-C quit.
+Otherwise one line per sample and event.
 --json is --jsonl - (with --once: one JSON document).
 The monitor survives server restarts, terminated sessions (57P01) and network loss: it
 says so and reconnects with backoff. Only the first connection must succeed (else exit 3).
@@ -117,7 +125,10 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
     embedded = chosen.embedded;
     const { target } = chosen;
     const sample = await withClient(target, async (client) =>
-      withPoolers(client, await sampleOnce(client, target.database, { appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)) }), poolersOf({ policy, environment: opts.env !== undefined ? environmentRules(opts.env, policy) : undefined }), target.database),
+      withPoolers(client, await sampleOnce(client, target.database, {
+        appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)),
+        scope: opts.allDatabases ? 'instance' : 'database',
+      }), poolersOf({ policy, environment: opts.env !== undefined ? environmentRules(opts.env, policy) : undefined }), target.database),
     { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
     const result = nagiosCheck(sample, onceRules(rulesFromPolicy(policy.alerts), opts));
     process.stdout.write(opts.json ? JSON.stringify({ ok: result.exitCode === NagiosCode.OK, ...result, sample }, null, 2) + '\n' : result.line + '\n');
@@ -157,8 +168,9 @@ export function onceRules(rules: AlertRule[], opts: Pick<MonitorFlags, 'rule' | 
   return all.map((r) => ({ ...r, leveled: all.length > 1 }));
 }
 
-async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target, contacts?: Record<string, string>): Promise<Sink[]> {
+async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target, contacts?: Record<string, string>): Promise<{ sinks: Sink[]; keys: ((data: string) => boolean) | null }> {
   const sinks: Sink[] = [];
+  let keys: ((data: string) => boolean) | null = null;
   const jsonl = opts.jsonl ?? (opts.json ? '-' : undefined); // --json: the JSON lines on stdout
   try {
     // Each sink is imported only when asked for (prom-client alone is a noticeable part of a second).
@@ -166,35 +178,41 @@ async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target
     if (opts.webhook) sinks.push((await import('../../monitor/sinks/webhook.js')).webhookSink(opts.webhook, { source: target.display, contacts }));
     if (opts.record) sinks.push(await (await import('../../monitor/sinks/record.js')).recordSink(target));
     if (opts.prometheus) {
-      const prom = await (await import('../../monitor/sinks/prometheus.js')).prometheusSink(opts.prometheus, rules);
+      const web = opts.webConfig ? { ...(await (await import('../../monitor/sinks/web-config.js')).loadWebConfig(opts.webConfig)), file: opts.webConfig } : null;
+      const prom = await (await import('../../monitor/sinks/prometheus.js')).prometheusSink(opts.prometheus, rules, web);
       process.stderr.write(`pgharden monitor: serving ${prom.url}\n`);
       sinks.push(prom);
     }
     const stdoutTaken = jsonl === '-';
     if (!stdoutTaken && process.stdout.isTTY && !opts.plain) {
       const { liveViewSink } = await import('../../monitor/sinks/live-view.js');
-      sinks.push(liveViewSink({ out: process.stdout, rules, target: target.display, intervalMs: opts.interval, top: opts.top, recycling: Boolean(opts.recycleIdle) }));
+      const view = liveViewSink({
+        out: process.stdout, rules, target: target.display, intervalMs: opts.interval, top: opts.top, recycling: Boolean(opts.recycleIdle),
+        scope: opts.allDatabases ? 'instance' : 'database',
+      });
+      keys = view.input;
+      sinks.push(view);
     } else if (!stdoutTaken) {
       const { plainLinesSink } = await import('../../monitor/sinks/plain-lines.js');
       sinks.push(plainLinesSink((line) => process.stdout.write(line + '\n')));
     }
-    return sinks;
+    return { sinks, keys };
   } catch (err) {
     await Promise.all(sinks.map((s) => s.close?.()));
     throw err;
   }
 }
 
-/** Stop on q / Ctrl-C at a terminal, on SIGINT / SIGTERM, and after --duration. */
-function stopSignal(opts: MonitorFlags): { signal: AbortSignal; release: () => void } {
+/** Stop on q / Ctrl-C at a terminal (the live view's keys), on SIGINT / SIGTERM, and after --duration. */
+function stopSignal(opts: MonitorFlags, viewKeys: ((data: string) => boolean) | null): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const timer = opts.duration ? setTimeout(stop, opts.duration) : null;
-  const keys = process.stdin.isTTY && process.stdout.isTTY && !opts.plain;
+  const keys = Boolean(viewKeys) && process.stdin.isTTY;
   const onKey = (data: Buffer) => {
-    if (data.includes(0x71 /* q */) || data.includes(0x03 /* Ctrl-C in raw mode */)) stop();
+    if (viewKeys?.(data.toString('utf8'))) stop();
   };
   if (keys) {
     process.stdin.setRawMode(true);
@@ -221,14 +239,16 @@ async function monitor(opts: MonitorFlags): Promise<void> {
   let log_: LogScanner | null = null;
   try {
     if (opts.interval < 100) throw new UsageError('--interval must be at least 100ms');
+    if (opts.webConfig && !opts.prometheus) throw new UsageError('--web-config configures the --prometheus endpoint: give --prometheus [HOST:]PORT too');
     const policy = await loadPolicy(opts.policy);
     const rules = rulesFromPolicy(policy.alerts);
     const log = consoleLog(true); // human notes on stderr: stdout belongs to the view or the JSON lines
     const chosen = await chooseTarget(opts, policy, log);
     embedded = chosen.embedded;
-    sinks = await buildSinks(opts, rules, chosen.target, policy.contacts as Record<string, string> | undefined);
+    const built = await buildSinks(opts, rules, chosen.target, policy.contacts as Record<string, string> | undefined);
+    sinks = built.sinks;
     if (opts.log) log_ = await openLog(opts.log, chosen.target.database);
-    const { signal, release } = stopSignal(opts);
+    const { signal, release } = stopSignal(opts, built.keys);
     try {
       const { runMonitor } = await import('../../monitor/monitor.js');
       await runMonitor({
@@ -237,6 +257,7 @@ async function monitor(opts: MonitorFlags): Promise<void> {
         policySettings: opts.prometheus ? policy.settings : undefined, log: log_, refreshMs: opts.refresh,
         poolers: poolersOf({ policy, environment: opts.env !== undefined ? environmentRules(opts.env, policy) : undefined }),
         recycle: opts.recycleIdle ? { everyMs: opts.recycleEvery, minIdleMs: opts.recycleMinIdle } : null,
+        scope: opts.allDatabases ? 'instance' : 'database',
       });
     } finally {
       release();

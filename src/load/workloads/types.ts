@@ -18,6 +18,8 @@ export interface RoundTripDef {
   thinkMs?: number;
   /** Label for errors that arrive while thinking (25P03: the server ended an idle transaction). */
   thinkStep?: string;
+  /** Runs just before the parameters are drawn (a script's \set commands). */
+  prepare?: () => void;
   steps: StepDef[];
 }
 
@@ -43,7 +45,8 @@ export interface Workload {
 }
 
 export const WORKLOADS = ['select', 'tpcb', 'app'] as const;
-export type WorkloadName = (typeof WORKLOADS)[number];
+/** `script`: the user's own pgbench-style scripts (loadtest --script). */
+export type WorkloadName = (typeof WORKLOADS)[number] | 'script';
 
 /** Our own schema, so pgbench's tables of the same names elsewhere are never touched. */
 export const BENCH_SCHEMA = 'pgharden_bench';

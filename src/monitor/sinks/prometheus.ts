@@ -1,10 +1,13 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import { UsageError } from '../../errors.js';
 import { hasExclusions } from '../prometheus-rules.js';
 import { excluded, ruleMeasure, type AlertRule } from '../rules.js';
+import type { Sample } from '../sample.js';
 import type { Sink } from './sink.js';
+import { basicAuth, type WebConfig } from './web-config.js';
 
 /** The states postgres_exporter always reports (0 when none), so series never vanish. */
 const STATES = ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'fastpath function call', 'disabled'];
@@ -15,18 +18,18 @@ export const ACTIVITY_LABELS = ['datname', 'state', 'usename', 'application_name
 /** pg_stat_database counters the runbook's rollback triggers watch (sessions_* exist from PostgreSQL 14). */
 const DB_COUNTERS = ['xact_commit', 'xact_rollback', 'deadlocks', 'sessions_killed', 'sessions_fatal', 'sessions_abandoned'];
 
-/** `9187`, `:9187`, `0.0.0.0:9187`, `[::1]:9187` → host and port (default host 127.0.0.1: not exposed by accident). */
+/** `9632`, `:9632`, `0.0.0.0:9632`, `[::1]:9632` → host and port (default host 127.0.0.1: not exposed by accident). */
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:(?:\[([^\]]+)\]|([^:[\]]*)):)?(\d+)$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || !Number.isInteger(port) || port > 65535) {
-    throw new UsageError(`--prometheus ${JSON.stringify(text)}: expected [HOST:]PORT, e.g. 9187 or 0.0.0.0:9187`);
+    throw new UsageError(`--prometheus ${JSON.stringify(text)}: expected [HOST:]PORT, e.g. 9632 or 0.0.0.0:9632`);
   }
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
 export interface PrometheusSink extends Sink {
-  /** Where /metrics is served, e.g. http://127.0.0.1:9187/metrics. */
+  /** Where /metrics is served, e.g. http://127.0.0.1:9632/metrics (https with a web config's TLS). */
   url: string;
 }
 
@@ -35,7 +38,7 @@ export interface PrometheusSink extends Sink {
  * registry of its own. Names follow postgres_exporter where they overlap, so existing
  * dashboards and rules work; what it lacks is prefixed `pgharden_`.
  */
-export async function prometheusSink(listen: string, rules: AlertRule[]): Promise<PrometheusSink> {
+export async function prometheusSink(listen: string, rules: AlertRule[], web: (WebConfig & { file: string }) | null = null): Promise<PrometheusSink> {
   const { host, port } = parseListen(listen);
   const registry = new Registry();
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
@@ -75,7 +78,12 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
   };
   dropAll();
 
-  const server = http.createServer((req, res) => {
+  const authorized = web?.users ? await basicAuth(web.users, web.file) : null;
+  const handler: http.RequestListener = async (req, res) => {
+    if (authorized && !(await authorized(req.headers.authorization))) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="pgharden monitor"', 'content-type': 'text/plain' }).end('Unauthorized\n');
+      return;
+    }
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.url?.startsWith('/metrics')) {
       res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 404 : 405, { 'content-type': 'text/plain' }).end('pgharden monitor: see /metrics\n');
       return;
@@ -87,7 +95,10 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
       },
       (err) => res.writeHead(500).end(String(err)),
     );
-  });
+  };
+  const server = web?.tls
+    ? https.createServer({ cert: web.tls.cert, key: web.tls.key, ca: web.tls.ca, requestCert: web.tls.requireClientCert, rejectUnauthorized: web.tls.requireClientCert }, handler)
+    : http.createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new UsageError(`--prometheus ${listen}: cannot listen on ${host}:${port}: ${err.message}`)));
     server.listen(port, host, () => resolve());
@@ -96,7 +107,7 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
   const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
 
   return {
-    url: `http://${shownHost}:${bound.port}/metrics`,
+    url: `${web?.tls ? 'https' : 'http'}://${shownHost}:${bound.port}/metrics`,
     sample(s, alerts) {
       const datname = s.database;
       registry.resetMetrics(); // series of sessions, roles or settings that went away must go too
@@ -104,33 +115,40 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
       up.set(1);
       setStatic();
       // Every state at 0 (empty other labels) as the exporter's VALUES list does, so sum by (state) never vanishes.
-      const seen = new Set(s.activity.map((g) => g.state));
-      for (const state of STATES) {
-        if (seen.has(state)) continue;
-        const labels = { datname, state, usename: '', application_name: '', backend_type: '', wait_event_type: '', wait_event: '' };
-        activity.set(labels, 0);
-        maxTx.set(labels, 0);
+      for (const d of databasesOf(s)) {
+        const seen = new Set(s.activity.filter((g) => g.datname === d.datname).map((g) => g.state));
+        for (const state of STATES) {
+          if (seen.has(state)) continue;
+          const labels = { datname: d.datname, state, usename: '', application_name: '', backend_type: '', wait_event_type: '', wait_event: '' };
+          activity.set(labels, 0);
+          maxTx.set(labels, 0);
+        }
+        datLimit.set({ datname: d.datname }, d.datconnlimit);
+        limit.set({ datname: d.datname }, d.limit);
+        used.set({ datname: d.datname }, d.limit > 0 ? d.total / d.limit : 1);
+        for (const c of DB_COUNTERS) if (typeof d.stats[c] === 'number') dbCounters[c].set({ datname: d.datname }, d.stats[c]);
       }
       for (const g of s.activity) {
         const labels = {
-          datname, state: g.state, usename: g.usename, application_name: g.applicationName,
+          datname: g.datname, state: g.state, usename: g.usename, application_name: g.applicationName,
           backend_type: g.backendType, wait_event_type: g.waitEventType, wait_event: g.waitEvent,
         };
         activity.set(labels, g.count);
         maxTx.set(labels, g.maxTxSeconds);
       }
-      datLimit.set({ datname }, s.connections.datconnlimit);
-      limit.set({ datname }, s.connections.limit);
-      used.set({ datname }, s.connections.limit > 0 ? s.connections.total / s.connections.limit : 1);
-      longestQuery.set({ datname, backend_type: 'client backend' }, s.longestActiveMs / 1000);
-      longestIdle.set({ datname, backend_type: 'client backend' }, s.longestIdleInTransactionMs / 1000);
-      longestXact.set({ datname, backend_type: 'client backend' }, s.longestTransactionMs / 1000);
-      for (const r of rules) {
-        if (r.name === 'connections' || !hasExclusions(r)) continue;
-        ruleLongest.set({ datname, rule: r.name, backend_type: 'client backend' }, Math.max(0, ...s.sessions.filter((x) => !excluded(r, x)).map((x) => (ruleMeasure(r, x) ?? 0))) / 1000);
+      for (const d of databasesOf(s)) {
+        const mine = s.sessions.filter((x) => x.datname === d.datname);
+        const longest = (f: (x: Sample['sessions'][number]) => number | null) => Math.max(0, ...mine.map((x) => f(x) ?? 0)) / 1000;
+        const labels = { datname: d.datname, backend_type: 'client backend' };
+        longestQuery.set(labels, longest((x) => x.queryMs));
+        longestIdle.set(labels, longest((x) => (x.state.startsWith('idle in transaction') ? x.stateMs : 0)));
+        longestXact.set(labels, longest((x) => x.xactMs));
+        for (const r of rules) {
+          if (r.name === 'connections' || !hasExclusions(r)) continue;
+          ruleLongest.set({ ...labels, rule: r.name }, longest((x) => (excluded(r, x) ? 0 : ruleMeasure(r, x))));
+        }
       }
       old.set({ datname }, s.rollout?.onOldSettings ?? 0);
-      for (const c of DB_COUNTERS) if (typeof s.stats[c] === 'number') dbCounters[c].set({ datname }, s.stats[c]);
       for (const c of s.config?.compliance ?? []) compliant.set({ datname, setting: c.setting, role: c.role }, c.compliant ? 1 : 0);
       for (const g of s.config?.settings ?? []) {
         let m = settingGauges.get(g.metric);
@@ -151,4 +169,11 @@ export async function prometheusSink(listen: string, rules: AlertRule[]): Promis
       server.close(() => resolve());
     }),
   };
+}
+
+/** The databases a sample describes: every one with --all-databases, else the monitored one. */
+function databasesOf(s: Sample): { datname: string; datconnlimit: number; limit: number; total: number; stats: Record<string, number> }[] {
+  if (s.databases) return s.databases;
+  const c = s.connections;
+  return [{ datname: s.database, datconnlimit: c.datconnlimit, limit: c.limit, total: c.total, stats: s.stats }];
 }
