@@ -11,6 +11,7 @@ import { lintInputs, parametersTouched, parseInputs, runRules, type LintInput, t
 import { forDatabase } from './placeholder.js';
 import { MigrationFailedError, planFile, runFile, type FilePlan } from './run-file.js';
 import { prepareMigrationSession } from './session.js';
+import { recordedSettings } from './settings.js';
 import { refuseChanged, type Changed } from './validate.js';
 
 export interface MigrateOptions {
@@ -113,16 +114,17 @@ export async function executeMigration(
   const file = direction === 'up' ? m.forward : m.rollback!;
   await prepareMigrationSession(client, timeouts);
   const started = performance.now();
+  const settings = recordedSettings(plan.statements);
   try {
     await runFile(client, file.path, plan, () => direction === 'up'
-      ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional })
+      ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional, settings })
       : recordRolledBack(client, m.version));
   } catch (err) {
     // Statements 1–N stayed committed: say so in the history rather than pretend nothing happened.
     if (direction === 'up' && err instanceof MigrationFailedError && err.committedStatements > 0) {
       await recordApplied(client, {
         version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started,
-        transactional: false, partialStatements: err.committedStatements,
+        transactional: false, partialStatements: err.committedStatements, settings: settings.filter((x) => x.line < plan.statements[err.committedStatements]!.line),
       }).catch(() => undefined);
     }
     throw err;
