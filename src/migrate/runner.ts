@@ -4,6 +4,7 @@ import type { Client } from '../pg/client.js';
 import type { StageContext } from '../stage.js';
 import { connectedContext } from './lint-context.js';
 import { RULES } from './rules/index.js';
+import type { Severity } from './lint-types.js';
 import { humanLines } from './format.js';
 import { label, readMigrations, warnAboutFolder, type Migration, type MigrationFile } from './folder.js';
 import { ensureHistory, readHistory, recordApplied, recordRolledBack, type AppliedMigration } from './history.js';
@@ -24,6 +25,8 @@ export interface MigrateOptions {
   allowChanged: boolean;
   /** `${name}` values (--set, PGHARDEN_SET_name). */
   placeholders?: Record<string, string>;
+  /** The team's lint settings (pgharden.yaml lint.exclude / lint.severity) for the lint run before anything changes. */
+  lint?: { exclude: string[]; severity: Record<string, Severity | 'off'> };
 }
 
 export interface StepReport {
@@ -77,11 +80,11 @@ function selectDown(migrations: Migration[], history: Map<number, AppliedMigrati
   });
 }
 
-async function lintBeforeRunning(client: Client, database: string, inputs: LintInput[]): Promise<LintReport> {
+async function lintBeforeRunning(client: Client, database: string, inputs: LintInput[], settings: MigrateOptions['lint']): Promise<LintReport> {
   const parsed = await parseInputs(inputs);
   // require-lock-timeout is for files run by psql -f: this runner sets lock_timeout for every migration itself.
-  const rules = RULES.filter((r) => r.name !== 'require-lock-timeout');
-  const report = runRules(parsed, await connectedContext(client, database, parametersTouched(parsed.files)), rules);
+  const rules = RULES.filter((r) => r.name !== 'require-lock-timeout' && !settings?.exclude.includes(r.name));
+  const report = runRules(parsed, await connectedContext(client, database, parametersTouched(parsed.files)), rules, settings?.severity);
   if (report.errors) {
     const lines = humanLines(report.diagnostics).map((l) => `  ${l}`).join('\n');
     throw new BlockedError(`blocked by lint (${report.errors} error(s)); nothing was changed:\n${lines}`).withDetails({ lint: report });
@@ -153,7 +156,7 @@ export async function migrate(
     const inputs: LintInput[] = direction === 'up'
       ? lintInputs(chosen)
       : chosen.map((m) => ({ file: m.rollback!, version: m.version }));
-    const lint = await lintBeforeRunning(client, database, inputs);
+    const lint = await lintBeforeRunning(client, database, inputs, opts.lint);
 
     const steps: StepReport[] = [];
     // Every file planned (parsed, placeholders filled) before anything is written: a missing --set value changes nothing.
