@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { findProjectFile } from '../project/find.js';
 import type { Project } from '../project/load.js';
 
 /**
@@ -42,10 +43,9 @@ export async function applyProject(program: Command, action: Command, env: NodeJ
   let top = action;
   while (top.parent && top.parent !== program) top = top.parent;
   if (top.name() === 'completion' || env.PGHARDEN_PROJECT === 'none') return;
-  const { findProjectFile, loadProject } = await import('../project/load.js');
   const file = env.PGHARDEN_PROJECT ? path.resolve(env.PGHARDEN_PROJECT) : findProjectFile();
   if (!file) return;
-  const project = loadProject(file);
+  const project = (await import('../project/load.js')).loadProject(file);
   const c = project.config;
   loaded = project;
 

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { parseConnString } from '../pg/conninfo.js';
 import { RULES } from '../migrate/rules/index.js';
 import { didYouMean } from '../suggest.js';
-import { PROJECT_FILE, projectSchema, type ProjectConfig } from './schema.js';
+import { projectSchema, type ProjectConfig } from './schema.js';
 
 export interface Project {
   /** The file, as found (absolute). */
@@ -13,15 +13,6 @@ export interface Project {
   /** Its folder: relative paths in it are relative to this. */
   dir: string;
   config: ProjectConfig;
-}
-
-/** `pgharden.yaml` in `start` or the nearest parent that has one (like .editorconfig, eslint, git), else null. */
-export function findProjectFile(start: string = process.cwd()): string | null {
-  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
-    const file = path.join(dir, PROJECT_FILE);
-    if (fs.existsSync(file)) return file;
-    if (path.dirname(dir) === dir) return null;
-  }
 }
 
 /** Read and check a project file. Anything wrong is bad usage (exit 2) naming the file and the key. */

@@ -2,9 +2,6 @@ import { z } from 'zod';
 import { BUILTIN_MAJORS } from '../migrate/contexts.js';
 import { RULES } from '../migrate/rules/index.js';
 
-/** The project file's name, looked for in the current directory and each parent. */
-export const PROJECT_FILE = 'pgharden.yaml';
-
 const ruleName = z.enum(RULES.map((r) => r.name) as [string, ...string[]]);
 const text = z.string().min(1, 'is empty');
 
