@@ -42,7 +42,8 @@ function setDefault(cmd: Command, key: string, value: unknown): void {
 export async function applyProject(program: Command, action: Command, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let top = action;
   while (top.parent && top.parent !== program) top = top.parent;
-  if (top.name() === 'completion' || env.PGHARDEN_PROJECT === 'none') return;
+  // Completion and the schema (what fixes a malformed file) never read it.
+  if (top.name() === 'completion' || (top.name() === 'policy' && action.name() === 'schema') || env.PGHARDEN_PROJECT === 'none') return;
   const file = env.PGHARDEN_PROJECT ? path.resolve(env.PGHARDEN_PROJECT) : findProjectFile();
   if (!file) return;
   const project = (await import('../project/load.js')).loadProject(file);
@@ -54,7 +55,7 @@ export async function applyProject(program: Command, action: Command, env: NodeJ
     || action.getOptionValueSource('shadow') === 'cli'
     || SERVER_VARIABLES.some((v) => env[v]) || env.PGHARDEN_EMBEDDED === '1';
   if (!named && !OWN_SERVER.has(top.name())) {
-    setDefault(program, 'db', c.db ?? (c.service !== undefined ? `service=${c.service}` : undefined));
+    setDefault(program, 'db', c.db ?? (c.service !== undefined ? `service='${c.service.replace(/[\\']/g, '\\$&')}'` : undefined));
     setDefault(program, 'env', c.env);
   }
   setDefault(action, 'dir', c.migrations?.dir === undefined ? undefined : fromFile(project, c.migrations.dir));
