@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { targetFor, testServers, uniqueName, withTestDatabase, type TestServer } from '../helpers.js';
+import { sql, targetFor, testServers, uniqueName, withTestDatabase, type TestServer } from '../helpers.js';
 import { migrationsFolder } from '../migrate-helpers.js';
 import { runCli, urlFor } from '../helpers.js';
 import { lintRule } from './lint-helper.js';
@@ -19,9 +19,11 @@ const USED_IN_TRANSACTION = [
 const ACCEPTED = [
   "ALTER TYPE mood ADD VALUE 'happy';\nINSERT INTO moods VALUES ('happy');\n",
   "BEGIN;\nALTER TYPE mood ADD VALUE 'calm';\nCOMMIT;\nBEGIN;\nINSERT INTO moods VALUES ('calm');\nCOMMIT;\n",
-  "BEGIN;\nCREATE TYPE size AS ENUM ('s');\nALTER TYPE size ADD VALUE 'm';\nSELECT 'm'::size;\nCOMMIT;\n",
   "BEGIN;\nALTER TYPE mood ADD VALUE 'sad';\nCREATE INDEX moods_m ON moods (m);\nCOMMIT;\n",
 ];
+
+/** A type created in the transaction: PostgreSQL 17+ lets its new values be used there, 15 refuses them too. */
+const CREATED_IN_TRANSACTION = "BEGIN;\nCREATE TYPE size AS ENUM ('s');\nALTER TYPE size ADD VALUE 'm';\nSELECT 'm'::size;\nCOMMIT;\n";
 
 /**
  * Run a file's text as psql -f does (without -1): one statement at a time, each committing on its
@@ -57,12 +59,19 @@ describe(rule, () => {
     for (const text of ACCEPTED) expect(await lintRule(rule, text), text).toEqual([]);
   });
 
+  it('a type created in the same transaction: refused for 15 and 16, accepted from 17 on', async () => {
+    expect((await lintRule(rule, CREATED_IN_TRANSACTION, { major: 15 })).map((d) => d.line)).toEqual([4]);
+    expect(await lintRule(rule, CREATED_IN_TRANSACTION, { major: 18 })).toEqual([]);
+  });
+
   describe.each(testServers())('on $name PostgreSQL, the rule predicts what the server does', (server) => {
     it('the failing example fails with 55P04 as psql -f runs it; the accepted ones run', async () => {
       await withTestDatabase(server, uniqueName('enum_tx'), async (db) => {
         await runAsPsql(server, db, "CREATE TYPE mood AS ENUM ('ok'); CREATE TABLE moods (m mood);");
         expect(await runAsPsql(server, db, USED_IN_TRANSACTION)).toBe('55P04');
         for (const text of ACCEPTED) expect(await runAsPsql(server, db, text), text).toBeNull();
+        const [{ major }] = await sql<{ major: number }>(server, "SELECT current_setting('server_version_num')::int / 10000 AS major");
+        expect(await runAsPsql(server, db, CREATED_IN_TRANSACTION)).toBe(major >= 17 ? null : '55P04');
       });
     });
 

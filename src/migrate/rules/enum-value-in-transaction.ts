@@ -19,16 +19,21 @@ function uses(stmt: Statement, label: string): boolean {
 /**
  * `ALTER TYPE t ADD VALUE 'v'` and a use of 'v' inside the same BEGIN … COMMIT of the file.
  * PostgreSQL refuses to use a new enum value before the transaction that added it commits
- * (SQLSTATE 55P04), unless the type itself was created in that transaction. psql -f fails at the
+ * (SQLSTATE 55P04); from PostgreSQL 17 on, not when the type itself was created in that
+ * transaction (15 refuses that too: test/rules/enum-value-in-transaction.test.ts). psql -f fails at the
  * use; `pgharden migrate` honours the file's own BEGIN … COMMIT (one transaction, all or nothing)
  * and so cannot split it either. Without BEGIN/COMMIT, psql commits each statement and the runner
  * commits after the ADD VALUE: nothing to report.
  */
+/** The major from which a value added to a type created in the same transaction may be used in it. */
+const CREATED_TYPE_EXEMPT_SINCE = 17;
+
 export const enumValueInTransaction: Rule = {
   name: 'enum-value-in-transaction',
   severity: 'error',
   summary: "ALTER TYPE … ADD VALUE and a use of the new value inside the same BEGIN … COMMIT (SQLSTATE 55P04)",
-  check(file) {
+  check(file, ctx) {
+    const createdExempt = ctx.catalog.major >= CREATED_TYPE_EXEMPT_SINCE;
     const findings: Finding[] = [];
     let begin: Statement | null = null;
     let created = new Set<string>();
@@ -42,7 +47,7 @@ export const enumValueInTransaction: Rule = {
         continue;
       }
       if (!begin) continue;
-      if (stmt.type === 'CreateEnumStmt') created.add(typeKey(stmt.node.typeName));
+      if (stmt.type === 'CreateEnumStmt' && createdExempt) created.add(typeKey(stmt.node.typeName));
       if (stmt.type === 'AlterEnumStmt' && !stmt.node.oldVal && stmt.node.newVal && !created.has(typeKey(stmt.node.typeName))) {
         added.push({ label: stmt.node.newVal, type: typeKey(stmt.node.typeName), stmt });
         continue;
