@@ -85,10 +85,20 @@ describe.each(testServers())('migrate check on $name PostgreSQL', (server) => {
     });
   });
 
-  it("the repository's own folder passes (its hard-coded database name is pointed at the shadow, not at the real database)", async () => {
+  it("the repository's own folder passes (psql's :\"DBNAME\" is the shadow there: no database name to point elsewhere)", async () => {
     const r = await runCli(['migrate', 'check', '--shadow', server.url, '--dir', path.join(ROOT, 'migration/migrations'), '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.json).toMatchObject({ ok: true, findings: [], migrations: 1, roundTrips: 1 });
-    expect(r.json.notes.join('\n')).toMatch(/009_security_hardening\.sql names database "codex_memory" \(lines 8, 9, 10, 11, 12\): checked on the shadow database instead/);
+    expect(r.json.notes).toEqual([]);
+  });
+
+  it('a hand-written database name is pointed at the shadow, not at the real database of that name', async () => {
+    const dir = await migrationsFolder({
+      '001_harden.sql': "ALTER DATABASE codex_memory SET work_mem = '64MB';\n",
+      '001_harden_rollback.sql': 'ALTER DATABASE "codex_memory" RESET work_mem;\n',
+    });
+    const r = await runCli(['migrate', 'check', '--shadow', server.url, '--dir', dir, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.json.notes.join('\n')).toMatch(/001_harden\.sql names database "codex_memory" \(line 1\): checked on the shadow database instead/);
   });
 });

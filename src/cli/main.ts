@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ExitCode } from '../errors.js';
+import { ExitCode, PghardenError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { COMMANDS, commandNamed } from './commands/index.js';
 import { addExitCodesHelp } from './exit-help.js';
@@ -28,6 +28,7 @@ const program = new Command('pgharden')
   .option('--policy <file>', 'policy YAML file, or a built-in name', 'ticket-010')
   .option('--json', 'one JSON document on stdout; human text on stderr')
   .option('--yes', 'do not ask for confirmation')
+  .option('--verbose', 'say more: which project file (pgharden.yaml) and which of its defaults were used; verify: every role\'s value')
   .addHelpText('after', `
 Typical session:
   pgharden plan --db postgres://admin@db:5432/codex_memory     what would change, and the rollback SQL
@@ -40,7 +41,9 @@ Exit codes: 0 ok · 1 a check failed or drift found · 2 bad usage or policy (no
             3 cannot connect (retryable) · 4 blocked: preflight, lint, lock (nothing changed)
             5 the database refused a statement · 70 internal error (a bug; PGHARDEN_DEBUG=1
             prints the stack) · 130 interrupted. monitor --once and verify --once: Nagios 0/1/2/3.`)
-  .exitOverride();
+  .exitOverride()
+  // pgharden.yaml (found from here upward) fills in what no flag or environment variable says.
+  .hook('preAction', async (_program, action) => (await import('./project.js')).applyProject(program, action));
 
 // Load only the command being run; the others are one-line entries for --help and "did you mean".
 const named = commandNamed(process.argv.slice(2));
@@ -58,6 +61,9 @@ try {
   if (err instanceof CommanderError) {
     // --help and --version exit 0; every other commander error is bad usage.
     process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  } else if (err instanceof PghardenError) {
+    // A malformed project file (the preAction hook): exit 2 before the command ran.
+    (await import('./session.js')).fail(err, Boolean(program.opts().json));
   } else throw err;
 }
 // Exit explicitly with the code decided above: a lingering handle (a socket, a timer) must not keep a

@@ -4,6 +4,9 @@ import { inTransaction, type Client } from '../pg/client.js';
 import type { StageContext } from '../stage.js';
 import { label, readMigrations, warnAboutFolder } from './folder.js';
 import { ensureHistory, readHistory, recordApplied } from './history.js';
+import { placeholderValues } from './placeholder.js';
+import { migrationPlan } from './runner.js';
+import { recordedSettings } from './settings.js';
 import { ensureJournal, journal } from './journal.js';
 import { changedSinceApplied } from './validate.js';
 
@@ -42,7 +45,9 @@ export async function baseline(ctx: StageContext, client: Client, dir: string, t
     const chosen = folder.migrations.filter((m) => m.version <= to && !history.has(m.version));
     await inTransaction(client, async () => {
       for (const m of chosen) {
-        await recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: 0, transactional: false });
+        // The settings the file changed (it ran under psql): for `pgharden status`; unknown when a ${name} has no value here.
+        const settings = await migrationPlan(m, 'up', ctx.target.database, placeholderValues()).then((p) => recordedSettings(p.statements), () => null);
+        await recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: 0, transactional: false, settings });
         await journal(client, { action: 'baseline', version: m.version, oldChecksum: null, newChecksum: m.forward.checksum, reason });
       }
     });

@@ -1,20 +1,17 @@
 import type { Statement } from './sql-file.js';
 
-const typeKey = (names: any[] | undefined) => (names ?? []).map((n) => n.String?.sval ?? '').join('.');
-
 /**
  * Indexes of `ALTER TYPE … ADD VALUE` statements after which the migration's transaction must
  * commit. A value added to an existing enum cannot be used in the transaction that added it
  * (SQLSTATE 55P04 "unsafe use of new value"), which `psql -f` never hits because each statement
- * commits on its own. An enum created earlier in the same file is exempt (PostgreSQL allows it),
- * and so is an ADD VALUE that nothing follows.
+ * commits on its own. An enum created earlier in the same file is not exempt: PostgreSQL 17+
+ * allows using its new values in the creating transaction, but 15 refuses (55P04), and a commit is
+ * right on every version. An ADD VALUE that nothing follows needs no commit.
  */
 export function enumCommitPoints(statements: Statement[]): number[] {
-  const created = new Set<string>();
   const points: number[] = [];
   statements.forEach((s, i) => {
-    if (s.type === 'CreateEnumStmt') created.add(typeKey(s.node.typeName));
-    if (s.type === 'AlterEnumStmt' && !s.node.oldVal && !created.has(typeKey(s.node.typeName)) && i < statements.length - 1) points.push(i);
+    if (s.type === 'AlterEnumStmt' && !s.node.oldVal && i < statements.length - 1) points.push(i);
   });
   return points;
 }

@@ -13,7 +13,8 @@ CREATE TABLE IF NOT EXISTS pgharden.schema_migrations (
   applied_by    text NOT NULL DEFAULT current_user,
   duration_ms   integer NOT NULL,
   transactional boolean NOT NULL,
-  partial_statements integer
+  partial_statements integer,
+  settings      jsonb
 );
 COMMENT ON TABLE pgharden.schema_migrations IS 'pgharden migrate: applied migrations and the sha256 of each forward file';`;
 
@@ -33,6 +34,21 @@ export interface AppliedMigration {
    * transaction): the migration is not applied, and `up` runs it again.
    */
   partialStatements?: number | null;
+  /** The settings the migration changes beyond its session (ALTER DATABASE|ROLE … SET, CONNECTION LIMIT, ALTER SYSTEM); null for rows written before this was recorded. */
+  settings?: MigrationSetting[] | null;
+}
+
+/** One setting a migration changed, as `pgharden status` shows it. */
+export interface MigrationSetting {
+  line: number;
+  scope: 'database' | 'role' | 'system';
+  /** The database named (ALTER DATABASE d, ALTER ROLE r IN DATABASE d); null for role-wide and system values. */
+  database: string | null;
+  role: string | null;
+  /** The parameter, or `connection_limit`. */
+  name: string;
+  action: 'set' | 'reset';
+  value: string | null;
 }
 
 export async function historyExists(client: Client): Promise<boolean> {
@@ -45,7 +61,7 @@ export async function ensureHistory(client: Client): Promise<void> {
     // Tables made before versions could be timestamps had an integer version.
     const { rows } = await client.query(`SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = 'pgharden.schema_migrations'::regclass AND attname = 'version'`);
     if (rows[0]?.t === 'integer') await client.query('ALTER TABLE pgharden.schema_migrations ALTER COLUMN version TYPE bigint');
-    await client.query('ALTER TABLE pgharden.schema_migrations ADD COLUMN IF NOT EXISTS partial_statements integer');
+    await client.query('ALTER TABLE pgharden.schema_migrations ADD COLUMN IF NOT EXISTS partial_statements integer, ADD COLUMN IF NOT EXISTS settings jsonb');
     return;
   }
   await ensureStateSchema(client);
@@ -60,7 +76,7 @@ export async function readHistory(client: Client): Promise<Map<number, AppliedMi
   if (!(await historyExists(client))) return new Map();
   const { rows } = await client.query(
     `SELECT version::text AS version, name, checksum, applied_at AS "appliedAt", applied_by AS "appliedBy",
-            duration_ms AS "durationMs", transactional, partial_statements AS "partialStatements"
+            duration_ms AS "durationMs", transactional, partial_statements AS "partialStatements", settings
        FROM pgharden.schema_migrations ORDER BY version`,
   );
   // bigint comes back as text: versions are safe integers (folder.ts MAX_VERSION).
@@ -70,10 +86,10 @@ export async function readHistory(client: Client): Promise<Map<number, AppliedMi
 /** Applied (complete); replaces a row that said "partially applied". */
 export async function recordApplied(client: Client, m: Omit<AppliedMigration, 'appliedAt' | 'appliedBy'>): Promise<void> {
   await client.query(
-    `INSERT INTO pgharden.schema_migrations (version, name, checksum, duration_ms, transactional, partial_statements) VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO pgharden.schema_migrations (version, name, checksum, duration_ms, transactional, partial_statements, settings) VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, applied_at = now(), applied_by = current_user,
-       duration_ms = EXCLUDED.duration_ms, transactional = EXCLUDED.transactional, partial_statements = EXCLUDED.partial_statements`,
-    [m.version, m.name, m.checksum, Math.round(m.durationMs), m.transactional, m.partialStatements ?? null],
+       duration_ms = EXCLUDED.duration_ms, transactional = EXCLUDED.transactional, partial_statements = EXCLUDED.partial_statements, settings = EXCLUDED.settings`,
+    [m.version, m.name, m.checksum, Math.round(m.durationMs), m.transactional, m.partialStatements ?? null, m.settings ? JSON.stringify(m.settings) : null],
   );
 }
 

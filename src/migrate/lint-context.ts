@@ -4,12 +4,12 @@ import { builtinContexts, DEFAULT_MAJOR, type ParamContext } from './contexts.js
 import { readHistory } from './history.js';
 import type { LintCatalog, LintContext } from './lint-types.js';
 
-const catalogOf = (description: string, contexts: Map<string, ParamContext>): LintCatalog =>
-  ({ description, contextOf: (name) => contexts.get(name.toLowerCase()), names: () => [...contexts.keys()] });
+const catalogOf = (description: string, major: number, contexts: Map<string, ParamContext>): LintCatalog =>
+  ({ description, major, contextOf: (name) => contexts.get(name.toLowerCase()), names: () => [...contexts.keys()] });
 
 /** Offline: the built-in context table for one PostgreSQL major. */
 export function offlineContext(major = DEFAULT_MAJOR): LintContext {
-  return { catalog: catalogOf(`built-in table for PostgreSQL ${major}`, builtinContexts(major)), target: null };
+  return { catalog: catalogOf(`built-in table for PostgreSQL ${major}`, major, builtinContexts(major)), target: null };
 }
 
 /** Connected: the live pg_settings, who we are, and what the database holds now. */
@@ -18,6 +18,7 @@ export async function connectedContext(client: Client, database: string, params:
   return {
     catalog: catalogOf(
       `live pg_settings, PostgreSQL ${state.server.version}`,
+      Math.floor(state.server.versionNum / 10000),
       new Map([...state.settings.values()].map((s) => [s.name.toLowerCase(), s.context as ParamContext])),
     ),
     target: {

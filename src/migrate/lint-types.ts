@@ -46,6 +46,8 @@ export interface LintTarget {
 export interface LintCatalog {
   /** e.g. "live pg_settings, PostgreSQL 18.4" or "built-in table for PostgreSQL 18". */
   description: string;
+  /** The PostgreSQL major the rules judge for: the server's when connected, --pg-version offline. */
+  major: number;
   /** Undefined: not a parameter this server knows. */
   contextOf(name: string): ParamContext | undefined;
   names(): string[];

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { label, parseFileName, readMigrationFile, type Migration, type MigrationFile } from './folder.js';
-import type { Diagnostic, LintContext, LintFile, Rule } from './lint-types.js';
+import type { Diagnostic, LintContext, LintFile, Rule, Severity } from './lint-types.js';
 import { forLint } from './placeholder.js';
 import { RULES } from './rules/index.js';
 import { settingChange } from './settings.js';
@@ -93,12 +93,15 @@ export function parametersTouched(files: LintFile[]): string[] {
 }
 
 
-export function runRules(parsed: ParsedInputs, ctx: LintContext, rules: Rule[] = RULES): LintReport {
+export function runRules(parsed: ParsedInputs, ctx: LintContext, rules: Rule[] = RULES, severity: Record<string, Severity | 'off'> = {}): LintReport {
   const found = [...parsed.syntaxErrors];
   for (const file of parsed.files) {
     for (const rule of rules) {
+      const override = severity[rule.name];
+      if (override === 'off') continue;
       for (const f of rule.check(file, ctx)) {
-        found.push({ rule: rule.name, severity: f.severity ?? rule.severity, file: f.file ?? file.path, line: f.line, col: f.col, message: f.message, fix: f.fix });
+        // A team's severity (pgharden.yaml lint.severity) beats the rule's own, offline or connected.
+        found.push({ rule: rule.name, severity: override ?? f.severity ?? rule.severity, file: f.file ?? file.path, line: f.line, col: f.col, message: f.message, fix: f.fix });
       }
     }
   }

@@ -4,6 +4,14 @@ import { quoteIdent } from '../pg/quote.js';
 /** Written in a migration where the target database's name belongs: `ALTER DATABASE ${database} SET …`. */
 export const DATABASE_PLACEHOLDER = '${database}';
 
+/**
+ * psql's own variable for the database it is connected to (`psql -f` fills it in, whatever `-v`
+ * says). `pgharden render` writes it, so one file runs under psql and under `migrate` alike;
+ * `migrate` treats it exactly as `${database}`.
+ */
+export const PSQL_DBNAME = ':"DBNAME"';
+const PSQL_DBNAME_RE = /:"DBNAME"/g;
+
 /** `${name}`: a placeholder, filled from `--set name=value` or `PGHARDEN_SET_name` (like Flyway's placeholders). */
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -13,6 +21,12 @@ const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
  */
 export const PLACEHOLDER_DBNAME = '$database';
 const LINT_STAND_IN = quoteIdent(PLACEHOLDER_DBNAME);
+/** The same for `:"DBNAME"` (9 characters, like `"$dbname"`). */
+export const PSQL_PLACEHOLDER_DBNAME = '$dbname';
+const PSQL_LINT_STAND_IN = quoteIdent(PSQL_PLACEHOLDER_DBNAME);
+
+/** A database name the linter parsed in place of `${database}` or `:"DBNAME"`. */
+export const isDatabasePlaceholder = (name: string | null | undefined): boolean => name === PLACEHOLDER_DBNAME || name === PSQL_PLACEHOLDER_DBNAME;
 
 /** Values from `PGHARDEN_SET_name` in the environment, then `--set name=value` (the flag wins). */
 export function placeholderValues(sets: string[] = [], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -35,7 +49,7 @@ export function placeholderValues(sets: string[] = [], env: NodeJS.ProcessEnv = 
  */
 export function forDatabase(sql: string, database: string, values: Record<string, string> = {}, file = 'the file'): string {
   const missing = new Set<string>();
-  const out = sql.replace(PLACEHOLDER, (whole, name: string) => {
+  const out = sql.replace(PSQL_DBNAME_RE, quoteIdent(database)).replace(PLACEHOLDER, (whole, name: string) => {
     if (name === 'database') return quoteIdent(database);
     if (name in values) return values[name];
     missing.add(name);
@@ -50,5 +64,5 @@ export function forDatabase(sql: string, database: string, values: Record<string
 
 /** The file as the linter parses it (same offsets as the original): other placeholders become identifiers of the same length. */
 export function forLint(sql: string): string {
-  return sql.replace(PLACEHOLDER, (whole, name: string) => (name === 'database' ? LINT_STAND_IN : `_${'x'.repeat(whole.length - 1)}`));
+  return sql.replace(PSQL_DBNAME_RE, PSQL_LINT_STAND_IN).replace(PLACEHOLDER, (whole, name: string) => (name === 'database' ? LINT_STAND_IN : `_${'x'.repeat(whole.length - 1)}`));
 }

@@ -43,7 +43,9 @@ export async function planFile(path: string, sql: string): Promise<FilePlan> {
   const [first, last] = [statements[0], statements.at(-1)!];
   const wrapped = control.length === 2 && control[0] === first && control[1] === last
     && transactionEffect(first) === 'begin' && last.node.kind === 'TRANS_STMT_COMMIT';
-  if (wrapped) return transactionalPlan(statements.slice(1, -1));
+  // The file asked for one transaction: honour it (all or nothing), never split after ADD VALUE
+  // (the enum-value-in-transaction rule refuses a file that would need that).
+  if (wrapped) return { transactional: true, reason: null, statements: statements.slice(1, -1), commitAfter: [] };
   return { transactional: false, reason: `the file manages its own transactions (line ${control[0].line})`, statements, commitAfter: [] };
 }
 

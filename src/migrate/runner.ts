@@ -4,6 +4,7 @@ import type { Client } from '../pg/client.js';
 import type { StageContext } from '../stage.js';
 import { connectedContext } from './lint-context.js';
 import { RULES } from './rules/index.js';
+import type { Severity } from './lint-types.js';
 import { humanLines } from './format.js';
 import { label, readMigrations, warnAboutFolder, type Migration, type MigrationFile } from './folder.js';
 import { ensureHistory, readHistory, recordApplied, recordRolledBack, type AppliedMigration } from './history.js';
@@ -11,6 +12,7 @@ import { lintInputs, parametersTouched, parseInputs, runRules, type LintInput, t
 import { forDatabase } from './placeholder.js';
 import { MigrationFailedError, planFile, runFile, type FilePlan } from './run-file.js';
 import { prepareMigrationSession } from './session.js';
+import { recordedSettings } from './settings.js';
 import { refuseChanged, type Changed } from './validate.js';
 
 export interface MigrateOptions {
@@ -23,6 +25,8 @@ export interface MigrateOptions {
   allowChanged: boolean;
   /** `${name}` values (--set, PGHARDEN_SET_name). */
   placeholders?: Record<string, string>;
+  /** The team's lint settings (pgharden.yaml lint.exclude / lint.severity) for the lint run before anything changes. */
+  lint?: { exclude: string[]; severity: Record<string, Severity | 'off'> };
 }
 
 export interface StepReport {
@@ -76,11 +80,11 @@ function selectDown(migrations: Migration[], history: Map<number, AppliedMigrati
   });
 }
 
-async function lintBeforeRunning(client: Client, database: string, inputs: LintInput[]): Promise<LintReport> {
+async function lintBeforeRunning(client: Client, database: string, inputs: LintInput[], settings: MigrateOptions['lint']): Promise<LintReport> {
   const parsed = await parseInputs(inputs);
   // require-lock-timeout is for files run by psql -f: this runner sets lock_timeout for every migration itself.
-  const rules = RULES.filter((r) => r.name !== 'require-lock-timeout');
-  const report = runRules(parsed, await connectedContext(client, database, parametersTouched(parsed.files)), rules);
+  const rules = RULES.filter((r) => r.name !== 'require-lock-timeout' && !settings?.exclude.includes(r.name));
+  const report = runRules(parsed, await connectedContext(client, database, parametersTouched(parsed.files)), rules, settings?.severity);
   if (report.errors) {
     const lines = humanLines(report.diagnostics).map((l) => `  ${l}`).join('\n');
     throw new BlockedError(`blocked by lint (${report.errors} error(s)); nothing was changed:\n${lines}`).withDetails({ lint: report });
@@ -113,16 +117,17 @@ export async function executeMigration(
   const file = direction === 'up' ? m.forward : m.rollback!;
   await prepareMigrationSession(client, timeouts);
   const started = performance.now();
+  const settings = recordedSettings(plan.statements);
   try {
     await runFile(client, file.path, plan, () => direction === 'up'
-      ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional })
+      ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional, settings })
       : recordRolledBack(client, m.version));
   } catch (err) {
     // Statements 1–N stayed committed: say so in the history rather than pretend nothing happened.
     if (direction === 'up' && err instanceof MigrationFailedError && err.committedStatements > 0) {
       await recordApplied(client, {
         version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started,
-        transactional: false, partialStatements: err.committedStatements,
+        transactional: false, partialStatements: err.committedStatements, settings: settings.filter((x) => x.line < plan.statements[err.committedStatements]!.line),
       }).catch(() => undefined);
     }
     throw err;
@@ -151,7 +156,7 @@ export async function migrate(
     const inputs: LintInput[] = direction === 'up'
       ? lintInputs(chosen)
       : chosen.map((m) => ({ file: m.rollback!, version: m.version }));
-    const lint = await lintBeforeRunning(client, database, inputs);
+    const lint = await lintBeforeRunning(client, database, inputs, opts.lint);
 
     const steps: StepReport[] = [];
     // Every file planned (parsed, placeholders filled) before anything is written: a missing --set value changes nothing.

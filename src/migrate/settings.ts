@@ -1,4 +1,5 @@
 import { constText } from './ast.js';
+import type { MigrationSetting } from './history.js';
 import type { Statement } from './sql-file.js';
 
 /** A parameter change a statement makes: `ALTER DATABASE|ROLE … SET|RESET p`, `SET p`, `ALTER SYSTEM SET p`. */
@@ -47,4 +48,19 @@ export function namedDatabase(stmt: Statement): string | null {
   if (stmt.type === 'AlterDatabaseStmt' || stmt.type === 'AlterDatabaseSetStmt') return stmt.node.dbname ?? null;
   if (stmt.type === 'AlterRoleSetStmt') return stmt.node.database ?? null;
   return null;
+}
+
+/**
+ * The settings a migration changes beyond its own session, for its history row and `pgharden
+ * status`: ALTER DATABASE|ROLE … SET|RESET, CONNECTION LIMIT, ALTER SYSTEM (session SETs are not kept).
+ */
+export function recordedSettings(statements: Statement[]): MigrationSetting[] {
+  const out: MigrationSetting[] = [];
+  for (const stmt of statements) {
+    const s = settingChange(stmt);
+    if (s && s.scope !== 'session') out.push({ line: stmt.line, scope: s.scope, database: s.database, role: s.role, name: s.name, action: s.action, value: s.value });
+    const cl = connectionLimit(stmt);
+    if (cl) out.push({ line: stmt.line, scope: 'database', database: cl.database, role: null, name: 'connection_limit', action: 'set', value: String(cl.limit) });
+  }
+  return out;
 }

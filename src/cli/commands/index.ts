@@ -39,7 +39,7 @@ export const COMMANDS: CommandEntry[] = [
 ];
 
 /** Global options that take a value: the word after them is not a command name. */
-const VALUE_OPTIONS = new Set(['--db', '--policy']);
+const VALUE_OPTIONS = new Set(['--db', '--policy', '--env']);
 
 /** The command named on the command line (`pgharden --db X status`, `pgharden help status`), or null. */
 export function commandNamed(args: string[]): CommandEntry | null {

@@ -18,6 +18,7 @@ import { migrateCheck, type CheckResult } from '../../migrate/check.js';
 import { DEFAULT_EMBEDDED_DIR, embeddedLocation, startEmbedded, type EmbeddedServer } from '../../pg/embedded.js';
 import { resolveTarget, type Target } from '../../pg/target.js';
 import { durationOption, positiveInt } from '../options.js';
+import { fromProject, projectLintSettings } from '../project.js';
 import { fail, runCommand, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
 
@@ -57,6 +58,7 @@ type RunnerFlags = GlobalOptions & { set?: string[]; dir: string; dryRun?: boole
 const runnerOpts = (o: RunnerFlags): MigrateOptions => ({
   dir: o.dir, dryRun: Boolean(o.dryRun), allowChanged: Boolean(o.allowChanged),
   lockWaitMs: o.lockWait, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout, placeholders: placeholderValues(o.set),
+  lint: projectLintSettings(),
 });
 
 function renderLint(log: Log, r: LintReport, format: string, json = false): void {
@@ -119,7 +121,10 @@ async function lintCommand(files: string[], o: LintFlags): Promise<void> {
   let stdin: { path: string; text: string } | undefined;
   try {
     if (json && document) throw new UsageError(`--json and --format ${format} both write stdout: give one`);
-    rules = selectRules(o.rule, o.exclude);
+    // pgharden.yaml lint.severity: "off" is an exclusion unless --rule names the rule.
+    const { severity } = projectLintSettings();
+    const off = Object.keys(severity).filter((r) => severity[r] === 'off' && !(fromProject('rule') ? [] : o.rule ?? []).includes(r));
+    rules = selectRules(o.rule, [...(o.exclude ?? []), ...off]);
     if (files.includes('-')) stdin = { path: o.stdinFilepath ?? '<stdin>', text: fs.readFileSync(0, 'utf8') };
   } catch (err) {
     fail(err, json);
@@ -139,12 +144,12 @@ async function lintCommand(files: string[], o: LintFlags): Promise<void> {
   if (!o.offline && (!wantsEmbedded(o.db) || o.embedded || process.env.PGHARDEN_EMBEDDED === '1')) {
     await runCommand(o, async ({ ctx, client }) => {
       const parsed = await parseInputs(await inputs());
-      return result(runRules(parsed, await connectedContext(client, ctx.target.database, parametersTouched(parsed.files)), rules));
+      return result(runRules(parsed, await connectedContext(client, ctx.target.database, parametersTouched(parsed.files)), rules, projectLintSettings().severity));
     }, render);
     return;
   }
   try {
-    const r = result(runRules(await parseInputs(await inputs()), offlineContext(o.pgVersion), rules));
+    const r = result(runRules(await parseInputs(await inputs()), offlineContext(o.pgVersion), rules, projectLintSettings().severity));
     if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     render(r, { log: consoleLog(json) });
     process.exitCode = r.exitCode;

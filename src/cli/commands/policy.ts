@@ -15,11 +15,13 @@ export function register(program: Command): void {
   policy
     .command('schema')
     .description('print the JSON Schema of a policy file (committed as policies/policy.schema.json)')
+    .option('--project', 'the JSON Schema of the project file pgharden.yaml instead (policies/project.schema.json)')
     .addHelpText('after', `
 Point an editor at it with a first line in the policy:
   # yaml-language-server: $schema=./policy.schema.json`)
-    .action(() => {
-      process.stdout.write(JSON.stringify(policyJsonSchema(), null, 2) + '\n');
+    .action(async (o: { project?: boolean }) => {
+      const schema = o.project ? (await import('../../project/schema.js')).projectJsonSchema() : policyJsonSchema();
+      process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
     });
   policy
     .command('validate')

@@ -1,5 +1,5 @@
 import { at, type Finding, type Rule } from '../lint-types.js';
-import { DATABASE_PLACEHOLDER, PLACEHOLDER_DBNAME } from '../placeholder.js';
+import { DATABASE_PLACEHOLDER, isDatabasePlaceholder } from '../placeholder.js';
 import { namedDatabase } from '../settings.js';
 import type { Statement } from '../sql-file.js';
 
@@ -12,7 +12,7 @@ export const hardCodedDatabase: Rule = {
     const statementsByName = new Map<string, Statement[]>();
     for (const stmt of file.statements) {
       const name = namedDatabase(stmt);
-      if (name === null || name === PLACEHOLDER_DBNAME || name === ctx.target?.database) continue;
+      if (name === null || isDatabasePlaceholder(name) || name === ctx.target?.database) continue;
       statementsByName.set(name, [...(statementsByName.get(name) ?? []), stmt]);
     }
     const fix = `write ${DATABASE_PLACEHOLDER}: pgharden migrate replaces it with the quoted name of the database it runs on`;

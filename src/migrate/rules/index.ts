@@ -1,4 +1,5 @@
 import type { Rule } from '../lint-types.js';
+import { enumValueInTransaction } from './enum-value-in-transaction.js';
 import { grantToPublic } from './grant-to-public.js';
 import { hardCodedDatabase } from './hard-coded-database.js';
 import { nonTransactionalInTransaction } from './non-transactional-in-transaction.js';
@@ -24,4 +25,5 @@ export const RULES: Rule[] = [
   rollbackHardCodedValue,
   nonTransactionalInTransaction,
   unknownSetting,
+  enumValueInTransaction,
 ];
