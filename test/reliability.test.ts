@@ -97,7 +97,7 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       blocker.on('error', () => undefined);
       await blocker.connect();
       await blocker.query('BEGIN; LOCK TABLE pg_database IN SHARE MODE');
-      let failed;
+      let failed: Awaited<ReturnType<typeof runCli>>;
       try {
         failed = await runCli(['apply', '--db', url, '--policy', policy, '--lock-timeout', '100ms', '--json']);
       } finally {

@@ -20,7 +20,7 @@ function bucketOf(us: number): number {
 }
 
 /** The middle of a bucket, in µs. */
-function valueOf(bucket: number): number {
+function bucketValue(bucket: number): number {
   if (bucket < LINEAR) return bucket;
   const shift = Math.floor((bucket - LINEAR) / SUB) + 1;
   const low = ((bucket - LINEAR) % SUB + SUB) * 2 ** shift;
@@ -62,7 +62,7 @@ export class LatencyHistogram {
     let seen = 0;
     for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
       seen += this.counts[i];
-      if (seen >= rank) return Math.min(valueOf(i), this.maxUs);
+      if (seen >= rank) return Math.min(bucketValue(i), this.maxUs);
     }
     return this.maxUs;
   }
@@ -76,7 +76,7 @@ export class LatencyHistogram {
     const out: SparseHistogram = [];
     for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
       const n = this.counts[i] - (minus?.counts[i] ?? 0);
-      if (n > 0) out.push([Math.min(valueOf(i), this.maxUs), n]);
+      if (n > 0) out.push([Math.min(bucketValue(i), this.maxUs), n]);
     }
     return out;
   }

@@ -23,7 +23,7 @@ export type ParsedFile =
 
 /** Parse SQL with the real PostgreSQL parser; a syntax error says where. */
 export async function parseSql(text: string): Promise<ParsedFile> {
-  let result;
+  let result: Awaited<ReturnType<typeof parse>>;
   try {
     result = await parse(text);
   } catch (err) {

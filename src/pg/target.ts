@@ -173,6 +173,7 @@ function defaultHost(port: number): string {
 
 /** Readable, and still a URI that libpq resolves to the same place: only separators are escaped. */
 function displayPart(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must be percent-encoded
   return s.replace(/[%/?#@:\s\x00-\x1f\x7f]/g, (c) => encodeURIComponent(c));
 }
 

@@ -49,6 +49,7 @@ export function decodeKeys(data: string): string[] {
   const keys: string[] = [];
   for (let i = 0; i < data.length; i++) {
     const rest = data.slice(i);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences start with ESC
     const arrow = /^\x1b(?:\[|O)([ABCD])/.exec(rest);
     if (arrow) {
       keys.push({ A: 'up', B: 'down', C: 'right', D: 'left' }[arrow[1]]!);

@@ -112,6 +112,7 @@ function clip(line: string, width: number): string {
   let visible = 0;
   let outText = '';
   for (let i = 0; i < line.length; i++) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences start with ESC
     const esc = line[i] === '\x1b' ? /^\x1b\[[0-9;?]*[A-Za-z]/.exec(line.slice(i)) : null;
     if (esc) {
       outText += esc[0];
