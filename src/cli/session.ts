@@ -117,10 +117,7 @@ export async function runCommand<T extends CommandResult>(
     const target = chosen.target;
     client = await connect(target, { onError: (err) => log.warn(`connection lost: ${err.message}`) });
     const environment = opts.env !== undefined ? environmentRules(opts.env, policy) : undefined;
-    const result = await body({ ctx: { target, policy, log, environment }, client, embedded, log, json });
-    if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    render(result, { log, json });
-    process.exitCode = result.exitCode ?? (result.ok ? ExitCode.ok : ExitCode.checkFailed);
+    report(await body({ ctx: { target, policy, log, environment }, client, embedded, log, json }), { log, json }, render);
   } catch (err) {
     // A 42501 on the state schema names its owner and the grants to run (state/grants.ts).
     fail(await explainStateAccessError(client, err), json);
@@ -128,6 +125,32 @@ export async function runCommand<T extends CommandResult>(
     await client?.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
   }
+}
+
+/**
+ * The same frame for a command that needs no database session (offline lint, migrate new/check,
+ * alerts export, demo): one JSON document with `ok` under --json, one exit code, errors as the
+ * contract says. `body` owns whatever it starts (it stops it in its own finally).
+ */
+export async function runOffline<T extends CommandResult>(
+  opts: Pick<GlobalOptions, 'json'>,
+  body: (env: { log: Log; json: boolean }) => Promise<T>,
+  render: (result: T, env: { log: Log; json: boolean }) => void,
+): Promise<void> {
+  const json = Boolean(opts.json);
+  const log = consoleLog(json);
+  try {
+    report(await body({ log, json }), { log, json }, render);
+  } catch (err) {
+    fail(err, json);
+  }
+}
+
+/** A command's result: the JSON document first (stdout), then the human rendering, then the exit code. */
+function report<T extends CommandResult>(result: T, env: { log: Log; json: boolean }, render: (result: T, env: { log: Log; json: boolean }) => void): void {
+  if (env.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  render(result, env);
+  process.exitCode = result.exitCode ?? (result.ok ? ExitCode.ok : ExitCode.checkFailed);
 }
 
 /** Print an error the way the exit-code contract promises, and set the exit code. */

@@ -6,7 +6,7 @@ import { prometheusRules, type MetricSource } from '../../monitor/prometheus-rul
 import { rulesFromPolicy } from '../../monitor/rules.js';
 import { listAlerts } from '../../monitor/alert-store.js';
 import { durationFlag } from '../options.js';
-import { fail, runCommand, type GlobalOptions } from '../session.js';
+import { runCommand, runOffline, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
 
 export function register(program: Command): void {
@@ -42,21 +42,19 @@ Check the file with: promtool check rules FILE`)
     .action(async (_o, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalOptions & { format: string; metrics: MetricSource; out?: string; output?: string }>();
       const opts = { ...flags, output: flags.out ?? flags.output };
-      try {
-        const policy = await loadPolicy(opts.policy);
-        const text = prometheusRules(rulesFromPolicy(policy.alerts), opts.metrics);
-        // --json: one document with ok; the rules (YAML) are a string in it unless written to a file.
-        if (opts.json && !opts.output) process.stdout.write(JSON.stringify({ ok: true, format: opts.format, metrics: opts.metrics, rules: text }, null, 2) + '\n');
-        else if (!opts.output) process.stdout.write(text);
-        else {
+      // --json: one document with ok; the rules (YAML) are a string in it unless written to a file.
+      await runOffline(opts, async () => {
+        const text = prometheusRules(rulesFromPolicy((await loadPolicy(opts.policy)).alerts), opts.metrics);
+        if (opts.output) {
           await fs.writeFile(opts.output, text).catch((err: Error) => {
             throw new UsageError(`cannot write ${opts.output}: ${err.message}`);
           });
-          process.stderr.write(`wrote ${opts.output}\n`);
-          if (opts.json) process.stdout.write(JSON.stringify({ ok: true, format: opts.format, metrics: opts.metrics, output: opts.output }, null, 2) + '\n');
         }
-      } catch (err) {
-        fail(err, Boolean(opts.json));
-      }
+        const written: { output?: string; rules?: string } = opts.output ? { output: opts.output } : { rules: text };
+        return { ok: true, format: opts.format, metrics: opts.metrics, ...written };
+      }, (r, { json }) => {
+        if (r.output) process.stderr.write(`wrote ${r.output}\n`);
+        else if (!json) process.stdout.write(r.rules ?? '');
+      });
     });
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { apply } from '../../apply/apply.js';
 import { rollback } from '../../apply/rollback.js';
-import { ExitCode, UsageError } from '../../errors.js';
-import { consoleLog, type Log } from '../../log.js';
+import { UsageError } from '../../errors.js';
+import type { Log } from '../../log.js';
 import { connect, withClient, type Client } from '../../pg/client.js';
 import type { EmbeddedServer } from '../../pg/embedded.js';
 import { quoteIdent } from '../../pg/quote.js';
@@ -13,7 +13,7 @@ import { planData } from '../../plan/plan.js';
 import type { StageContext } from '../../stage.js';
 import { verify } from '../../verify/verify.js';
 import { renderChecks, renderPlan } from '../render.js';
-import { EMBEDDED_DATABASE, embeddedTarget, fail, type GlobalOptions } from '../session.js';
+import { EMBEDDED_DATABASE, embeddedTarget, runOffline, type GlobalOptions } from '../session.js';
 import { paint } from '../table.js';
 
 const DEMO_ROLE = 'reporting_demo';
@@ -37,8 +37,13 @@ async function step<T>(log: Log, title: string, fn: () => Promise<T>): Promise<T
 }
 
 export async function demo(opts: GlobalOptions): Promise<void> {
-  const json = Boolean(opts.json);
-  const log = consoleLog(json);
+  await runOffline(opts, ({ log }) => demoSteps(opts, log), (r, { log }) => {
+    log.info(`\n${r.ok ? paint.ok('demo complete') : paint.bad('demo FAILED')}: plan → apply → verify → rollback on embedded PostgreSQL in ${r.seconds.toFixed(1)}s.`);
+    log.info('Next: point it at your own server, e.g. `pgharden plan --db postgres://admin@db.example:5432/codex_memory`.');
+  });
+}
+
+async function demoSteps(opts: GlobalOptions, log: Log) {
   const started = performance.now();
   let server: EmbeddedServer | null = null;
   let client: Client | null = null;
@@ -79,13 +84,7 @@ export async function demo(opts: GlobalOptions): Promise<void> {
 
     const seconds = (performance.now() - started) / 1000;
     const ok = good.ok && !caught.ok && rolled.ok;
-    const summary = { ok, runId: applied.runId, seconds: Math.round(seconds * 10) / 10, applied: applied.steps.length, verified: good.ok, overrideCaught: !caught.ok, rolledBack: rolled.ok };
-    if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-    log.info(`\n${ok ? paint.ok('demo complete') : paint.bad('demo FAILED')}: plan → apply → verify → rollback on embedded PostgreSQL in ${seconds.toFixed(1)}s.`);
-    log.info('Next: point it at your own server, e.g. `pgharden plan --db postgres://admin@db.example:5432/codex_memory`.');
-    process.exitCode = ok ? ExitCode.ok : ExitCode.checkFailed;
-  } catch (err) {
-    fail(err, json);
+    return { ok, runId: applied.runId, seconds: Math.round(seconds * 10) / 10, applied: applied.steps.length, verified: good.ok, overrideCaught: !caught.ok, rolledBack: rolled.ok };
   } finally {
     await client?.end().catch(() => undefined);
     await server?.stop().catch(() => undefined);

@@ -19,7 +19,7 @@ import { DEFAULT_EMBEDDED_DIR, embeddedLocation, startEmbedded, type EmbeddedSer
 import { resolveTarget, type Target } from '../../pg/target.js';
 import { durationOption, positiveInt } from '../options.js';
 import { fromProject, projectLintSettings } from '../project.js';
-import { fail, runCommand, type GlobalOptions } from '../session.js';
+import { fail, runCommand, runOffline, type GlobalOptions } from '../session.js';
 import { table } from '../table.js';
 
 function migrationNumber(value: string): number {
@@ -148,14 +148,7 @@ async function lintCommand(files: string[], o: LintFlags): Promise<void> {
     }, render);
     return;
   }
-  try {
-    const r = result(runRules(await parseInputs(await inputs()), offlineContext(o.pgVersion), rules, projectLintSettings().severity));
-    if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-    render(r, { log: consoleLog(json) });
-    process.exitCode = r.exitCode;
-  } catch (err) {
-    fail(err, json);
-  }
+  await runOffline(o, async () => result(runRules(await parseInputs(await inputs()), offlineContext(o.pgVersion), rules, projectLintSettings().severity)), render);
 }
 
 type CheckFlags = GlobalOptions & { set?: string[]; dir: string; shadow?: string; format?: string; lockTimeout: number; statementTimeout: number };
@@ -175,8 +168,7 @@ function renderCheck(r: CheckResult, log: Log, format: string): void {
  * database), so a script with nothing named gets the embedded server rather than exit 3.
  */
 async function checkCommand(o: CheckFlags): Promise<void> {
-  const json = Boolean(o.json);
-  const log = consoleLog(json);
+  await runOffline(o, async ({ log }) => {
   let embedded: EmbeddedServer | null = null;
   try {
     if (o.shadow && o.db) throw new UsageError('--shadow and --db both name the server for the shadow database: give one');
@@ -193,15 +185,11 @@ async function checkCommand(o: CheckFlags): Promise<void> {
       server = embedded.target('postgres');
       serverLabel = 'the embedded PostgreSQL';
     }
-    const r = await migrateCheck(log, server, serverLabel, { dir: o.dir, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout, placeholders: placeholderValues(o.set) });
-    if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-    renderCheck(r, log, effectiveFormat(o.format));
-    process.exitCode = r.exitCode;
-  } catch (err) {
-    fail(err, json);
+    return await migrateCheck(log, server, serverLabel, { dir: o.dir, lockTimeoutMs: o.lockTimeout, statementTimeoutMs: o.statementTimeout, placeholders: placeholderValues(o.set) });
   } finally {
     await embedded?.stop().catch(() => undefined);
   }
+  }, (r, { log }) => renderCheck(r, log, effectiveFormat(o.format)));
 }
 
 const formatOption = (v: string) => {
@@ -264,13 +252,7 @@ the database refused a statement · 4 blocked by lint (nothing changed). Rules: 
     .description('create the next numbered pair NNN_name.sql and NNN_name_rollback.sql')
     .action(async (name: string, _o, c: Command) => {
       const o = c.optsWithGlobals<GlobalOptions & { dir: string }>();
-      try {
-        const r = await newMigration(o.dir, name);
-        if (o.json) process.stdout.write(JSON.stringify({ ok: true, ...r }, null, 2) + '\n');
-        consoleLog(Boolean(o.json)).info(`created ${r.forward} and ${r.rollback}`);
-      } catch (err) {
-        fail(err, Boolean(o.json));
-      }
+      await runOffline(o, async () => ({ ok: true, ...(await newMigration(o.dir, name)) }), (r, { log }) => log.info(`created ${r.forward} and ${r.rollback}`));
     });
 
   dirOption(migrateCmd.command('check'))
