@@ -1,4 +1,5 @@
 import type tls from 'node:tls';
+import './preload.js';
 import pg from 'pg';
 import { ConnectionError } from '../errors.js';
 import { lookupPassword } from './pgpass.js';

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import './preload.js';
 import pg from 'pg';
 import { ConnectionError } from '../errors.js';
 import { embeddedBinaries } from './embedded/binaries.js';

@@ -1,3 +1,4 @@
+import './preload.js';
 import pg from 'pg';
 
 /** `"name"` with embedded quotes doubled: safe for any database or role name. */
