@@ -51,7 +51,7 @@ export async function runTarget(
   try {
     client = await connect(target, { appName: 'pgharden fleet', onError: () => undefined });
   } catch (err) {
-    return { state: 'failed', outcome: null, error: `cannot connect: ${message(err)}`, runId: claim.runId };
+    return { state: 'failed', outcome: null, error: message(err), runId: claim.runId };
   }
   let current = claim.runId;
   try {
