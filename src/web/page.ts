@@ -64,7 +64,7 @@ button.danger { background:var(--bad); color:#fff; border:0; border-radius:6px; 
 .count { background:#fff; border:1px solid var(--line); border-radius:8px; padding:6px 12px; color:var(--muted); }
 .count i { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:6px; }
 .count .big { color:var(--fg); }
-#fleet-targets td.clip { max-width:300px; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
+#fleet-targets div.clip { max-width:170px; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
 .bar.slim { height:14px; margin:2px 0 2px; overflow:hidden; }
 .badge.done { background:#dcf2e3; color:var(--ok); } .badge.stopped, .badge.blocked { background:#fbe1df; color:var(--bad); }
 .badge.completed { background:#fdf0d9; color:var(--warn); }
@@ -368,7 +368,7 @@ function renderFleet(f) {
   h += '<h2>Targets</h2><table id="fleet-targets"><thead><tr><th>#</th><th>target</th><th>wave</th><th>state</th><th>attempts</th><th>run</th><th>worker</th><th>time</th><th>outcome / error</th></tr></thead><tbody>' +
     f.targets.map(function (t) {
       return '<tr data-target="' + esc(t.key) + '" data-state="' + t.state + '"><td>' + t.position + "</td><td>" + esc(t.key) + "</td><td>" + t.wave + '</td><td><span class="badge ' + esc(t.state) + '">' + esc(t.state.replace(/_/g, " ")) + "</span>" + (t.leaseExpired ? ' <span class="note">lease expired</span>' : "") +
-        "</td><td>" + t.attempts + "</td><td>" + esc(t.runId || "") + "</td><td>" + esc(t.worker || "") + '</td><td class="ms">' + (t.ms != null ? secs(t.ms) : "") + '</td><td class="sum clip" title="' + esc(t.error || t.outcome || "") + '">' + esc(t.error || t.outcome || "") + "</td></tr>";
+        "</td><td>" + t.attempts + "</td><td>" + esc(t.runId || "") + "</td><td>" + esc(t.worker || "") + '</td><td class="ms">' + (t.ms != null ? secs(t.ms) : "") + '</td><td class="sum"><div class="clip" title="' + esc(t.error || t.outcome || "") + '">' + esc(t.error || t.outcome || "") + "</div></td></tr>";
     }).join("") + "</tbody></table>";
   $("fleet").innerHTML = h;
   var p = $("fleet-pause-btn"), r = $("fleet-resume-btn");
