@@ -27,6 +27,11 @@ describe.each(testServers())('pgharden serve on $name PostgreSQL', (server) => {
     const short = await runCli(['serve', '--db', urlFor(server, 'postgres'), '--token', 'abc']);
     expect(short.code).toBe(2);
     expect(short.stderr).toMatch(/--token: use at least 12 characters/);
+    const fleetOnly = await runCli(['serve', '--db', urlFor(server, 'postgres'), '--fleet', 'shop']);
+    expect(fleetOnly.code).toBe(2);
+    expect(fleetOnly.stderr).toMatch(/--fleet names a fleet in a control database: give --control URL too/);
+    const badControl = await runCli(['serve', '--db', urlFor(server, 'postgres'), '--control', 'http://nope']);
+    expect(badControl.code).toBe(2);
   });
 
   it('with a token: 401 without it, the page and data with it; read-only; /api/fleet is the 404 placeholder; history lists runs', async () => {

@@ -60,6 +60,14 @@ ol.events { font:12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; color:
 .big { font-size:22px; font-weight:700; font-variant-numeric:tabular-nums; }
 button.danger { background:var(--bad); color:#fff; border:0; border-radius:6px; padding:7px 14px; font-weight:600; cursor:pointer; }
 .note { color:var(--muted); font-size:12px; }
+.counts { display:flex; flex-wrap:wrap; gap:10px; margin:14px 0 4px; }
+.count { background:#fff; border:1px solid var(--line); border-radius:8px; padding:6px 12px; color:var(--muted); }
+.count i { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:6px; }
+.count .big { color:var(--fg); }
+#fleet-targets div.clip { max-width:170px; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
+.bar.slim { height:14px; margin:2px 0 2px; overflow:hidden; }
+.badge.done { background:#dcf2e3; color:var(--ok); } .badge.stopped, .badge.blocked { background:#fbe1df; color:var(--bad); }
+.badge.completed { background:#fdf0d9; color:var(--warn); }
 </style></head>
 <body>
 <header><b>pgharden</b><span id="db"></span>
@@ -105,8 +113,8 @@ button.danger { background:var(--bad); color:#fff; border:0; border-radius:6px; 
   <table id="history"><thead><tr><th>run</th><th>command</th><th>outcome</th><th>state</th><th>started</th><th>finished</th><th>operator</th><th>approved by</th><th>report</th></tr></thead><tbody></tbody></table>
 </section>
 <section id="view-fleet" hidden>
-  <!-- FLEET PANEL: drawn by renderFleet() from GET /api/fleet (DashboardData.fleetStatus). -->
-  <h1>Fleet</h1><div id="fleet"></div>
+  <!-- Drawn by renderFleet() from GET /api/fleet (DashboardData.fleetStatus), polled every 2 s. -->
+  <div id="fleet"><h1>Fleet</h1></div>
 </section>
 </main>
 <script>
@@ -317,9 +325,70 @@ function gauge(id, value, threshold, label) {
     (threshold != null ? '<span class="mk" style="left:' + (100 * threshold / scale) + '%"><i>' + secs(threshold) + "</i></span>" : "");
 }
 
-/** FLEET PANEL: replace with the fleet rollout's view (waves, targets by state, failures, pause/resume). */
-function renderFleet(data) {
-  $("fleet").innerHTML = "<pre>" + esc(JSON.stringify(data, null, 2)) + "</pre>";
+/** The fleet rollout: state, counts, waves as stacked bars, failures with reasons, every target; pause/resume with --allow-actions. */
+var FLEET_STATES = ["passed", "running", "pending", "rolled_back", "failed", "blocked", "needs_attention"];
+var FLEET_COLOURS = { passed: "#1e7f3c", running: "#2457a6", pending: "#c5ccd6", rolled_back: "#b3261e", failed: "#7a1712", blocked: "#a15c00", needs_attention: "#d9480f" };
+var fleet = null, fleetTimer = null;
+function stateBar(counts, total) {
+  var left = 0;
+  return FLEET_STATES.map(function (st) {
+    var w = total ? 100 * counts[st] / total : 0, seg = w ? '<span class="seg" style="left:' + left + "%;width:" + w + "%;background:" + FLEET_COLOURS[st] + '" title="' + esc(st) + " " + counts[st] + '"></span>' : "";
+    left += w;
+    return seg;
+  }).join("");
+}
+function renderFleet(f) {
+  fleet = f;
+  if (!f || f.error) { $("fleet").innerHTML = '<p class="note">' + esc(f && f.error ? f.error : "No fleet in the control database yet (pgharden fleet plan / run).") + "</p>"; return; }
+  var h = '<div class="runhead"><h1 id="fleet-name">' + esc(f.fleet) + '</h1><span id="fleet-status" class="badge ' + esc(f.status) + '">' + esc(f.status.toUpperCase()) + "</span>" +
+    (f.paused ? '<span id="fleet-paused" class="badge triggered">PAUSED</span>' : "") + "</div>";
+  var meta = [f.total + " targets in " + f.waves.length + " waves", "policy " + f.policySource, f.startedAt ? "started " + when(f.startedAt) : "not started", f.finishedAt ? "finished " + when(f.finishedAt) : null];
+  if (f.paused) meta.push("paused by " + (f.pausedBy || "?"));
+  if (f.status === "running" && !f.paused && Date.parse(f.waveReadyAt) > Date.now()) meta.push("wave " + f.currentWave + " starts at " + when(f.waveReadyAt));
+  h += '<div class="meta">' + esc(meta.filter(Boolean).join(" · ")) + "</div>";
+  if (f.stopReason) h += '<ul class="alerts"><li class="critical" id="fleet-stop"><b>stopped</b> ' + esc(f.stopReason) + "</li></ul>";
+  h += '<div class="counts">' + FLEET_STATES.map(function (st) {
+    return '<div class="count" data-state="' + st + '"><i style="background:' + FLEET_COLOURS[st] + '"></i><span class="big" id="fleet-count-' + st + '">' + f.counts[st] + "</span> " + esc(st.replace(/_/g, " ")) + "</div>";
+  }).join("") + "</div>";
+  h += '<div class="grid"><div><h2>Waves</h2><div class="card"><table id="fleet-waves"><thead><tr><th>wave</th><th>state</th><th>size</th><th>max failures</th><th style="width:45%">targets by state</th></tr></thead><tbody>' +
+    f.waves.map(function (w) {
+      var done = w.counts.passed + w.counts.rolled_back + w.counts.failed + w.counts.blocked + w.counts.needs_attention;
+      return '<tr data-wave="' + w.wave + '" data-state="' + w.state + '"><td><b>' + w.wave + '</b></td><td><span class="badge ' + esc(w.state) + '">' + esc(w.state) + "</span></td><td>" + w.size + "</td><td>" + w.maxFailures +
+        '</td><td><div class="bar slim">' + stateBar(w.counts, w.size) + '</div><span class="note">' + done + " of " + w.size + " done" + (w.counts.running ? ", " + w.counts.running + " running" : "") + "</span></td></tr>";
+    }).join("") + "</tbody></table></div>";
+  h += '<h2>Workers</h2><div class="card">' + (f.workers.length ? f.workers.map(function (w) { return "<div>" + esc(w.worker) + ": " + w.targets + " target(s), lease until " + esc(when(w.leaseUntil)) + "</div>"; }).join("") : '<span class="note">none holding a claim</span>') + "</div>";
+  h += '<div id="fleet-actions">' + (CONFIG.actions ? (f.status === "stopped" || f.status === "passed" || f.status === "completed" ? "" :
+    '<h2>Actions</h2>' + (f.paused ? '<button class="danger" id="fleet-resume-btn">Resume the fleet…</button>' : '<button class="danger" id="fleet-pause-btn">Pause the fleet…</button>')) :
+    '<p class="note">Read-only dashboard (pause/resume need pgharden serve --allow-actions).</p>') + "</div></div>";
+  h += '<div><h2>Failures</h2><ul class="alerts" id="fleet-failures">' + (f.failures.length ? f.failures.map(function (x) {
+    return '<li class="critical" data-target="' + esc(x.key) + '"><b>' + esc(x.key) + "</b> wave " + x.wave + ", " + esc(x.state.replace(/_/g, " ")) + (x.rolledBack ? " (its run rolled it back)" : "") + ": " + esc(x.reason) + (x.runId ? ' <span class="note">run ' + esc(x.runId) + "</span>" : "") + "</li>";
+  }).join("") : '<li class="none">none</li>') + "</ul>";
+  if (f.untouched.length && (f.status === "stopped" || f.paused)) h += '<h2>Untouched</h2><div class="card note">' + esc(f.untouched.join(", ")) + "</div>";
+  h += "</div></div>";
+  h += '<h2>Targets</h2><table id="fleet-targets"><thead><tr><th>#</th><th>target</th><th>wave</th><th>state</th><th>attempts</th><th>run</th><th>worker</th><th>time</th><th>outcome / error</th></tr></thead><tbody>' +
+    f.targets.map(function (t) {
+      return '<tr data-target="' + esc(t.key) + '" data-state="' + t.state + '"><td>' + t.position + "</td><td>" + esc(t.key) + "</td><td>" + t.wave + '</td><td><span class="badge ' + esc(t.state) + '">' + esc(t.state.replace(/_/g, " ")) + "</span>" + (t.leaseExpired ? ' <span class="note">lease expired</span>' : "") +
+        "</td><td>" + t.attempts + "</td><td>" + esc(t.runId || "") + "</td><td>" + esc(t.worker || "") + '</td><td class="ms">' + (t.ms != null ? secs(t.ms) : "") + '</td><td class="sum"><div class="clip" title="' + esc(t.error || t.outcome || "") + '">' + esc(t.error || t.outcome || "") + "</div></td></tr>";
+    }).join("") + "</tbody></table>";
+  $("fleet").innerHTML = h;
+  var p = $("fleet-pause-btn"), r = $("fleet-resume-btn");
+  if (p) p.onclick = function () { fleetAction("pause"); };
+  if (r) r.onclick = function () { fleetAction("resume"); };
+}
+function fleetAction(action) {
+  var by = prompt((action === "pause" ? "Pause" : "Resume") + " fleet " + fleet.fleet + "?\nEvery action is journaled with who did it. Your name:");
+  if (!by) return;
+  if (!confirm((action === "pause" ? "Pause fleet " + fleet.fleet + " now? Workers finish the targets in hand and claim no more." : "Resume fleet " + fleet.fleet + " now? Workers waiting on it claim the next targets.") + " (" + by + ")")) return;
+  fetch("/api/fleet/" + action, { method: "POST", headers: { "content-type": "application/json", "x-pgharden-action": "1" }, body: JSON.stringify({ by: by, confirm: fleet.fleet }) })
+    .then(function (r) { return r.json(); }).then(function (r) { alert(r.message || r.error); loadFleet(); });
+}
+function loadFleet() {
+  return fetch("/api/fleet").then(function (r) { return r.json(); }).then(renderFleet, function (err) { renderFleet({ error: "cannot read the fleet: " + err.message }); });
+}
+/** The control database has no notifications: the page polls /api/fleet every 2 s while the Fleet tab is open. */
+function followFleet(on) {
+  if (fleetTimer) { clearInterval(fleetTimer); fleetTimer = null; }
+  if (on) { loadFleet(); fleetTimer = setInterval(loadFleet, 2000); }
 }
 
 var source = null, view = null;
@@ -350,7 +419,7 @@ function route() {
     else loadHistory().then(function (rows) { var latest = rows.filter(function (r) { return r.command === "run"; })[0] || rows[0]; if (latest && (!run || run.id !== latest.id)) loadRun(latest.id); });
   }
   if (next === "history") loadHistory();
-  if (next === "fleet") fetch("/api/fleet").then(function (r) { return r.json(); }).then(renderFleet);
+  followFleet(next === "fleet");
   if ((next === "monitor") !== (view === "monitor") || !source) connect(next === "monitor");
   view = next;
 }

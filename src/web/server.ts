@@ -20,11 +20,17 @@ export interface DashboardData {
   subscribe(fn: (events: StoredEvent[]) => void): () => void;
   subscribeMonitor(fn: (s: MonitorSnapshot) => void): () => void;
   position(): number;
-  /** FLEET PANEL PLUG-IN POINT: `() => readFleetStatus(control)`; undefined = no fleet control database given. */
+  /** The fleet panel: `readFleetStatus(control)` (serve --control URL); undefined = no fleet control database given. */
   fleetStatus?: () => Promise<unknown>;
-  /** Present only with --allow-actions. */
-  actions?: { rollback(runId: string, who: { by: string; from: string }): Promise<{ ok: boolean; message: string }> };
+  /** Present only with --allow-actions (fleet: only with a control database too). */
+  actions?: {
+    rollback(runId: string, who: Who): Promise<ActionResult>;
+    fleet?(action: 'pause' | 'resume', fleetId: string, who: Who): Promise<ActionResult>;
+  };
 }
+
+export interface Who { by: string; from: string }
+export interface ActionResult { ok: boolean; message: string }
 
 export interface ServeOptions {
   host: string;
@@ -51,7 +57,7 @@ async function readBody(req: IncomingMessage, max = 4096): Promise<unknown> {
   return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
 }
 
-/** node:http, no framework: six routes, server-sent events, one inline page (README: "Dashboard"). */
+/** node:http, no framework: eight routes, server-sent events, one inline page (README: "Dashboard"). */
 export function createDashboard(data: DashboardData, opts: ServeOptions): http.Server {
   const page = PAGE.replace('__CONFIG__', JSON.stringify({ database: opts.database, actions: Boolean(data.actions) }).replace(/</g, '\\u003c'));
   return http.createServer((req, res) => {
@@ -83,9 +89,20 @@ export function createDashboard(data: DashboardData, opts: ServeOptions): http.S
     if (method === 'GET' && path === '/api/history') return json(res, 200, await data.history());
     if (method === 'GET' && path === '/api/monitor') return json(res, 200, data.monitor.latest);
     if (method === 'GET' && path === '/api/fleet') {
-      // FLEET PANEL PLACEHOLDER: answers once DashboardData.fleetStatus is given (pgharden serve --control URL).
       if (!data.fleetStatus) return json(res, 404, { error: 'no fleet control database given' });
       return json(res, 200, await data.fleetStatus());
+    }
+    const fleetAction = /^\/api\/fleet\/(pause|resume)$/.exec(path);
+    if (method === 'POST' && fleetAction) {
+      if (!data.fleetStatus) return json(res, 404, { error: 'no fleet control database given' });
+      if (!data.actions?.fleet) return json(res, 403, { error: 'read-only dashboard: start pgharden serve with --allow-actions to pause or resume the fleet from here' });
+      if (!sameOriginAction(req)) return json(res, 403, { error: 'actions are accepted from the dashboard page only' });
+      const body = (await readBody(req)) as { by?: unknown; confirm?: unknown };
+      const by = typeof body.by === 'string' ? body.by.trim().slice(0, 100) : '';
+      if (!by) return json(res, 400, { error: 'say who you are: every action is journaled with who did it' });
+      if (typeof body.confirm !== 'string' || !RUN_ID.test(body.confirm)) return json(res, 400, { error: 'not confirmed: type the fleet name to confirm' });
+      const result = await data.actions.fleet(fleetAction[1] as 'pause' | 'resume', body.confirm, { by, from: req.socket.remoteAddress ?? 'unknown' });
+      return json(res, result.ok ? 200 : 409, result);
     }
     const runPath = /^\/api\/runs\/([^/]+)\/(events|rollback)$/.exec(path);
     if (runPath && !RUN_ID.test(runPath[1])) return json(res, 400, { error: 'bad run id' });

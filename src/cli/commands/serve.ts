@@ -2,6 +2,10 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { rollbackWithEvents } from '../../apply/rollback-events.js';
 import { UsageError } from '../../errors.js';
+import { ControlSession } from '../../fleet/control.js';
+import { readFleetStatus } from '../../fleet/status.js';
+import { pauseFleet, unpauseFleet } from '../../fleet/store.js';
+import { fromUrl } from '../../pg/target.js';
 import { withClient } from '../../pg/client.js';
 import { refreshRunReports } from '../../report/refresh.js';
 import { renderReport } from '../../report/write.js';
@@ -21,6 +25,8 @@ interface ServeFlags extends GlobalOptions {
   host: string;
   token?: string;
   allowActions?: boolean;
+  control?: string;
+  fleet?: string;
 }
 
 const port = (v: string) => {
@@ -42,11 +48,14 @@ export function register(program: Command): void {
     .option('--port <n>', 'port to listen on (0: any free port)', port, 8642)
     .option('--host <address>', 'address to bind (anything but loopback needs --token)', '127.0.0.1')
     .option('--token <secret>', 'required to bind beyond loopback; the page is opened with ?token=… (or set PGHARDEN_SERVE_TOKEN)')
-    .option('--allow-actions', 'allow rolling back a run from the page (each confirmed there and journaled with who did it)')
+    .option('--allow-actions', 'allow rolling back a run, pausing and resuming the fleet from the page (each confirmed there and journaled with who did it)')
+    .option('--control <url>', 'a fleet control database: adds the Fleet tab (waves, targets by state, failures, pause/resume)')
+    .option('--fleet <name>', 'the fleet the Fleet tab shows (default: the newest in --control)')
     .addHelpText('after', `
 Watches the database --db names: runs of pgharden run/apply/rollback/guard from any process
 or machine journal their events in its pgharden.events table (pg_notify on insert); the
-dashboard follows them with LISTEN and a poll. Read-only unless --allow-actions.
+dashboard follows them with LISTEN and a poll. With --control URL the Fleet tab follows a
+fleet rollout from its control database (polled every 2 s). Read-only unless --allow-actions.
 Exit 0 after Ctrl-C, 2 bad flags (e.g. a non-loopback --host without --token).`)
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<ServeFlags>();
@@ -59,7 +68,20 @@ Exit 0 after Ctrl-C, 2 bad flags (e.g. a non-loopback --host without --token).`)
         fail(new UsageError('--token: use at least 12 characters (e.g. `openssl rand -hex 16`)'), Boolean(opts.json));
         return;
       }
+      if (opts.fleet && !opts.control) {
+        fail(new UsageError('--fleet names a fleet in a control database: give --control URL too'), Boolean(opts.json));
+        return;
+      }
+      let controlTarget;
+      try {
+        controlTarget = opts.control ? fromUrl(opts.control, '--control') : undefined;
+      } catch (err) {
+        fail(err, Boolean(opts.json));
+        return;
+      }
       await runCommand(opts, async ({ ctx, client, log }) => {
+        // Its own session (statement_timeout 30 s, error handler), reopened on the next poll after a loss.
+        const control = controlTarget ? new ControlSession(controlTarget, (err) => log.warn(`fleet control database connection lost: ${err.message}`)) : null;
         const runEvents = channel<StoredEvent[]>();
         const snapshots = channel<MonitorSnapshot>();
         const tail = new EventTail(ctx.target, runEvents.publish);
@@ -76,9 +98,19 @@ Exit 0 after Ctrl-C, 2 bad flags (e.g. a non-loopback --host without --token).`)
           subscribe: runEvents.subscribe,
           subscribeMonitor: snapshots.subscribe,
           position: () => tail.position,
-          // FLEET PANEL PLUG-IN POINT: fleetStatus: () => readFleetStatus(controlClient) once `--control URL` is given.
-          fleetStatus: undefined,
+          fleetStatus: control ? () => control.run((c) => readFleetStatus(c, opts.fleet)) : undefined,
           actions: opts.allowActions ? {
+            // Journaled in pgharden_fleet.events (kind paused/resumed, worker = who asked, from where, served by whom).
+            fleet: control ? async (action, fleetId, who) => {
+              const by = `${who.by} (dashboard, from ${who.from}, served by ${servedBy})`;
+              log.info(`dashboard: ${who.by} (from ${who.from}) asked to ${action} fleet ${fleetId}`);
+              try {
+                const f = await control.run((c) => (action === 'pause' ? pauseFleet(c, fleetId, by) : unpauseFleet(c, fleetId, by)));
+                return { ok: true, message: `fleet ${f.id}: ${f.paused ? `paused by ${f.pausedBy}` : f.status}` };
+              } catch (err) {
+                return { ok: false, message: (err as Error).message };
+              }
+            } : undefined,
             rollback: (runId, who) => withClient(ctx.target, async (session) => {
               if (!(await getRun(session, runId))) return { ok: false, message: `no run ${runId} in this database` };
               const detail = { by: who.by, from: who.from, servedBy, at: new Date().toISOString() };
@@ -104,7 +136,7 @@ Exit 0 after Ctrl-C, 2 bad flags (e.g. a non-loopback --host without --token).`)
           throw new UsageError(`cannot listen on ${opts.host}:${opts.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         });
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        process.stdout.write(`pgharden serve: http://${host}:${address.port}/${token ? `?token=${encodeURIComponent(token)}` : ''}  (database ${ctx.target.database}, ${opts.allowActions ? 'actions allowed' : 'read-only'}; Ctrl-C stops)\n`);
+        process.stdout.write(`pgharden serve: http://${host}:${address.port}/${token ? `?token=${encodeURIComponent(token)}` : ''}  (database ${ctx.target.database}${control ? `, fleet control ${control.target.database}` : ''}, ${opts.allowActions ? 'actions allowed' : 'read-only'}; Ctrl-C stops)\n`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
@@ -113,6 +145,7 @@ Exit 0 after Ctrl-C, 2 bad flags (e.g. a non-loopback --host without --token).`)
         await new Promise((r) => server.close(r));
         await tail.close();
         await monitor.close();
+        await control?.close();
         return { ok: true };
       }, () => undefined);
     });
