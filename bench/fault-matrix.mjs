@@ -48,20 +48,32 @@ async function query(url, text, params = []) {
 
 /** What rollback must restore: the database-level settings and the connection limit. */
 export async function snapshot(serverUrl, database) {
-  const [row] = await query(serverUrl,
+  const [row] = await query(
+    serverUrl,
     `SELECT (SELECT setconfig FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0) AS setconfig, d.datconnlimit AS connlimit
-       FROM pg_database d WHERE datname = $1`, [database]);
+       FROM pg_database d WHERE datname = $1`,
+    [database],
+  );
   return JSON.stringify({ setconfig: [...(row.setconfig ?? [])].sort(), connlimit: row.connlimit });
 }
 
 function cli(args, { cwd, env = {} }) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^PG|^DATABASE_URL$/.test(k)));
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...clean, ...env, NO_COLOR: '1' }, timeout: 300_000 }, (err, stdout, stderr) => {
-      let json = null;
-      try { json = JSON.parse(stdout); } catch { /* not JSON */ }
-      resolve({ code: err ? (err.code ?? null) : 0, signal: err?.signal ?? null, stdout, stderr, json });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd, env: { ...clean, ...env, NO_COLOR: '1' }, timeout: 300_000 },
+      (err, stdout, stderr) => {
+        let json = null;
+        try {
+          json = JSON.parse(stdout);
+        } catch {
+          /* not JSON */
+        }
+        resolve({ code: err ? (err.code ?? null) : 0, signal: err?.signal ?? null, stdout, stderr, json });
+      },
+    );
   });
 }
 
@@ -104,9 +116,10 @@ export async function injectAt(serverUrl, command, point, policy) {
     const before = await snapshot(serverUrl, database);
     const fault = { PGHARDEN_FAULT: point };
     if (command === 'rollback') await cli(COMMANDS.apply(url, policy), { cwd });
-    const crashed = command === 'rollback'
-      ? await cli(['rollback', '--db', url, '--policy', policy, '--yes', '--json'], { cwd, env: fault })
-      : await cli(COMMANDS[command](url, policy), { cwd, env: fault });
+    const crashed =
+      command === 'rollback'
+        ? await cli(['rollback', '--db', url, '--policy', policy, '--yes', '--json'], { cwd, env: fault })
+        : await cli(COMMANDS[command](url, policy), { cwd, env: fault });
     const killed = crashed.signal === 'SIGKILL';
     const status = await cli(['status', '--db', url, '--policy', policy, '--json'], { cwd });
     const run = status.json?.runs?.[0];

@@ -14,7 +14,13 @@ import { parseArgs } from 'node:util';
 import { startEmbedded } from '../dist/pg/embedded.js';
 import { faultMatrix, writePolicy } from './fault-matrix.mjs';
 
-const { values: o } = parseArgs({ options: { db: { type: 'string' }, commands: { type: 'string', default: 'apply,rollback,run' }, parallel: { type: 'string', default: '3' } } });
+const { values: o } = parseArgs({
+  options: {
+    db: { type: 'string' },
+    commands: { type: 'string', default: 'apply,rollback,run' },
+    parallel: { type: 'string', default: '3' },
+  },
+});
 let embedded = null;
 let dir = null;
 let url = o.db;
@@ -27,11 +33,18 @@ if (!url) {
 try {
   console.log(`${'command'.padEnd(9)}${'injection point'.padEnd(42)}${'process'.padEnd(8)}${'status names'.padEnd(72)}recovery`);
   const results = await faultMatrix(url, {
-    commands: o.commands.split(','), policyFile: await writePolicy(), limit: Number(o.parallel),
-    onResult: (r) => console.log(`${r.command.padEnd(9)}${r.point.padEnd(42)}${(r.killed ? 'killed' : 'ALIVE').padEnd(8)}${r.named.slice(0, 70).padEnd(72)}${r.via}: ${r.converged ? 'exact' : 'DIFFERS'}`),
+    commands: o.commands.split(','),
+    policyFile: await writePolicy(),
+    limit: Number(o.parallel),
+    onResult: (r) =>
+      console.log(
+        `${r.command.padEnd(9)}${r.point.padEnd(42)}${(r.killed ? 'killed' : 'ALIVE').padEnd(8)}${r.named.slice(0, 70).padEnd(72)}${r.via}: ${r.converged ? 'exact' : 'DIFFERS'}`,
+      ),
   });
   const ok = results.filter((r) => r.killed && r.converged).length;
-  console.log(`\n${ok} of ${results.length} injection points converged to the exact expected state (${((100 * ok) / results.length).toFixed(0)} %)`);
+  console.log(
+    `\n${ok} of ${results.length} injection points converged to the exact expected state (${((100 * ok) / results.length).toFixed(0)} %)`,
+  );
   process.exitCode = ok === results.length ? 0 : 1;
 } finally {
   await embedded?.stop();

@@ -16,8 +16,14 @@ import pg from 'pg';
 const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const url = process.env.PGHARDEN_BENCH_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const args = process.argv.slice(2);
-const flag = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
-const sizes = (args.find((a, i) => /^[\d,]+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? '100,1000').split(',').map(Number).filter((n) => n > 0);
+const flag = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const sizes = (args.find((a, i) => /^[\d,]+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? '100,1000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const concurrency = flag('--concurrency', 12);
 const twoTargets = flag('--workers-targets', 200);
 const GOALS = { 100: 10, 1000: 60 };
@@ -30,13 +36,21 @@ connection_limit: 20
 guard_window: 0s
 `;
 
-const dbUrl = (db) => { const u = new URL(url); u.pathname = `/${db}`; return u.toString(); };
+const dbUrl = (db) => {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+};
 
 async function admin(fn) {
   const c = new pg.Client({ connectionString: url });
   c.on('error', () => undefined);
   await c.connect();
-  try { return await fn(c); } finally { await c.end(); }
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
 }
 
 const created = new Set();
@@ -46,17 +60,35 @@ const created = new Set();
  */
 async function inParallel(names, sqlFor, onDone) {
   const queue = [...names];
-  await Promise.all(Array.from({ length: Math.min(8, queue.length) }, () => admin(async (c) => {
-    for (let n = queue.shift(); n !== undefined; n = queue.shift()) { await c.query(sqlFor(n)); onDone(n); }
-  })));
+  await Promise.all(
+    Array.from({ length: Math.min(8, queue.length) }, () =>
+      admin(async (c) => {
+        for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
+          await c.query(sqlFor(n));
+          onDone(n);
+        }
+      }),
+    ),
+  );
 }
-const createDatabases = (names) => inParallel(names, (n) => `CREATE DATABASE "${n}"`, (n) => created.add(n));
-const dropDatabases = () => inParallel([...created], (n) => `DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`, (n) => created.delete(n));
+const createDatabases = (names) =>
+  inParallel(
+    names,
+    (n) => `CREATE DATABASE "${n}"`,
+    (n) => created.add(n),
+  );
+const dropDatabases = () =>
+  inParallel(
+    [...created],
+    (n) => `DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`,
+    (n) => created.delete(n),
+  );
 
 function cliRun(cwd, argv) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, ...argv], { cwd, env: { ...process.env, NO_COLOR: '1' } });
-    let out = '', err = '';
+    let out = '',
+      err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => resolve({ code, out, err }));
@@ -75,9 +107,11 @@ async function setup(n, prefix) {
   await createDatabases([...names, control]);
   console.log(`  created ${n} databases in ${fmt(performance.now() - t)}`);
   await fs.writeFile(path.join(dir, 'policy.yaml'), POLICY);
-  await fs.writeFile(path.join(dir, 'fleet.yaml'),
+  await fs.writeFile(
+    path.join(dir, 'fleet.yaml'),
     `name: ${prefix}\npolicy: policy.yaml\ndiscover: { server: "${url}", databases: "${prefix}\\\\_%" }\n` +
-    `waves: [1, 10%, 100%]\nconcurrency: ${concurrency}\nmax_failures: 1\nprobes: false\nguard_window: 0s\n`);
+      `waves: [1, 10%, 100%]\nconcurrency: ${concurrency}\nmax_failures: 1\nprobes: false\nguard_window: 0s\n`,
+  );
   return { dir, names, control, controlUrl: dbUrl(control) };
 }
 
@@ -88,7 +122,11 @@ async function appliedCounts(names) {
     const c = new pg.Client({ connectionString: dbUrl(db) });
     c.on('error', () => undefined);
     await c.connect();
-    try { counts.push(Number((await c.query(`SELECT count(*) AS n FROM pgharden.runs WHERE applied_at IS NOT NULL`)).rows[0].n)); } finally { await c.end(); }
+    try {
+      counts.push(Number((await c.query(`SELECT count(*) AS n FROM pgharden.runs WHERE applied_at IS NOT NULL`)).rows[0].n));
+    } finally {
+      await c.end();
+    }
   }
   return counts;
 }
@@ -100,15 +138,27 @@ async function targetTimes(controlUrl, prefix) {
   try {
     const { rows } = await c.query(`SELECT ms, state, worker FROM pgharden_fleet.targets WHERE fleet_id = $1`, [prefix]);
     return rows;
-  } finally { await c.end(); }
+  } finally {
+    await c.end();
+  }
 }
 
 function report(label, totalMs, rows, goal) {
-  const ms = rows.map((r) => r.ms).filter((v) => v !== null).sort((a, b) => a - b);
+  const ms = rows
+    .map((r) => r.ms)
+    .filter((v) => v !== null)
+    .sort((a, b) => a - b);
   const passed = rows.filter((r) => r.state === 'passed').length;
-  console.log(`  load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPU(s); ${(rows.length / (totalMs / 1000)).toFixed(1)} targets/s`);
-  console.log(`  ${label}: total ${fmt(totalMs)}${goal ? ` (goal ≤ ${goal}s: ${totalMs / 1000 <= goal ? 'met' : 'MISSED'}, ratio ${(totalMs / 1000 / goal).toFixed(2)})` : ''}; ` +
-    `${passed}/${rows.length} passed; per target p50 ${fmt(pct(ms, 0.5))}, p95 ${fmt(pct(ms, 0.95))}, max ${fmt(ms.at(-1))}`);
+  console.log(
+    `  load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${os.cpus().length} CPU(s); ${(rows.length / (totalMs / 1000)).toFixed(1)} targets/s`,
+  );
+  console.log(
+    `  ${label}: total ${fmt(totalMs)}${goal ? ` (goal ≤ ${goal}s: ${totalMs / 1000 <= goal ? 'met' : 'MISSED'}, ratio ${(totalMs / 1000 / goal).toFixed(2)})` : ''}; ` +
+      `${passed}/${rows.length} passed; per target p50 ${fmt(pct(ms, 0.5))}, p95 ${fmt(pct(ms, 0.95))}, max ${fmt(ms.at(-1))}`,
+  );
 }
 
 async function single(n) {
@@ -143,11 +193,16 @@ async function two(n) {
   for (const r of rows) byWorker[r.worker] = (byWorker[r.worker] ?? 0) + 1;
   console.log(`  targets per worker: ${Object.values(byWorker).join(' + ')}`);
   const counts = await appliedCounts(s.names);
-  console.log(`  applied exactly once (from each database's journal): ${counts.filter((x) => x === 1).length}/${n}; applied twice or more: ${counts.filter((x) => x > 1).length}`);
+  console.log(
+    `  applied exactly once (from each database's journal): ${counts.filter((x) => x === 1).length}/${n}; applied twice or more: ${counts.filter((x) => x > 1).length}`,
+  );
   await dropDatabases();
 }
 
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { dropDatabases().finally(() => process.exit(130)); });
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    dropDatabases().finally(() => process.exit(130));
+  });
 try {
   for (const n of sizes) await single(n);
   if (!args.includes('--skip-two')) await two(twoTargets);

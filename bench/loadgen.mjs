@@ -29,12 +29,20 @@ const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const DATABASE = 'pgharden_loadgen_bench';
 const { values: o } = parseArgs({
   options: {
-    db: { type: 'string' }, seconds: { type: 'string', default: '15' }, clients: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '2' }, scale: { type: 'string', default: '10' }, pipeline: { type: 'string', default: '4' },
+    db: { type: 'string' },
+    seconds: { type: 'string', default: '15' },
+    clients: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '2' },
+    scale: { type: 'string', default: '10' },
+    pipeline: { type: 'string', default: '4' },
     'our-threads': { type: 'string', default: '2' },
   },
 });
-const seconds = Number(o.seconds), clients = Number(o.clients), rounds = Number(o.rounds), scale = Number(o.scale), pipeline = Number(o.pipeline);
+const seconds = Number(o.seconds),
+  clients = Number(o.clients),
+  rounds = Number(o.rounds),
+  scale = Number(o.scale),
+  pipeline = Number(o.pipeline);
 const THREADS = 2;
 const OUR_THREADS = o['our-threads'].split(',').map(Number);
 
@@ -42,7 +50,28 @@ const OUR_THREADS = o['our-threads'].split(',').map(Number);
 function runOurs(url, extra = [], threads = THREADS) {
   return new Promise((resolve, reject) => {
     const before = childrenCpuMs();
-    const child = spawn(process.execPath, [CLI, 'loadtest', '--db', url, '--workload', 'select', '--clients', String(clients), '--threads', String(threads), '--duration', `${seconds}s`, '--scale', String(scale), '--json', ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'loadtest',
+        '--db',
+        url,
+        '--workload',
+        'select',
+        '--clients',
+        String(clients),
+        '--threads',
+        String(threads),
+        '--duration',
+        `${seconds}s`,
+        '--scale',
+        String(scale),
+        '--json',
+        ...extra,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
@@ -56,12 +85,15 @@ function runOurs(url, extra = [], threads = THREADS) {
 }
 
 const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
+  const s = [...xs].sort((a, b) => a - b),
+    m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-let embedded = null, dir = null, serverUrl = o.db ?? process.env.PGHARDEN_BENCH_URL;
+let embedded = null,
+  dir = null,
+  serverUrl = o.db ?? process.env.PGHARDEN_BENCH_URL;
 try {
   if (!serverUrl) {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgharden-bench-'));
@@ -76,45 +108,79 @@ try {
     if (!rowCount) await c.query(`CREATE DATABASE ${quoteIdent(DATABASE)}`);
   });
   const target = withDatabase(admin, DATABASE);
-  const url = new URL(serverUrl); url.pathname = `/${DATABASE}`;
+  const url = new URL(serverUrl);
+  url.pathname = `/${DATABASE}`;
   const version = await withClient(target, async (c) => {
     await ensureBenchData(c, scale);
     return (await c.query('SHOW server_version')).rows[0].server_version;
   });
-  console.log(`loadgen bench: PostgreSQL ${version} on ${embedded ? 'embedded' : target.display}, scale ${scale}, ${clients} clients, ${THREADS} client threads, ${seconds}s × ${rounds} rounds, alternating`);
-  console.log(`machine: ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (client and server share these CPUs)\n`);
+  console.log(
+    `loadgen bench: PostgreSQL ${version} on ${embedded ? 'embedded' : target.display}, scale ${scale}, ${clients} clients, ${THREADS} client threads, ${seconds}s × ${rounds} rounds, alternating`,
+  );
+  console.log(
+    `machine: ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model}), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (client and server share these CPUs)\n`,
+  );
 
   const rows = [];
   const ratios = []; // per round: the two runs of a round saw the most similar machine
   for (let round = 1; round <= rounds; round++) {
     const before = childrenCpuMs();
     const pg = await runPgbench(target, { workload: 'select', clients, threads: THREADS, durationMs: seconds * 1000, scale });
-    rows.push({ round, who: 'pgbench -S -M prepared', tps: pg.tps, p99: pg.latency.p99Ms, cpuUs: pg.cpuUsPerTransaction ?? ((childrenCpuMs() - before) * 1000) / pg.transactions });
+    rows.push({
+      round,
+      who: 'pgbench -S -M prepared',
+      tps: pg.tps,
+      p99: pg.latency.p99Ms,
+      cpuUs: pg.cpuUsPerTransaction ?? ((childrenCpuMs() - before) * 1000) / pg.transactions,
+    });
     const per = [];
     for (const t of OUR_THREADS) {
       const ours = await runOurs(url.toString(), [], t);
-      rows.push({ round, who: `pgharden loadtest -t${t}`, tps: ours.tps, p99: ours.latency.p99Ms, cpuUs: ours.processCpuUsPerTxn, inRunCpuUs: ours.cpuUsPerTransaction });
+      rows.push({
+        round,
+        who: `pgharden loadtest -t${t}`,
+        tps: ours.tps,
+        p99: ours.latency.p99Ms,
+        cpuUs: ours.processCpuUsPerTxn,
+        inRunCpuUs: ours.cpuUsPerTransaction,
+      });
       per.push(ours.tps / pg.tps);
     }
-    for (const r of rows.slice(-1 - OUR_THREADS.length)) console.log(`round ${r.round}  ${r.who.padEnd(24)} ${fmt(r.tps).padStart(8)} tps   p99 ${fmt(r.p99, 3)} ms   client CPU ${fmt(r.cpuUs, 2)} µs/txn${r.inRunCpuUs ? ` (${fmt(r.inRunCpuUs, 2)} during the run)` : ''}`);
+    for (const r of rows.slice(-1 - OUR_THREADS.length))
+      console.log(
+        `round ${r.round}  ${r.who.padEnd(24)} ${fmt(r.tps).padStart(8)} tps   p99 ${fmt(r.p99, 3)} ms   client CPU ${fmt(r.cpuUs, 2)} µs/txn${r.inRunCpuUs ? ` (${fmt(r.inRunCpuUs, 2)} during the run)` : ''}`,
+      );
     ratios.push(per);
-    console.log(`round ${round}  ratio ours/pgbench ${OUR_THREADS.map((t, i) => `${t} thread(s) ${per[i].toFixed(2)}`).join(', ')}   (load average now ${os.loadavg()[0].toFixed(2)})`);
+    console.log(
+      `round ${round}  ratio ours/pgbench ${OUR_THREADS.map((t, i) => `${t} thread(s) ${per[i].toFixed(2)}`).join(', ')}   (load average now ${os.loadavg()[0].toFixed(2)})`,
+    );
   }
   const pick = (who, k) => median(rows.filter((r) => r.who.startsWith(who)).map((r) => r[k]));
   const pg = { tps: pick('pgbench', 'tps'), p99: pick('pgbench', 'p99'), cpu: pick('pgbench', 'cpuUs') };
   console.log(`\nmedian of ${rounds} round(s):`);
-  console.log(`  pgbench -S -M prepared -c ${clients} -j ${THREADS}:  ${fmt(pg.tps).padStart(8)} tps   p99 ${fmt(pg.p99, 3)} ms   client CPU ${fmt(pg.cpu, 2)} µs/txn`);
+  console.log(
+    `  pgbench -S -M prepared -c ${clients} -j ${THREADS}:  ${fmt(pg.tps).padStart(8)} tps   p99 ${fmt(pg.p99, 3)} ms   client CPU ${fmt(pg.cpu, 2)} µs/txn`,
+  );
   OUR_THREADS.forEach((t, i) => {
     const who = `pgharden loadtest -t${t}`;
     const us = { tps: pick(who, 'tps'), p99: pick(who, 'p99'), cpu: pick(who, 'cpuUs') };
     const rs = ratios.map((r) => r[i]);
-    console.log(`  pgharden loadtest --clients ${clients} --threads ${t}: ${fmt(us.tps).padStart(8)} tps   p99 ${fmt(us.p99, 3)} ms   client CPU ${fmt(us.cpu, 2)} µs/txn`);
-    console.log(`    ratio ours/pgbench (throughput): ${median(rs).toFixed(2)} (median of the per-round ratios ${rs.map((r) => r.toFixed(2)).join(', ')})   client CPU per transaction: ${(us.cpu / pg.cpu).toFixed(2)}×`);
+    console.log(
+      `  pgharden loadtest --clients ${clients} --threads ${t}: ${fmt(us.tps).padStart(8)} tps   p99 ${fmt(us.p99, 3)} ms   client CPU ${fmt(us.cpu, 2)} µs/txn`,
+    );
+    console.log(
+      `    ratio ours/pgbench (throughput): ${median(rs).toFixed(2)} (median of the per-round ratios ${rs.map((r) => r.toFixed(2)).join(', ')})   client CPU per transaction: ${(us.cpu / pg.cpu).toFixed(2)}×`,
+    );
   });
   if (pipeline > 1) {
     const piped = await runOurs(url.toString(), ['--pipeline', String(pipeline)]);
     console.log(`\nnot like-for-like (${pipeline} transactions in flight per session, pgbench keeps 1):`);
-    console.log(`  pgharden loadtest --pipeline ${pipeline}:     ${fmt(piped.tps).padStart(8)} tps   p99 ${fmt(piped.latency.p99Ms, 3)} ms   client CPU ${fmt(piped.processCpuUsPerTxn, 2)} µs/txn   ratio ${(piped.tps / pg.tps).toFixed(2)}`);
+    console.log(
+      `  pgharden loadtest --pipeline ${pipeline}:     ${fmt(piped.tps).padStart(8)} tps   p99 ${fmt(piped.latency.p99Ms, 3)} ms   client CPU ${fmt(piped.processCpuUsPerTxn, 2)} µs/txn   ratio ${(piped.tps / pg.tps).toFixed(2)}`,
+    );
   }
 } finally {
   await embedded?.stop().catch(() => undefined);

@@ -22,24 +22,34 @@ const COUNT = 25;
 function pair(i) {
   const t = `t${i}`;
   switch (i % 5) {
-    case 1: return [
-      `CREATE TYPE ${t}_state AS ENUM ('new', 'done');\nCREATE TABLE ${t} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, state ${t}_state NOT NULL DEFAULT 'new', created_at timestamptz NOT NULL DEFAULT now());\nCREATE INDEX ${t}_state ON ${t} (state);\n`,
-      `DROP TABLE ${t};\nDROP TYPE ${t}_state;\n`];
-    case 2: return [
-      `ALTER TABLE t${i - 1} ADD COLUMN note text;\nALTER TABLE t${i - 1} ADD CONSTRAINT t${i - 1}_note_len CHECK (length(note) < 200);\n`,
-      `ALTER TABLE t${i - 1} DROP CONSTRAINT t${i - 1}_note_len;\nALTER TABLE t${i - 1} DROP COLUMN note;\n`];
-    case 3: return [
-      `CREATE FUNCTION ${t}_touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.created_at := now();\n  RETURN NEW;\nEND $$;\nCREATE TRIGGER ${t}_touch BEFORE UPDATE ON t${i - 2} FOR EACH ROW EXECUTE FUNCTION ${t}_touch();\n`,
-      `DROP TRIGGER ${t}_touch ON t${i - 2};\nDROP FUNCTION ${t}_touch();\n`];
-    case 4: return [
-      `CREATE VIEW ${t}_open AS SELECT id, name FROM t${i - 3} WHERE name <> '';\nCREATE TABLE ${t}_child (id bigserial PRIMARY KEY, parent bigint NOT NULL REFERENCES t${i - 3}, payload jsonb);\nCREATE INDEX ${t}_child_parent ON ${t}_child (parent);\n`,
-      `DROP TABLE ${t}_child;\nDROP VIEW ${t}_open;\n`];
-    default: return [
-      `ALTER DATABASE \${database} SET work_mem = '${8 * i}MB';\nALTER TYPE t${i - 4}_state ADD VALUE IF NOT EXISTS 'archived';\n`,
-      // An enum value cannot be dropped: the rollback rebuilds the type without it.
-      `ALTER DATABASE \${database} ${i > 5 ? `SET work_mem = '${8 * (i - 5)}MB'` : 'RESET work_mem'};\n` +
-      `ALTER TABLE t${i - 4} ALTER COLUMN state DROP DEFAULT;\nALTER TYPE t${i - 4}_state RENAME TO t${i - 4}_state_old;\nCREATE TYPE t${i - 4}_state AS ENUM ('new', 'done');\n` +
-      `ALTER TABLE t${i - 4} ALTER COLUMN state TYPE t${i - 4}_state USING state::text::t${i - 4}_state;\nALTER TABLE t${i - 4} ALTER COLUMN state SET DEFAULT 'new';\nDROP TYPE t${i - 4}_state_old;\n`];
+    case 1:
+      return [
+        `CREATE TYPE ${t}_state AS ENUM ('new', 'done');\nCREATE TABLE ${t} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, state ${t}_state NOT NULL DEFAULT 'new', created_at timestamptz NOT NULL DEFAULT now());\nCREATE INDEX ${t}_state ON ${t} (state);\n`,
+        `DROP TABLE ${t};\nDROP TYPE ${t}_state;\n`,
+      ];
+    case 2:
+      return [
+        `ALTER TABLE t${i - 1} ADD COLUMN note text;\nALTER TABLE t${i - 1} ADD CONSTRAINT t${i - 1}_note_len CHECK (length(note) < 200);\n`,
+        `ALTER TABLE t${i - 1} DROP CONSTRAINT t${i - 1}_note_len;\nALTER TABLE t${i - 1} DROP COLUMN note;\n`,
+      ];
+    case 3:
+      return [
+        `CREATE FUNCTION ${t}_touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.created_at := now();\n  RETURN NEW;\nEND $$;\nCREATE TRIGGER ${t}_touch BEFORE UPDATE ON t${i - 2} FOR EACH ROW EXECUTE FUNCTION ${t}_touch();\n`,
+        `DROP TRIGGER ${t}_touch ON t${i - 2};\nDROP FUNCTION ${t}_touch();\n`,
+      ];
+    case 4:
+      return [
+        `CREATE VIEW ${t}_open AS SELECT id, name FROM t${i - 3} WHERE name <> '';\nCREATE TABLE ${t}_child (id bigserial PRIMARY KEY, parent bigint NOT NULL REFERENCES t${i - 3}, payload jsonb);\nCREATE INDEX ${t}_child_parent ON ${t}_child (parent);\n`,
+        `DROP TABLE ${t}_child;\nDROP VIEW ${t}_open;\n`,
+      ];
+    default:
+      return [
+        `ALTER DATABASE \${database} SET work_mem = '${8 * i}MB';\nALTER TYPE t${i - 4}_state ADD VALUE IF NOT EXISTS 'archived';\n`,
+        // An enum value cannot be dropped: the rollback rebuilds the type without it.
+        `ALTER DATABASE \${database} ${i > 5 ? `SET work_mem = '${8 * (i - 5)}MB'` : 'RESET work_mem'};\n` +
+          `ALTER TABLE t${i - 4} ALTER COLUMN state DROP DEFAULT;\nALTER TYPE t${i - 4}_state RENAME TO t${i - 4}_state_old;\nCREATE TYPE t${i - 4}_state AS ENUM ('new', 'done');\n` +
+          `ALTER TABLE t${i - 4} ALTER COLUMN state TYPE t${i - 4}_state USING state::text::t${i - 4}_state;\nALTER TABLE t${i - 4} ALTER COLUMN state SET DEFAULT 'new';\nDROP TYPE t${i - 4}_state_old;\n`,
+      ];
   }
 }
 
@@ -55,12 +65,13 @@ export async function generateFolder(count = COUNT) {
   return dir;
 }
 
-const run = (args) => new Promise((resolve) => {
-  const started = performance.now();
-  execFile(process.execPath, [CLI, ...args], { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-    resolve({ code: err ? err.code ?? 1 : 0, stdout, stderr, ms: performance.now() - started });
+const run = (args) =>
+  new Promise((resolve) => {
+    const started = performance.now();
+    execFile(process.execPath, [CLI, ...args], { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr, ms: performance.now() - started });
+    });
   });
-});
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const shadowAt = process.argv.indexOf('--shadow');
@@ -70,11 +81,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (where[0] === '--embedded') await run(['migrate', 'check', ...where, '--dir', dir, '--json']);
   const r = await run(['migrate', 'check', ...where, '--dir', dir, '--json']);
   let report = null;
-  try { report = JSON.parse(r.stdout); } catch { /* printed below */ }
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    /* printed below */
+  }
   if (r.code !== 0 || !report) {
     process.stderr.write(`migrate check exited ${r.code}\n${r.stderr}\n${r.stdout}\n`);
     process.exit(1);
   }
   console.log(`migrate check: ${COUNT} migrations, ${report.roundTrips} round trips, ${report.findings.length} findings`);
-  console.log(`wall time ${(r.ms / 1000).toFixed(2)}s (check itself ${(report.durationMs / 1000).toFixed(2)}s) on ${report.server}; goal ≤ 10 s`);
+  console.log(
+    `wall time ${(r.ms / 1000).toFixed(2)}s (check itself ${(report.durationMs / 1000).toFixed(2)}s) on ${report.server}; goal ≤ 10 s`,
+  );
 }

@@ -58,7 +58,10 @@ async function pollCost(client, connections, scope = 'database') {
 
 async function pgbench(server, args) {
   const env = { ...process.env, PGPASSWORD: server.target(DATABASE).config.password };
-  const { stdout } = await run('pgbench', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', ...args, DATABASE], { env, maxBuffer: 1 << 24 });
+  const { stdout } = await run('pgbench', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', ...args, DATABASE], {
+    env,
+    maxBuffer: 1 << 24,
+  });
   return stdout;
 }
 
@@ -125,7 +128,10 @@ try {
   await Promise.all(idle.splice(0).map((c) => c.end()));
   await client.end();
   console.log('poll cost (one statement, client round trip, ' + POLLS + ' polls):');
-  for (const p of polls) console.log(`  ${String(p.connections).padStart(3)} connections${p.scope === 'instance' ? ', whole instance' : ''}: median ${p.median.toFixed(2)} ms   p99 ${p.p99.toFixed(2)} ms   (sampled ${p.seen})`);
+  for (const p of polls)
+    console.log(
+      `  ${String(p.connections).padStart(3)} connections${p.scope === 'instance' ? ', whole instance' : ''}: median ${p.median.toFixed(2)} ms   p99 ${p.p99.toFixed(2)} ms   (sampled ${p.seen})`,
+    );
 
   await pgbench(server, ['-i', '-q', '-s', '10']);
   const rules = rulesFromPolicy((await loadPolicy()).alerts);
@@ -135,8 +141,10 @@ try {
     const r = await throughput(server, mode === 'on', rules);
     tps[mode].push(r.tps);
     if (r.cpuShare !== null) cpuShares.push(r.cpuShare);
-    console.log(`  pgbench -S -c 8 -T ${SECONDS}, monitor ${mode.padEnd(3)}: ${r.tps.toFixed(0)} tps` +
-      (r.cpuShare !== null ? `   (monitor process + backend: ${(r.cpuShare * 100).toFixed(3)}% of the CPUs)` : ''));
+    console.log(
+      `  pgbench -S -c 8 -T ${SECONDS}, monitor ${mode.padEnd(3)}: ${r.tps.toFixed(0)} tps` +
+        (r.cpuShare !== null ? `   (monitor process + backend: ${(r.cpuShare * 100).toFixed(3)}% of the CPUs)` : ''),
+    );
   }
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const ratio = mean(tps.on) / mean(tps.off);
@@ -144,10 +152,16 @@ try {
   const noise = Math.abs(tps.off[0] - tps.off[1]) / mean(tps.off);
   const load = os.loadavg()[0];
   console.log(`\nthroughput with the monitor at 1 Hz / without: ${ratio.toFixed(3)}`);
-  console.log(`noise: the two runs without the monitor differ by ${(noise * 100).toFixed(1)}% (load average ${load.toFixed(1)} on ${os.cpus().length} CPUs)`);
-  console.log(`monitor CPU cost: ${(mean(cpuShares) * 100).toFixed(3)}% of the machine, i.e. an upper bound of ${(1 - mean(cpuShares)).toFixed(4)} on the ratio from CPU alone`);
+  console.log(
+    `noise: the two runs without the monitor differ by ${(noise * 100).toFixed(1)}% (load average ${load.toFixed(1)} on ${os.cpus().length} CPUs)`,
+  );
+  console.log(
+    `monitor CPU cost: ${(mean(cpuShares) * 100).toFixed(3)}% of the machine, i.e. an upper bound of ${(1 - mean(cpuShares)).toFixed(4)} on the ratio from CPU alone`,
+  );
   const goals = { pollMedianAt250: polls[1].median <= 1, throughputRatio: ratio >= 0.99 };
-  console.log(`goals: median poll at 250 <= 1 ms: ${goals.pollMedianAt250 ? 'met' : 'NOT met'}; ratio >= 0.99: ${goals.throughputRatio ? 'met' : `NOT met (noise ${(noise * 100).toFixed(1)}%)`}`);
+  console.log(
+    `goals: median poll at 250 <= 1 ms: ${goals.pollMedianAt250 ? 'met' : 'NOT met'}; ratio >= 0.99: ${goals.throughputRatio ? 'met' : `NOT met (noise ${(noise * 100).toFixed(1)}%)`}`,
+  );
   console.log(JSON.stringify({ polls, tps, ratio, noise, monitorCpuShare: mean(cpuShares), loadavg: load, goals }));
 } finally {
   await Promise.all(idle.map((c) => c.end().catch(() => undefined)));

@@ -47,6 +47,8 @@ cases.forEach(([name], i) => {
   const m = median(times[i]);
   const goal = GOALS[name];
   if (goal && m > goal) missed++;
-  console.log(`${name.padEnd(24)}  ${m.toFixed(3)}s  ${Math.min(...times[i]).toFixed(3)}s  ${(m / base).toFixed(2).padStart(6)}       ${goal ? `≤ ${goal}s ${m <= goal ? 'met' : 'MISSED'}` : ''}`);
+  console.log(
+    `${name.padEnd(24)}  ${m.toFixed(3)}s  ${Math.min(...times[i]).toFixed(3)}s  ${(m / base).toFixed(2).padStart(6)}       ${goal ? `≤ ${goal}s ${m <= goal ? 'met' : 'MISSED'}` : ''}`,
+  );
 });
 process.exitCode = missed ? 1 : 0;

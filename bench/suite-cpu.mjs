@@ -9,14 +9,22 @@ import os from 'node:os';
 import path from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
-const files = process.argv.slice(2).length ? process.argv.slice(2) : walk(path.join(root, 'test')).filter((f) => f.endsWith('.test.ts')).map((f) => path.relative(root, f)).sort();
+const walk = (d) =>
+  fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+const files = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : walk(path.join(root, 'test'))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => path.relative(root, f))
+      .sort();
 const rows = [];
 for (const file of files) {
   const log = path.join(os.tmpdir(), `suite-cpu-${process.pid}.log`);
   fs.rmSync(log, { force: true });
   const r = spawnSync('/usr/bin/time', ['-f', 'TIME %U %S %e', 'npx', 'vitest', 'run', file, '--maxWorkers=1'], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, PGHARDEN_SERVER_CPU_LOG: log },
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, PGHARDEN_SERVER_CPU_LOG: log },
   });
   const [, user, sys, wall] = /TIME (\S+) (\S+) (\S+)/.exec(r.stderr) ?? [];
   const server = Number(fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim() : NaN);
@@ -28,7 +36,20 @@ for (const file of files) {
 rows.sort((a, b) => b.user + b.sys + b.server - (a.user + a.sys + a.server));
 const sum = (k) => rows.reduce((s, r) => s + (r[k] || 0), 0);
 console.log('file                                         user    sys  server  total   wall  pass fail');
-for (const r of [...rows, { file: 'TOTAL', user: sum('user'), sys: sum('sys'), server: sum('server'), wall: sum('wall'), passed: sum('passed'), failed: sum('failed') }]) {
+for (const r of [
+  ...rows,
+  {
+    file: 'TOTAL',
+    user: sum('user'),
+    sys: sum('sys'),
+    server: sum('server'),
+    wall: sum('wall'),
+    passed: sum('passed'),
+    failed: sum('failed'),
+  },
+]) {
   const total = r.user + r.sys + (r.server || 0);
-  console.log(`${r.file.padEnd(42)} ${r.user.toFixed(1).padStart(6)} ${r.sys.toFixed(1).padStart(6)} ${(r.server || 0).toFixed(1).padStart(7)} ${total.toFixed(1).padStart(6)} ${r.wall.toFixed(0).padStart(6)} ${String(r.passed).padStart(5)} ${String(r.failed).padStart(4)}`);
+  console.log(
+    `${r.file.padEnd(42)} ${r.user.toFixed(1).padStart(6)} ${r.sys.toFixed(1).padStart(6)} ${(r.server || 0).toFixed(1).padStart(7)} ${total.toFixed(1).padStart(6)} ${r.wall.toFixed(0).padStart(6)} ${String(r.passed).padStart(5)} ${String(r.failed).padStart(4)}`,
+  );
 }

@@ -66,7 +66,10 @@ async function serverUrl() {
   const c = server.target('postgres').config;
   return {
     url: `postgres://${c.user}:${encodeURIComponent(String(c.password))}@127.0.0.1:${server.port}/postgres`,
-    stop: async () => { await server.stop(); await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }); },
+    stop: async () => {
+      await server.stop();
+      await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    },
   };
 }
 
@@ -74,17 +77,30 @@ async function admin(url, sql) {
   const c = new pg.Client(url);
   c.on('error', () => undefined);
   await c.connect();
-  try { await c.query(sql); } finally { await c.end(); }
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
 }
 
 function cli(args, cwd) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^PG|^DATABASE_URL$/.test(k)));
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...env, NO_COLOR: '1' }, timeout: 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      let json = null;
-      try { json = JSON.parse(stdout); } catch { /* not JSON: reported below */ }
-      resolve({ code: err ? (err.code ?? 1) : 0, json, stderr, stdoutBytes: stdout.length });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd, env: { ...env, NO_COLOR: '1' }, timeout: 300_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        let json = null;
+        try {
+          json = JSON.parse(stdout);
+        } catch {
+          /* not JSON: reported below */
+        }
+        resolve({ code: err ? (err.code ?? 1) : 0, json, stderr, stdoutBytes: stdout.length });
+      },
+    );
   });
 }
 
@@ -95,19 +111,52 @@ async function oneRun(url, kind, i, policyPath, cwd) {
   u.pathname = `/${db}`;
   const started = Date.now();
   try {
-    const r = await cli(['run', '--db', u.toString(), '--policy', policyPath, '--yes', '--no-probes', '--load', '--load-sample', SAMPLE, '--window', WINDOW, '--json'], cwd);
+    const r = await cli(
+      [
+        'run',
+        '--db',
+        u.toString(),
+        '--policy',
+        policyPath,
+        '--yes',
+        '--no-probes',
+        '--load',
+        '--load-sample',
+        SAMPLE,
+        '--window',
+        WINDOW,
+        '--json',
+      ],
+      cwd,
+    );
     const record = r.json?.record;
     const triggers = record?.guard?.triggers ?? [];
     const latency = triggers.find((t) => t.trigger === 'latency_degradation');
     const timeouts = triggers.find((t) => t.trigger === 'timeout_errors_increase');
     return {
       // Exit 0 is "passed" by the CLI's contract even when its JSON could not be read (counted apart below).
-      kind, i, code: r.code, jsonUnreadable: !r.json, stdoutBytes: r.stdoutBytes,
-      outcome: r.json?.outcome ?? (r.code === 0 ? 'passed' : `exit ${r.code}: ${r.stderr.split('\n').find((l) => /error/i.test(l)) ?? r.stderr.trim().split('\n').pop()}`),
+      kind,
+      i,
+      code: r.code,
+      jsonUnreadable: !r.json,
+      stdoutBytes: r.stdoutBytes,
+      outcome:
+        r.json?.outcome ??
+        (r.code === 0
+          ? 'passed'
+          : `exit ${r.code}: ${r.stderr.split('\n').find((l) => /error/i.test(l)) ?? r.stderr.trim().split('\n').pop()}`),
       fired: (record?.guard?.fired ?? []).map((t) => t.trigger),
       reasons: (record?.guard?.fired ?? []).map((t) => `${t.trigger}: ${t.summary}`),
-      median: /median ([\d.]+)ms → ([\d.]+)ms \(×([\d.]+), 99% bounds ×([\d.]+)/.exec(latency?.summary ?? '')?.slice(1).map(Number) ?? null,
-      p95: /p95 ([\d.]+)ms → ([\d.]+)ms/.exec(latency?.summary ?? '')?.slice(1).map(Number) ?? null,
+      median:
+        /median ([\d.]+)ms → ([\d.]+)ms \(×([\d.]+), 99% bounds ×([\d.]+)/
+          .exec(latency?.summary ?? '')
+          ?.slice(1)
+          .map(Number) ?? null,
+      p95:
+        /p95 ([\d.]+)ms → ([\d.]+)ms/
+          .exec(latency?.summary ?? '')
+          ?.slice(1)
+          .map(Number) ?? null,
       timeoutRate: timeouts?.after ?? null,
       sqlstates: timeouts?.sqlstates ?? {},
       latencyMeasured: latency?.measured ?? false,
@@ -121,15 +170,19 @@ async function oneRun(url, kind, i, policyPath, cwd) {
 async function pool(items, n, fn) {
   const results = [];
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      const r = await fn(item);
-      results.push(r);
-      process.stderr.write(`${r.kind.padEnd(10)} #${String(r.i).padStart(2)}  ${r.outcome.padEnd(12)} ${r.fired.join(',') || '-'}  ` +
-        `median ${r.median ? `${r.median[0]}→${r.median[1]}ms ×${r.median[2]} (lo ×${r.median[3]})` : 'n/a'}  p95 ${r.p95 ? `${r.p95[0]}→${r.p95[1]}ms` : 'n/a'}  ${r.seconds.toFixed(0)}s\n`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        const r = await fn(item);
+        results.push(r);
+        process.stderr.write(
+          `${r.kind.padEnd(10)} #${String(r.i).padStart(2)}  ${r.outcome.padEnd(12)} ${r.fired.join(',') || '-'}  ` +
+            `median ${r.median ? `${r.median[0]}→${r.median[1]}ms ×${r.median[2]} (lo ×${r.median[3]})` : 'n/a'}  p95 ${r.p95 ? `${r.p95[0]}→${r.p95[1]}ms` : 'n/a'}  ${r.seconds.toFixed(0)}s\n`,
+        );
+      }
+    }),
+  );
   return results;
 }
 
@@ -152,24 +205,60 @@ try {
 
 const row = (cells) => '| ' + cells.join(' | ') + ' |';
 const count = (rs, f) => rs.filter(f).length;
-console.log(`\npgharden trigger bench: ${RUNS} runs each, --load (app, 4 clients), samples ${SAMPLE}, window ${WINDOW}, ${PARALLEL} at a time, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
-console.log(row(['change', 'runs', 'passed', 'rolled back', 'by timeout_errors_increase', 'by latency_degradation', 'by pool_exhaustion', 'latency measured', 'median s/run']));
+console.log(
+  `\npgharden trigger bench: ${RUNS} runs each, --load (app, 4 clients), samples ${SAMPLE}, window ${WINDOW}, ${PARALLEL} at a time, ${os.cpus().length} CPUs, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}\n`,
+);
+console.log(
+  row([
+    'change',
+    'runs',
+    'passed',
+    'rolled back',
+    'by timeout_errors_increase',
+    'by latency_degradation',
+    'by pool_exhaustion',
+    'latency measured',
+    'median s/run',
+  ]),
+);
 console.log(row(['---', '---', '---', '---', '---', '---', '---', '---', '---']));
 for (const kind of ['harmless', 'regression']) {
   const rs = results.filter((r) => r.kind === kind);
   const secs = rs.map((r) => r.seconds).sort((a, b) => a - b);
-  console.log(row([kind, rs.length, count(rs, (r) => r.outcome === 'passed'), count(rs, (r) => r.outcome === 'rolled_back'),
-    count(rs, (r) => r.fired.includes('timeout_errors_increase')), count(rs, (r) => r.fired.includes('latency_degradation')),
-    count(rs, (r) => r.fired.includes('pool_exhaustion')), count(rs, (r) => r.latencyMeasured), secs[secs.length >> 1]?.toFixed(1)]));
+  console.log(
+    row([
+      kind,
+      rs.length,
+      count(rs, (r) => r.outcome === 'passed'),
+      count(rs, (r) => r.outcome === 'rolled_back'),
+      count(rs, (r) => r.fired.includes('timeout_errors_increase')),
+      count(rs, (r) => r.fired.includes('latency_degradation')),
+      count(rs, (r) => r.fired.includes('pool_exhaustion')),
+      count(rs, (r) => r.latencyMeasured),
+      secs[secs.length >> 1]?.toFixed(1),
+    ]),
+  );
 }
 const harmless = results.filter((r) => r.kind === 'harmless');
 const p95s = harmless.filter((r) => r.p95).map((r) => r.p95[0]);
 console.log(`\nharmless runs' baseline p95 ranged ${Math.min(...p95s)}–${Math.max(...p95s)} ms (the old p95 rule compared these directly)`);
 const oldRule = harmless.filter((r) => r.p95 && r.p95[1] > r.p95[0] * 1.2 && r.p95[1] - r.p95[0] > 1).length;
 console.log(`harmless runs where window p95 > baseline p95 × 1.2 (the old trigger would have fired): ${oldRule} of ${harmless.length}`);
-for (const r of results.filter((x) => (x.kind === 'harmless') === (x.outcome !== 'passed'))) console.log(`  ${r.kind} #${r.i}: ${r.outcome} ${r.reasons.join('; ')}`);
+for (const r of results.filter((x) => (x.kind === 'harmless') === (x.outcome !== 'passed')))
+  console.log(`  ${r.kind} #${r.i}: ${r.outcome} ${r.reasons.join('; ')}`);
 const unreadable = results.filter((r) => r.jsonUnreadable);
-if (unreadable.length) console.log(`runs whose --json output could not be parsed (judged by exit code): ${unreadable.map((r) => `${r.kind} #${r.i} exit ${r.code}, ${r.stdoutBytes} bytes`).join('; ')}`);
+if (unreadable.length)
+  console.log(
+    `runs whose --json output could not be parsed (judged by exit code): ${unreadable.map((r) => `${r.kind} #${r.i} exit ${r.code}, ${r.stdoutBytes} bytes`).join('; ')}`,
+  );
 console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
-const ok = count(harmless, (r) => r.outcome !== 'passed') === 0 && count(results.filter((r) => r.kind === 'regression'), (r) => r.outcome !== 'rolled_back') === 0;
+const ok =
+  count(harmless, (r) => r.outcome !== 'passed') === 0 &&
+  count(
+    results.filter((r) => r.kind === 'regression'),
+    (r) => r.outcome !== 'rolled_back',
+  ) === 0;
 process.exitCode = ok ? 0 : 1;

@@ -19,11 +19,16 @@ import { nodesOf } from './migrate/ast.js';
 
 /** Statement kinds (parse-tree node names) whose options or strings can hold a secret. */
 const RISKY_NODES = [
-  'CreateRoleStmt', 'AlterRoleStmt', // PASSWORD '…' (CREATE/ALTER USER|GROUP parse to these)
-  'CreateUserMappingStmt', 'AlterUserMappingStmt', // OPTIONS (password '…')
-  'CreateForeignServerStmt', 'AlterForeignServerStmt', // OPTIONS (… password, sslkey …)
-  'CreateSubscriptionStmt', 'AlterSubscriptionStmt', // CONNECTION 'conninfo with password'
-  'DoStmt', 'CreateFunctionStmt', // bodies can run anything, including the above
+  'CreateRoleStmt',
+  'AlterRoleStmt', // PASSWORD '…' (CREATE/ALTER USER|GROUP parse to these)
+  'CreateUserMappingStmt',
+  'AlterUserMappingStmt', // OPTIONS (password '…')
+  'CreateForeignServerStmt',
+  'AlterForeignServerStmt', // OPTIONS (… password, sslkey …)
+  'CreateSubscriptionStmt',
+  'AlterSubscriptionStmt', // CONNECTION 'conninfo with password'
+  'DoStmt',
+  'CreateFunctionStmt', // bodies can run anything, including the above
 ];
 
 /** Functions whose arguments are keys, passwords or connection strings. */
@@ -35,10 +40,21 @@ const SECRET_NAME = /pass|secret|token|key|credential|conninfo|auth/i;
 /** The fallback, applied to every text: keywords that can precede or surround a secret. */
 const RISKY_TEXT = new RegExp(
   [
-    String.raw`\bpass(word|wd|phrase)?\b`, String.raw`password`, String.raw`\b(create|alter)\s+(role|user|group)\b`,
-    String.raw`\buser\s+mapping\b`, String.raw`\b(create|alter)\s+(server|subscription)\b`, String.raw`\bconnection\s+'`,
-    String.raw`\bpgp_\w+`, String.raw`\bdblink\w*`, String.raw`\bset_config\b`, String.raw`\b(crypt|encrypt|decrypt|hmac)\s*\(`,
-    String.raw`\bprogram\b`, String.raw`\bsecret`, String.raw`\btoken`, String.raw`\bconninfo\b`, String.raw`\bsslkey\b`,
+    String.raw`\bpass(word|wd|phrase)?\b`,
+    String.raw`password`,
+    String.raw`\b(create|alter)\s+(role|user|group)\b`,
+    String.raw`\buser\s+mapping\b`,
+    String.raw`\b(create|alter)\s+(server|subscription)\b`,
+    String.raw`\bconnection\s+'`,
+    String.raw`\bpgp_\w+`,
+    String.raw`\bdblink\w*`,
+    String.raw`\bset_config\b`,
+    String.raw`\b(crypt|encrypt|decrypt|hmac)\s*\(`,
+    String.raw`\bprogram\b`,
+    String.raw`\bsecret`,
+    String.raw`\btoken`,
+    String.raw`\bconninfo\b`,
+    String.raw`\bsslkey\b`,
   ].join('|'),
   'i',
 );
@@ -52,10 +68,12 @@ let loading: Promise<void> | null = null;
  * `monitor --once` (run every minute by Nagios) redacts with the keyword fallback only.
  */
 export function loadRedactor(): Promise<void> {
-  loading ??= import('libpg-query').then(async (mod) => {
-    await mod.loadModule();
-    parseSync = mod.parseSync;
-  }).catch(() => undefined);
+  loading ??= import('libpg-query')
+    .then(async (mod) => {
+      await mod.loadModule();
+      parseSync = mod.parseSync;
+    })
+    .catch(() => undefined);
   return loading;
 }
 
@@ -114,7 +132,13 @@ export function redactLiterals(sql: string): string {
       let depth = 1;
       let j = i + 2;
       while (j < n && depth > 0) {
-        if (sql[j] === '/' && sql[j + 1] === '*') { depth++; j += 2; } else if (sql[j] === '*' && sql[j + 1] === '/') { depth--; j += 2; } else j++;
+        if (sql[j] === '/' && sql[j + 1] === '*') {
+          depth++;
+          j += 2;
+        } else if (sql[j] === '*' && sql[j + 1] === '/') {
+          depth--;
+          j += 2;
+        } else j++;
       }
       out += '/* … */';
       i = j;

@@ -12,7 +12,10 @@ export interface StageContext {
   runsRoot?: string;
   /** The environment picked with --env, and its rules. */
   environment?: {
-    name: string; approval: 'required' | 'optional'; requires: string[]; window?: string;
+    name: string;
+    approval: 'required' | 'optional';
+    requires: string[];
+    window?: string;
     /** PgBouncer admin consoles of this environment (else the policy's poolers:). */
     poolers?: string[];
     /** Low-traffic gate of this environment (else the policy's max_load:). */

@@ -56,8 +56,15 @@ environments:
         const applied = await runCli(['apply', ...env, '--yes']);
         expect(applied.code, applied.stderr).toBe(0);
         expect(applied.json.status).toBe('applied');
-        const [row] = await sql<{ approved_by: string }>(server, `SELECT approved_by FROM pgharden.runs WHERE id = $1`, [applied.json.runId], db);
-        expect(row.approved_by).toContain(`${approver} (Alice DBA), approval #${again.json.approval.id} of plan ${again.json.approval.planHash.slice(0, 12)}`);
+        const [row] = await sql<{ approved_by: string }>(
+          server,
+          `SELECT approved_by FROM pgharden.runs WHERE id = $1`,
+          [applied.json.runId],
+          db,
+        );
+        expect(row.approved_by).toContain(
+          `${approver} (Alice DBA), approval #${again.json.approval.id} of plan ${again.json.approval.planHash.slice(0, 12)}`,
+        );
       });
     } finally {
       await sql(server, `DROP ROLE IF EXISTS ${quoteIdent(approver)}`);
@@ -65,13 +72,21 @@ environments:
   });
 
   it('--env must name an environment of the policy, and not together with --db (exit 2)', async () => {
-    const policy = await policyFile(`settings: { statement_timeout: 2s }\nenvironments:\n  staging: { db: "${urlFor(server, 'postgres')}" }\n`);
+    const policy = await policyFile(
+      `settings: { statement_timeout: 2s }\nenvironments:\n  staging: { db: "${urlFor(server, 'postgres')}" }\n`,
+    );
     const unknown = await runCli(['plan', '--env', 'production', '--policy', policy]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('environments staging');
     const both = await runCli(['plan', '--env', 'staging', '--db', urlFor(server, 'postgres'), '--policy', policy]);
     expect(both.code).toBe(2);
-    const notYet = await runCli(['plan', '--env', 'staging', '--policy', await policyFile(`environments:\n  staging: { db: x, window: "Sat 01:00-05:00 UTC" }\n`)]);
+    const notYet = await runCli([
+      'plan',
+      '--env',
+      'staging',
+      '--policy',
+      await policyFile(`environments:\n  staging: { db: x, window: "Sat 01:00-05:00 UTC" }\n`),
+    ]);
     expect(notYet.code).toBe(2);
   });
 });

@@ -20,7 +20,10 @@ describe('colour', () => {
   });
 
   it('FORCE_COLOR colours the human text on stderr, never the JSON document on stdout', async () => {
-    const dir = await migrationsFolder({ '001_x.sql': "ALTER DATABASE ${database} SET shared_buffers = '1GB';\n", '001_x_rollback.sql': 'SELECT 1;\n' });
+    const dir = await migrationsFolder({
+      '001_x.sql': "ALTER DATABASE ${database} SET shared_buffers = '1GB';\n",
+      '001_x_rollback.sql': 'SELECT 1;\n',
+    });
     const forced = await runCli(['migrate', 'lint', '--dir', dir, '--json'], { env: { FORCE_COLOR: '1' } });
     expect(forced.code).toBe(4);
     expect(forced.stderr).toContain('\x1b[');

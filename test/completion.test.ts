@@ -9,7 +9,14 @@ import { runCli } from './helpers.js';
 function bashComplete(script: string, words: string[]): string[] {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pgharden-compl-')), 'c.bash');
   fs.writeFileSync(file, script);
-  const out = execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _pgharden; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+  const out = execFileSync(
+    'bash',
+    [
+      '-c',
+      `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _pgharden; printf '%s\\n' "\${COMPREPLY[@]}"`,
+    ],
+    { encoding: 'utf8' },
+  );
   return out.split('\n').filter(Boolean);
 }
 

@@ -45,7 +45,9 @@ describe.each(testServers())('connection errors on $name PostgreSQL', (server) =
       expect(r.code, `${db}: ${r.stderr}`).toBe(code);
       expectNoSecret(r);
     }
-    const json = await runCli(['status', '--json', '--db', kv(server, `user=rt_pw_nobody password=${SECRET} dbname=nope`)], { env: { HOME: home } });
+    const json = await runCli(['status', '--json', '--db', kv(server, `user=rt_pw_nobody password=${SECRET} dbname=nope`)], {
+      env: { HOME: home },
+    });
     expect(json.json.exitCode).toBe(3);
     expectNoSecret(json);
   });
@@ -68,7 +70,9 @@ describe.each(testServers())('connection errors on $name PostgreSQL', (server) =
     const base = { HOME: emptyHome(), PGPASSWORD: decodeURIComponent(u.password) };
     const viaKv = await runCli(['status', '--db', kv(server, `user=${decodeURIComponent(u.username)} dbname=postgres`)], { env: base });
     expect(viaKv.code, viaKv.stderr).toBe(DRIFTED);
-    const viaEnv = await runCli(['status'], { env: { ...base, PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username), PGDATABASE: 'postgres' } });
+    const viaEnv = await runCli(['status'], {
+      env: { ...base, PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username), PGDATABASE: 'postgres' },
+    });
     expect(viaEnv.code, viaEnv.stderr).toBe(DRIFTED);
     const viaUrl = await runCli(['status'], { env: { HOME: base.HOME, DATABASE_URL: server.url } });
     expect(viaUrl.code, viaUrl.stderr).toBe(DRIFTED);
@@ -81,7 +85,13 @@ describe.each(testServers())('connection errors on $name PostgreSQL', (server) =
     if (!exists) await sql(server, `CREATE ROLE ${quoteIdent(osUser)} LOGIN PASSWORD ${quoteLiteral(password)}`);
     try {
       const u = new URL(server.url);
-      const env = { HOME: emptyHome(), PGHOST: u.hostname, PGPORT: u.port || '5432', PGDATABASE: 'postgres', ...(exists ? {} : { PGPASSWORD: password }) };
+      const env = {
+        HOME: emptyHome(),
+        PGHOST: u.hostname,
+        PGPORT: u.port || '5432',
+        PGDATABASE: 'postgres',
+        ...(exists ? {} : { PGPASSWORD: password }),
+      };
       const t = resolveTarget(undefined, env);
       expect(t.config.user).toBe(osUser);
       const who = await withClient(t, async (c) => (await c.query('SELECT current_user AS u')).rows[0].u);
@@ -139,7 +149,9 @@ describe.each(testServers().filter((s) => s.name === 'embedded'))('passwords on 
 
   it('a wrong password is exit 3 and is not printed', async () => {
     await withRole(async (role) => {
-      const r = await runCli(['status', '--db', kv(server, `user=${role} password=${SECRET} dbname=postgres`)], { env: { HOME: emptyHome() } });
+      const r = await runCli(['status', '--db', kv(server, `user=${role} password=${SECRET} dbname=postgres`)], {
+        env: { HOME: emptyHome() },
+      });
       expect(r.code).toBe(3);
       expect(r.stderr).toContain('password authentication failed');
       expectNoSecret(r);
@@ -150,7 +162,14 @@ describe.each(testServers().filter((s) => s.name === 'embedded'))('passwords on 
 describe.each(testServers())('session hygiene on $name PostgreSQL', (server) => {
   it('tool sessions pin what the tool parses and can write; raw sessions see the database defaults', async () => {
     await withTestDatabase(server, uniqueName('hyg'), async (db) => {
-      for (const s of [`DateStyle = 'SQL, DMY'`, `TimeZone = 'Pacific/Chatham'`, `default_transaction_read_only = on`, `IntervalStyle = 'sql_standard'`, `lock_timeout = '1ms'`, `extra_float_digits = -15`]) {
+      for (const s of [
+        `DateStyle = 'SQL, DMY'`,
+        `TimeZone = 'Pacific/Chatham'`,
+        `default_transaction_read_only = on`,
+        `IntervalStyle = 'sql_standard'`,
+        `lock_timeout = '1ms'`,
+        `extra_float_digits = -15`,
+      ]) {
         await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET ${s}`);
       }
       const u = new URL(server.url);
@@ -161,17 +180,32 @@ describe.each(testServers())('session hygiene on $name PostgreSQL', (server) => 
         const show = async (name: string) => (await c.query(`SELECT current_setting($1) AS v`, [name])).rows[0].v as string;
         await c.query('CREATE TABLE written (x int)');
         await c.query('INSERT INTO written VALUES (1)');
-        const { rows } = await c.query(`SELECT now() AS now, extract(year FROM now())::int AS year, '1 day 2 hours'::interval::text AS iv, 0.1::float8 AS f`);
-        return { ds: await show('DateStyle'), tz: await show('TimeZone'), ro: await show('default_transaction_read_only'), lock: await show('lock_timeout'), idle: await show('idle_in_transaction_session_timeout'), ...rows[0] };
+        const { rows } = await c.query(
+          `SELECT now() AS now, extract(year FROM now())::int AS year, '1 day 2 hours'::interval::text AS iv, 0.1::float8 AS f`,
+        );
+        return {
+          ds: await show('DateStyle'),
+          tz: await show('TimeZone'),
+          ro: await show('default_transaction_read_only'),
+          lock: await show('lock_timeout'),
+          idle: await show('idle_in_transaction_session_timeout'),
+          ...rows[0],
+        };
       });
       expect(tool).toMatchObject({ ds: 'ISO, MDY', tz: 'UTC', ro: 'off', lock: '0', idle: '0', iv: '1 day 02:00:00', f: 0.1 });
       expect((tool.now as Date).getUTCFullYear()).toBe(tool.year);
 
-      const raw = await withClient(target, async (c) => {
-        const { rows } = await c.query(`SELECT current_setting('DateStyle') AS ds, current_setting('TimeZone') AS tz, current_setting('default_transaction_read_only') AS ro`);
-        const timeout = (c as unknown as { connectionParameters: { query_timeout?: number } }).connectionParameters.query_timeout;
-        return { ...rows[0], timeout };
-      }, { raw: true });
+      const raw = await withClient(
+        target,
+        async (c) => {
+          const { rows } = await c.query(
+            `SELECT current_setting('DateStyle') AS ds, current_setting('TimeZone') AS tz, current_setting('default_transaction_read_only') AS ro`,
+          );
+          const timeout = (c as unknown as { connectionParameters: { query_timeout?: number } }).connectionParameters.query_timeout;
+          return { ...rows[0], timeout };
+        },
+        { raw: true },
+      );
       expect(raw).toMatchObject({ ds: 'SQL, DMY', tz: 'Pacific/Chatham', ro: 'on' });
       expect(raw.timeout).toBeGreaterThan(0);
     });

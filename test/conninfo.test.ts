@@ -29,7 +29,11 @@ function emptyHome(): string {
 describe('keyword/value strings (libpq quoting)', () => {
   it('reads quoted values with escaped quotes, backslashes and spaces, and spaces around =', () => {
     expect(parseKeywordValue(String.raw`host=db.example port = 6432 user=app password='a b\'c\\d' dbname=x\ y`, '--db')).toEqual({
-      host: 'db.example', port: '6432', user: 'app', password: String.raw`a b'c\d`, dbname: 'x y',
+      host: 'db.example',
+      port: '6432',
+      user: 'app',
+      password: String.raw`a b'c\d`,
+      dbname: 'x y',
     });
     expect(parseKeywordValue("password='' dbname=x", '--db')).toEqual({ password: '', dbname: 'x' });
   });
@@ -47,8 +51,16 @@ describe('keyword/value strings (libpq quoting)', () => {
 
 describe('URIs', () => {
   it('percent-decodes every component as libpq does', () => {
-    expect(parseUri('postgresql://us%40er:p%40ss%2Fw@db.example:6432/rt_sl%2Fash%3B%23%40%3A%3F?sslmode=require&application_name=a%20b', '--db')).toEqual({
-      user: 'us@er', password: 'p@ss/w', host: 'db.example', port: '6432', dbname: 'rt_sl/ash;#@:?', sslmode: 'require', application_name: 'a b',
+    expect(
+      parseUri('postgresql://us%40er:p%40ss%2Fw@db.example:6432/rt_sl%2Fash%3B%23%40%3A%3F?sslmode=require&application_name=a%20b', '--db'),
+    ).toEqual({
+      user: 'us@er',
+      password: 'p@ss/w',
+      host: 'db.example',
+      port: '6432',
+      dbname: 'rt_sl/ash;#@:?',
+      sslmode: 'require',
+      application_name: 'a b',
     });
     expect(parseUri('postgres://%2Fvar%2Frun%2Fpostgresql/db', '--db')).toEqual({ host: '/var/run/postgresql', dbname: 'db' });
     expect(parseUri('postgres://[::1]:5433', '--db')).toEqual({ host: '::1', port: '5433' });
@@ -56,7 +68,9 @@ describe('URIs', () => {
   });
 
   it('refuses another scheme and malformed escapes', () => {
-    expect(usageError(() => parseConnString(`mysql://u:${SECRET}@h/d`, '--db')).message).toMatch(/mysql:\/\/ is not a PostgreSQL connection URI/);
+    expect(usageError(() => parseConnString(`mysql://u:${SECRET}@h/d`, '--db')).message).toMatch(
+      /mysql:\/\/ is not a PostgreSQL connection URI/,
+    );
     expect(usageError(() => parseUri('postgres://h/a%2', '--db')).message).toContain('invalid percent-encoded token');
     expect(usageError(() => parseUri('postgres://h/a%00', '--db')).message).toContain('%00');
     expect(usageError(() => parseUri('postgres://h/d?nope=1', '--db')).message).toContain('invalid connection option "nope"');
@@ -125,7 +139,19 @@ describe('resolveTarget: libpq precedence and defaults', () => {
   it('wantsEmbedded: false as soon as anything names a server', () => {
     expect(wantsEmbedded(undefined, {})).toBe(true);
     expect(wantsEmbedded(undefined, { HOME: '/x', PATH: '/bin' })).toBe(true);
-    for (const v of ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGSERVICE', 'PGPASSWORD', 'PGSSLMODE', 'PGSERVICEFILE', 'PGSSLROOTCERT', 'PGPASSFILE']) {
+    for (const v of [
+      'PGHOST',
+      'PGHOSTADDR',
+      'PGPORT',
+      'PGUSER',
+      'PGDATABASE',
+      'PGSERVICE',
+      'PGPASSWORD',
+      'PGSSLMODE',
+      'PGSERVICEFILE',
+      'PGSSLROOTCERT',
+      'PGPASSFILE',
+    ]) {
       expect(wantsEmbedded(undefined, { [v]: 'x' }), v).toBe(false);
     }
     expect(wantsEmbedded('host=x', {})).toBe(false);
@@ -159,7 +185,9 @@ describe('password file', () => {
     expect(lookupPassword(file, { host: 'db.example', port: 6432, database: 'x', user: 'u' })).toEqual({ password: 'tcp' });
     expect(lookupPassword(file, { host: 'db.example', port: 6432, database: 'x', user: 'v' })).toEqual({});
     fs.chmodSync(file, 0o644);
-    expect(lookupPassword(file, { host: 'db.example', port: 6432, database: 'x', user: 'u' })).toMatchObject({ ignored: expect.stringContaining('chmod 0600') });
+    expect(lookupPassword(file, { host: 'db.example', port: 6432, database: 'x', user: 'u' })).toMatchObject({
+      ignored: expect.stringContaining('chmod 0600'),
+    });
   });
 });
 

@@ -71,7 +71,9 @@ describe.each(testServers())('core pipeline on $name PostgreSQL', (server) => {
         await sql(server, `ALTER ROLE ${role} IN DATABASE ${quoteIdent(db)} SET statement_timeout = 0`);
         const args = ['--db', urlFor(server, db), '--policy', await policyFile(TEST_POLICY)];
         const planned = await runCli(['plan', ...args, '--json']);
-        expect(planned.json.findings.some((f: { code: string; roles?: string[] }) => f.code === 'role-override' && f.roles?.includes(role))).toBe(true);
+        expect(
+          planned.json.findings.some((f: { code: string; roles?: string[] }) => f.code === 'role-override' && f.roles?.includes(role)),
+        ).toBe(true);
         expect((await runCli(['apply', ...args])).code).toBe(0);
         const verified = await runCli(['verify', ...args, '--json']);
         expect(verified.code).toBe(1);
@@ -101,7 +103,9 @@ describe.each(testServers())('core pipeline on $name PostgreSQL', (server) => {
       expect(planned.stdout).toMatch(/connection_limit/);
       const applied = await runCli(['apply', ...args, '--json']);
       expect(applied.code).toBe(4);
-      expect(applied.json.details.findings.find((f: { code: string }) => f.code === 'not-database-settable').setting).toBe('max_connections');
+      expect(applied.json.details.findings.find((f: { code: string }) => f.code === 'not-database-settable').setting).toBe(
+        'max_connections',
+      );
       expect(await snapshot(server, db)).toEqual(before);
       const schema = await sql(server, `SELECT 1 FROM pg_namespace WHERE nspname = 'pgharden'`, [], db);
       expect(schema).toHaveLength(0);
@@ -111,7 +115,14 @@ describe.each(testServers())('core pipeline on $name PostgreSQL', (server) => {
   it('blocks a connection limit the server cannot honour (at or above max_connections − reserved)', async () => {
     await withTestDatabase(server, uniqueName('limit'), async (db) => {
       const [{ max }] = await sql<{ max: number }>(server, `SELECT current_setting('max_connections')::int AS max`);
-      const planned = await runCli(['plan', '--db', urlFor(server, db), '--policy', await policyFile(`connection_limit: ${max}\n`), '--json']);
+      const planned = await runCli([
+        'plan',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await policyFile(`connection_limit: ${max}\n`),
+        '--json',
+      ]);
       expect(planned.code).toBe(4);
       expect(planned.json.findings.map((f: { code: string }) => f.code)).toContain('connection-limit-too-high');
     });
@@ -136,7 +147,12 @@ describe.each(testServers())('core pipeline on $name PostgreSQL', (server) => {
       const results = await Promise.all([runCli(args), runCli(args)]);
       expect(results.map((r) => r.code)).toEqual([0, 0]);
       expect(results.map((r) => r.json.status).sort()).toEqual(['applied', 'noop']);
-      const runs = await sql<{ status: string }>(server, `SELECT status FROM pgharden.runs WHERE command = 'apply' AND status = 'applied'`, [], db);
+      const runs = await sql<{ status: string }>(
+        server,
+        `SELECT status FROM pgharden.runs WHERE command = 'apply' AND status = 'applied'`,
+        [],
+        db,
+      );
       expect(runs).toHaveLength(1);
       const steps = await sql(server, `SELECT name FROM pgharden.steps WHERE name LIKE 'set %' OR name = 'connection_limit'`, [], db);
       expect(steps).toHaveLength(5);
@@ -161,7 +177,14 @@ describe.each(testServers())('core pipeline on $name PostgreSQL', (server) => {
 
   it('an unknown parameter is a blocking finding (exit 4), not a crash', async () => {
     await withTestDatabase(server, uniqueName('unknown'), async (db) => {
-      const result = await runCli(['plan', '--db', urlFor(server, db), '--policy', await policyFile('settings:\n  statment_timeout: 30s\n'), '--json']);
+      const result = await runCli([
+        'plan',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await policyFile('settings:\n  statment_timeout: 30s\n'),
+        '--json',
+      ]);
       expect(result.code).toBe(4);
       expect(result.json.findings[0]).toMatchObject({ code: 'unknown-parameter', setting: 'statment_timeout' });
     });

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, runCli, sql, tempDir, testServers } from './helpers.js';
 
 const postgresProcessesFor = (dir: string) =>
-  execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(dir) && /postgres/.test(l) && !l.includes('ps -eo'));
+  execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(dir) && /postgres/.test(l) && !l.includes('ps -eo'));
 
 /** Wait (bounded) until `check` holds; the test asserts the final state, not how long it took. */
 async function eventually(check: () => boolean, limitMs = 30_000): Promise<boolean> {
@@ -29,7 +31,9 @@ describe('the embedded PostgreSQL', () => {
     const cwd = await tempDir();
     try {
       const result = await runCli(['status', '--embedded', '--json'], { cwd });
-      expect(result.stderr.split('\n')[0]).toMatch(/--embedded: using the embedded PostgreSQL in \.pgharden\/embedded\/ \(database codex_memory\)/);
+      expect(result.stderr.split('\n')[0]).toMatch(
+        /--embedded: using the embedded PostgreSQL in \.pgharden\/embedded\/ \(database codex_memory\)/,
+      );
       expect(result.json).toMatchObject({ database: 'codex_memory' });
       const dataDir = path.join(cwd, '.pgharden/embedded/data');
       expect(await fs.readFile(path.join(dataDir, 'PG_VERSION'), 'utf8')).toMatch(/^18/);
@@ -71,7 +75,10 @@ describe('the embedded PostgreSQL', () => {
   it('a command killed with SIGKILL leaves no server behind: the watchdog stops it', async () => {
     const cwd = await tempDir();
     try {
-      const child = spawn(process.execPath, [CLI, 'monitor', '--embedded', '--plain', '--interval', '500ms'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'monitor', '--embedded', '--plain', '--interval', '500ms'], {
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       const dataDir = path.join(cwd, '.pgharden/embedded/data');
@@ -90,7 +97,10 @@ describe('the embedded PostgreSQL', () => {
   it('embedded stop ends a server still in use; the data is kept', async () => {
     const cwd = await tempDir();
     try {
-      const child = spawn(process.execPath, [CLI, 'monitor', '--embedded', '--plain', '--interval', '500ms'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'monitor', '--embedded', '--plain', '--interval', '500ms'], {
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const dataDir = path.join(cwd, '.pgharden/embedded/data');
       expect(await eventually(() => postgresProcessesFor(dataDir).length > 0)).toBe(true);
       const stopped = await runCli(['embedded', 'stop', '--json'], { cwd });
@@ -109,7 +119,9 @@ describe('the embedded PostgreSQL', () => {
     execFileSync('chown', ['nobody', cwd]);
     try {
       const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'status', '--embedded', '--json'], {
-        cwd, env: { PATH: process.env.PATH!, HOME: cwd, NO_COLOR: '1' }, encoding: 'utf8',
+        cwd,
+        env: { PATH: process.env.PATH!, HOME: cwd, NO_COLOR: '1' },
+        encoding: 'utf8',
       });
       // status is a check: a fresh codex_memory is not in the policy's target state (exit 1), but it connected.
       expect(r.status, r.stderr).toBe(1);
@@ -122,23 +134,26 @@ describe('the embedded PostgreSQL', () => {
     }
   });
 
-  it.runIf(isRoot)('as root in a directory the postgres user cannot enter: the data moves to a reachable place, and the first line says where and why', async () => {
-    const parent = await tempDir();
-    const cwd = path.join(parent, 'private');
-    await fs.mkdir(cwd, { mode: 0o700 });
-    let root = '';
-    try {
-      const r = await runCli(['status', '--embedded', '--json'], { cwd });
-      expect(r.code, r.stderr).not.toBe(3);
-      const first = r.stderr.split('\n')[0];
-      expect(first).toMatch(/using the embedded PostgreSQL in \S*pgharden-embedded-[0-9a-f]{12}\/ \(the OS user postgres cannot enter /);
-      root = first.match(/in (\S*pgharden-embedded-[0-9a-f]{12})\//)![1];
-      expect(postgresProcessesFor(root)).toEqual([]);
-    } finally {
-      await fs.rm(parent, { recursive: true, force: true });
-      if (root) await fs.rm(root, { recursive: true, force: true });
-    }
-  });
+  it.runIf(isRoot)(
+    'as root in a directory the postgres user cannot enter: the data moves to a reachable place, and the first line says where and why',
+    async () => {
+      const parent = await tempDir();
+      const cwd = path.join(parent, 'private');
+      await fs.mkdir(cwd, { mode: 0o700 });
+      let root = '';
+      try {
+        const r = await runCli(['status', '--embedded', '--json'], { cwd });
+        expect(r.code, r.stderr).not.toBe(3);
+        const first = r.stderr.split('\n')[0];
+        expect(first).toMatch(/using the embedded PostgreSQL in \S*pgharden-embedded-[0-9a-f]{12}\/ \(the OS user postgres cannot enter /);
+        root = first.match(/in (\S*pgharden-embedded-[0-9a-f]{12})\//)![1];
+        expect(postgresProcessesFor(root)).toEqual([]);
+      } finally {
+        await fs.rm(parent, { recursive: true, force: true });
+        if (root) await fs.rm(root, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('render', () => {
@@ -154,7 +169,9 @@ describe('render', () => {
       expect(result.code, result.stderr).toBe(0);
       for (const file of ['009_security_hardening.sql', '009_security_hardening_rollback.sql']) {
         const committed = await fs.readFile(path.join(ROOT, 'migration/migrations', file), 'utf8');
-        expect(await fs.readFile(path.join(out, file), 'utf8'), `${file} is stale: run \`pgharden render\` on a fresh codex_memory`).toBe(committed);
+        expect(await fs.readFile(path.join(out, file), 'utf8'), `${file} is stale: run \`pgharden render\` on a fresh codex_memory`).toBe(
+          committed,
+        );
       }
     } finally {
       await sql(server, 'DROP DATABASE IF EXISTS codex_memory WITH (FORCE)');

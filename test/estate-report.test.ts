@@ -34,7 +34,8 @@ environments:
     max_load: { active_connections: 50%, sample: 1s }
 ${bouncer ? `    poolers: ["${bouncer.adminUrl}"]` : ''}
 `);
-          const run = (env: string) => runCli(['run', '--env', env, '--policy', policy, '--yes', '--no-probes', '--window', '2s', '--json']);
+          const run = (env: string) =>
+            runCli(['run', '--env', env, '--policy', policy, '--yes', '--no-probes', '--window', '2s', '--json']);
           const staged = await run('staging');
           expect(staged.code, staged.stderr).toBe(0);
 
@@ -53,17 +54,33 @@ ${bouncer ? `    poolers: ["${bouncer.adminUrl}"]` : ''}
 
           const section = (title: string) => md.split(`## ${title}\n`)[1]?.split('\n## ')[0] ?? '';
           expect(section('Approval')).toContain('production (approval: required, four eyes)');
-          expect(section('Approval')).toContain(`Approved by: ${approver} (Alice DBA), approval #${approved.json.approval.id} of plan ${hash}`);
+          expect(section('Approval')).toContain(
+            `Approved by: ${approver} (Alice DBA), approval #${approved.json.approval.id} of plan ${hash}`,
+          );
           expect(section('Approval')).toContain(`Applied by (database login): ${applier}`);
           expect(section('Promotion')).toContain(`staging: run ${staged.json.runId} passed`);
           expect(section('Promotion')).toContain(`on ${staging}`);
-          expect(section('Declared role values and exceptions')).toContain(`| ${reporting} | statement_timeout = 1min | yes | nightly reports, TICKET-123 | 2099-03-31 |`);
+          expect(section('Declared role values and exceptions')).toContain(
+            `| ${reporting} | statement_timeout = 1min | yes | nightly reports, TICKET-123 | 2099-03-31 |`,
+          );
           expect(section('Maintenance window')).toContain('inside Mon-Sun 00:00-24:00 UTC');
-          expect(section('Traffic before the change (max_load)')).toMatch(/\d+ active connection\(s\) \(max_load \d+\), [\d.]+ transactions\/s over 1s: a low-traffic period/);
-          if (bouncer) expect(section('PgBouncer')).toMatch(/after apply: PgBouncer postgres:\/\/.*RECONNECT|no database of it points at this database/);
+          expect(section('Traffic before the change (max_load)')).toMatch(
+            /\d+ active connection\(s\) \(max_load \d+\), [\d.]+ transactions\/s over 1s: a low-traffic period/,
+          );
+          if (bouncer)
+            expect(section('PgBouncer')).toMatch(
+              /after apply: PgBouncer postgres:\/\/.*RECONNECT|no database of it points at this database/,
+            );
 
           // The HTML report carries the same sections (escaped text, no scripts).
-          for (const text of [`${approver} (Alice DBA), approval #${approved.json.approval.id} of plan ${hash}`, `staging: run ${staged.json.runId} passed`, 'nightly reports, TICKET-123', '2099-03-31', applier, 'inside Mon-Sun 00:00-24:00 UTC']) {
+          for (const text of [
+            `${approver} (Alice DBA), approval #${approved.json.approval.id} of plan ${hash}`,
+            `staging: run ${staged.json.runId} passed`,
+            'nightly reports, TICKET-123',
+            '2099-03-31',
+            applier,
+            'inside Mon-Sun 00:00-24:00 UTC',
+          ]) {
             expect(html).toContain(text);
           }
           expect(html).toMatch(/<h2>Declared role values and exceptions<\/h2><table class="exceptions">.*<td>yes<\/td>/s);

@@ -31,7 +31,9 @@ describe.each(testServers())('check exit codes on $name PostgreSQL', (server) =>
       expect(pending.json.changesPending).toBe(true);
       const critical = await runCli(['verify', '--once', ...args]);
       expect(critical.code, critical.stdout).toBe(2);
-      expect(critical.stdout).toMatch(/^PGHARDEN CRITICAL - verify statement_timeout is 0, not 2s; database \S+ has connection limit -1, not 20 \| settings_in_force=0;;;0;2 /);
+      expect(critical.stdout).toMatch(
+        /^PGHARDEN CRITICAL - verify statement_timeout is 0, not 2s; database \S+ has connection limit -1, not 20 \| settings_in_force=0;;;0;2 /,
+      );
       expect(critical.stdout.trim().split('\n')).toHaveLength(1);
       // The human output: no green tick on a failed setting.
       const human = await runCli(['verify', ...args]);
@@ -47,7 +49,9 @@ describe.each(testServers())('check exit codes on $name PostgreSQL', (server) =>
       expect((await runCli(['plan', '--detailed-exitcode', ...args])).code).toBe(0);
       const ok = await runCli(['verify', '--once', ...args]);
       expect(ok.code, ok.stdout).toBe(0);
-      expect(ok.stdout).toMatch(/^PGHARDEN OK - verify \S+: 2 setting\(s\) in force for \d+ login role\(s\) \| settings_in_force=2;;;0;2 roles_not_in_policy=0;/);
+      expect(ok.stdout).toMatch(
+        /^PGHARDEN OK - verify \S+: 2 setting\(s\) in force for \d+ login role\(s\) \| settings_in_force=2;;;0;2 roles_not_in_policy=0;/,
+      );
 
       // A role override defeats it: status (database level) is still in the target state, verify is not.
       await sql(server, `CREATE ROLE ${quoteIdent(role)} LOGIN`);
@@ -79,7 +83,9 @@ describe.each(testServers())('check exit codes on $name PostgreSQL', (server) =>
         expect((await runCli(['apply', '--yes', ...args])).code).toBe(0);
         const warning = await runCli(['verify', '--once', ...args]);
         expect(warning.code, warning.stdout).toBe(1);
-        expect(warning.stdout).toMatch(/^PGHARDEN WARNING - verify \S+: the policy is in force for new sessions, but 1 session\(s\) started before the apply still run on the old settings \|.* sessions_on_old_settings=1;/);
+        expect(warning.stdout).toMatch(
+          /^PGHARDEN WARNING - verify \S+: the policy is in force for new sessions, but 1 session\(s\) started before the apply still run on the old settings \|.* sessions_on_old_settings=1;/,
+        );
       } finally {
         await old.end();
       }
@@ -90,10 +96,24 @@ describe.each(testServers())('check exit codes on $name PostgreSQL', (server) =>
 
   it('plan --detailed-exitcode is 4 when blocked; verify --once is UNKNOWN when it cannot tell', async () => {
     await withTestDatabase(server, uniqueName('ec_blk'), async (db) => {
-      const blocked = await runCli(['plan', '--detailed-exitcode', '--db', urlFor(server, db), '--policy', await policyFile('connection_limit: 100000\n')]);
+      const blocked = await runCli([
+        'plan',
+        '--detailed-exitcode',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await policyFile('connection_limit: 100000\n'),
+      ]);
       expect(blocked.code, blocked.stderr).toBe(4);
       // No answer from the server: verify cannot tell.
-      const unknown = await runCli(['verify', '--once', '--db', 'postgres://nobody@127.0.0.1:1/x', '--policy', await policyFile('settings:\n  statement_timeout: 1s\n')]);
+      const unknown = await runCli([
+        'verify',
+        '--once',
+        '--db',
+        'postgres://nobody@127.0.0.1:1/x',
+        '--policy',
+        await policyFile('settings:\n  statement_timeout: 1s\n'),
+      ]);
       expect(unknown.code, unknown.stdout).toBe(3);
       expect(unknown.stdout).toMatch(/^PGHARDEN UNKNOWN - /);
     });

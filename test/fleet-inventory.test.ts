@@ -28,11 +28,24 @@ describe('fleet inventory', () => {
     expect(printed.code).toBe(0);
     expect(JSON.parse(printed.stdout)).toEqual(committed);
     expect(committed.additionalProperties).toBe(false);
-    expect(Object.keys(committed.properties)).toEqual(expect.arrayContaining(['policy', 'targets', 'discover', 'waves', 'concurrency', 'max_failures', 'probes', 'guard_window', 'wave_pause']));
+    expect(Object.keys(committed.properties)).toEqual(
+      expect.arrayContaining([
+        'policy',
+        'targets',
+        'discover',
+        'waves',
+        'concurrency',
+        'max_failures',
+        'probes',
+        'guard_window',
+        'wave_pause',
+      ]),
+    );
   });
 
   it("parses the issue's shape, with durations in ms and the name from the file", () => {
-    const inv = parseInventory(`
+    const inv = parseInventory(
+      `
 policy: policies/ticket-010.yaml
 targets: [postgres://db1.internal/app, service=shop_eu, env:production]
 discover: { server: "postgres://pg1.internal:5432/postgres", databases: "shop_%" }
@@ -41,13 +54,25 @@ concurrency: 20
 max_failures: 1
 probes: false
 guard_window: 0s
-`, '/etc/pgharden/shop-eu.yaml');
-    expect(inv).toMatchObject({ name: 'shop-eu', policyPath: '/etc/pgharden/policies/ticket-010.yaml', waves: [1, '10%', '50%', '100%'], concurrency: 20, max_failures: 1, probes: false, guard_window: 0 });
+`,
+      '/etc/pgharden/shop-eu.yaml',
+    );
+    expect(inv).toMatchObject({
+      name: 'shop-eu',
+      policyPath: '/etc/pgharden/policies/ticket-010.yaml',
+      waves: [1, '10%', '50%', '100%'],
+      concurrency: 20,
+      max_failures: 1,
+      probes: false,
+      guard_window: 0,
+    });
     expect(inv.discover).toEqual({ server: 'postgres://pg1.internal:5432/postgres', databases: 'shop_%', exclude: [] });
   });
 
   it('refuses a password anywhere in the file, without printing it (exit 2, nothing contacted)', async () => {
-    const file = await inventory(`targets: ["postgres://app:s3cr3t-pw@db1/app", "host=db2 dbname=app password=an0ther-pw"]\ndiscover: { server: "postgres://u:th1rd-pw@pg1/postgres", databases: "a%" }\n`);
+    const file = await inventory(
+      `targets: ["postgres://app:s3cr3t-pw@db1/app", "host=db2 dbname=app password=an0ther-pw"]\ndiscover: { server: "postgres://u:th1rd-pw@pg1/postgres", databases: "a%" }\n`,
+    );
     const r = await runCli(['fleet', 'plan', '--inventory', file, '--control', NOWHERE]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/targets\.0: .*holds a password/);
@@ -59,7 +84,10 @@ guard_window: 0s
 
   it('names every bad key and value (exit 2)', async () => {
     const cases: [string, RegExp][] = [
-      ['discover: { server: "postgres://h/p", databases: "a%" }\nwaves: [0, 150%]\n', /waves\.0: .*at least 1[\s\S]*waves\.1: .*between 0% and 100%/],
+      [
+        'discover: { server: "postgres://h/p", databases: "a%" }\nwaves: [0, 150%]\n',
+        /waves\.0: .*at least 1[\s\S]*waves\.1: .*between 0% and 100%/,
+      ],
       ['targets: [postgres://h/a]\nmax_failure: 1\n', /unknown key "max_failure"; allowed keys: .*max_failures/],
       ['targets: [postgres://h/a]\nguard_window: soon\n', /guard_window: "soon" — not a duration/],
       ['policy: ticket-010\n', /names no database: give targets:, discover:, or both/],

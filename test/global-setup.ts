@@ -41,9 +41,16 @@ function logServerCpu(dataDir: string, file: string): void {
   };
   try {
     const pid = readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0];
-    const children = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean),
+    );
     let total = ticks(pid, true);
-    for (const c of children) try { total += ticks(c, false); } catch { /* exited meanwhile */ }
+    for (const c of children)
+      try {
+        total += ticks(c, false);
+      } catch {
+        /* exited meanwhile */
+      }
     appendFileSync(file, `${(total / 100).toFixed(2)}\n`);
   } catch (err) {
     appendFileSync(file, `error ${(err as Error).message}\n`);

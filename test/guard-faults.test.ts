@@ -18,7 +18,10 @@ const POLICY = parsePolicy('rollback_triggers:\n  timeout_errors_increase: 5%\n 
 const BASE: GuardBaseline = { failureRate: 0, load: null, statementMeanMs: null, watchedQueryIds: [] };
 
 /** Run the guard as `run` does: the caller's own session, the guard's sampling on its own. */
-async function runGuard(target: Target, opts: Omit<Parameters<typeof guard>[2], 'baseline'> & { baseline?: GuardBaseline; policy?: typeof POLICY }): Promise<GuardResult> {
+async function runGuard(
+  target: Target,
+  opts: Omit<Parameters<typeof guard>[2], 'baseline'> & { baseline?: GuardBaseline; policy?: typeof POLICY },
+): Promise<GuardResult> {
   const client = await connect(target, { appName: 'pgharden test caller' });
   try {
     return await guard({ target, policy: opts.policy ?? POLICY, log: silentLog }, client, { baseline: BASE, ...opts });
@@ -42,7 +45,13 @@ function steadyApp(url: string): { stop(): Promise<number> } {
     }
     await client.end();
   })().catch(() => undefined);
-  return { stop: async () => { running = false; await done; return n; } };
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+      return n;
+    },
+  };
 }
 
 const SYSTEM_LOG = '/var/log/postgresql/postgresql-15-main.log';
@@ -72,7 +81,10 @@ describe.each(testServers())('guard under faults ($name)', (server: TestServer) 
         for (let i = 0; i < 10; i++) {
           const c = new pg.Client(roleUrl.toString());
           c.on('error', () => undefined);
-          const refused = await c.connect().then(() => false, (err) => (err as { code?: string }).code === '53300');
+          const refused = await c.connect().then(
+            () => false,
+            (err) => (err as { code?: string }).code === '53300',
+          );
           if (refused) break;
           void c.query('SELECT pg_sleep(60)').catch(() => undefined);
           holders.push(c);
@@ -82,11 +94,20 @@ describe.each(testServers())('guard under faults ($name)', (server: TestServer) 
         roleTarget.config = { ...roleTarget.config, user: role, password };
 
         // The system server's own stderr log (Debian's path), when this machine has it: the real format, read live.
-        const logFile = server.name === 'system' ? await fs.access(SYSTEM_LOG, fs.constants.R_OK).then(() => SYSTEM_LOG, () => undefined) : undefined;
+        const logFile =
+          server.name === 'system'
+            ? await fs.access(SYSTEM_LOG, fs.constants.R_OK).then(
+                () => SYSTEM_LOG,
+                () => undefined,
+              )
+            : undefined;
         const result = await runGuard(targetFor(server, db), {
-          windowMs: 6_000, intervalMs: 500, logFile,
+          windowMs: 6_000,
+          intervalMs: 500,
+          logFile,
           // The guard's load sampler logs in as the same role: its first login is refused (53300).
-          load: loadSamplerFor(roleTarget, 'select', 2), loadSampleMs: 1_000,
+          load: loadSamplerFor(roleTarget, 'select', 2),
+          loadSampleMs: 1_000,
         });
         const hammered = await hammer.stop();
         hammer = null;
@@ -118,22 +139,26 @@ describe.each(testServers())('guard under faults ($name)', (server: TestServer) 
     });
   });
 
-  it('pg_terminate_backend of the guard\'s session mid-window: it reconnects, completes the window and passes', async () => {
+  it("pg_terminate_backend of the guard's session mid-window: it reconnects, completes the window and passes", async () => {
     await withTestDatabase(server, uniqueName('guard_kill'), async (db) => {
       const app = steadyApp(urlFor(server, db));
       const events: string[] = [];
       const killed: number[] = [];
       try {
         const guarding = runGuard(targetFor(server, db), {
-          windowMs: 5_000, intervalMs: 400,
+          windowMs: 5_000,
+          intervalMs: 400,
           onConnection: (e) => events.push(e.state),
           onSample: () => events.push('sample'),
         });
         // Kill the guard's session as soon as it has taken a reading, then once more.
         for (let round = 0; round < 2; round++) {
           for (let i = 0; i < 100 && events.filter((e) => e === 'sample').length <= round * 3; i++) await sleep(100);
-          const rows = await sql<{ pid: number }>(server,
-            `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pgharden guard'`, [db]);
+          const rows = await sql<{ pid: number }>(
+            server,
+            `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pgharden guard'`,
+            [db],
+          );
           killed.push(...rows.map((r) => r.pid));
         }
         const result = await guarding;
@@ -160,17 +185,30 @@ describe.each(testServers())('guard under faults ($name)', (server: TestServer) 
       const sockets = new Set<net.Socket>();
       const proxy = net.createServer((c) => {
         const r = net.connect(Number(up.port || 5432), up.hostname);
-        for (const s of [c, r]) { sockets.add(s); s.on('error', () => undefined); s.on('close', () => { c.destroy(); r.destroy(); }); }
+        for (const s of [c, r]) {
+          sockets.add(s);
+          s.on('error', () => undefined);
+          s.on('close', () => {
+            c.destroy();
+            r.destroy();
+          });
+        }
         c.pipe(r);
         r.pipe(c);
       });
       await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
       const target = targetFor(server, db);
-      const viaProxy: Target = { ...target, config: { ...target.config, host: '127.0.0.1', port: (proxy.address() as net.AddressInfo).port } };
+      const viaProxy: Target = {
+        ...target,
+        config: { ...target.config, host: '127.0.0.1', port: (proxy.address() as net.AddressInfo).port },
+      };
       const states: string[] = [];
       const guarding = runGuard(viaProxy, {
-        windowMs: 60_000, intervalMs: 300, reconnectWithinMs: 1_500,
-        onSample: () => states.push('sample'), onConnection: (e) => states.push(e.state),
+        windowMs: 60_000,
+        intervalMs: 300,
+        reconnectWithinMs: 1_500,
+        onSample: () => states.push('sample'),
+        onConnection: (e) => states.push(e.state),
       });
       for (let i = 0; i < 100 && !states.includes('sample'); i++) await sleep(100);
       // The server "goes away": open connections reset, new ones refused.
@@ -193,7 +231,8 @@ describe.each(testServers())('guard under faults ($name)', (server: TestServer) 
       const required = await runGuard(targetFor(server, db), { windowMs: 1_500, intervalMs: 300, policy: strict });
       expect(required.passed).toBe(false);
       expect(required.fired.map((t) => [t.trigger, t.requiredButNotMeasured])).toEqual([
-        ['timeout_errors_increase', true], ['latency_degradation', true],
+        ['timeout_errors_increase', true],
+        ['latency_degradation', true],
       ]);
     });
   });

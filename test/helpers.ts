@@ -40,7 +40,12 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Run `sql` on the server's `postgres` database (or another) with a plain client. */
-export async function sql<T = Record<string, unknown>>(server: TestServer, text: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+export async function sql<T = Record<string, unknown>>(
+  server: TestServer,
+  text: string,
+  params: unknown[] = [],
+  database = 'postgres',
+): Promise<T[]> {
   const client = new pg.Client(targetFor(server, database).config);
   client.on('error', () => undefined);
   await client.connect();
@@ -100,13 +105,25 @@ const scratch = tempDir();
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^PG|^DATABASE_URL$/.test(k)) env[k] = v;
-  return scratch.then((cwd) => new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? cwd, env: { ...env, ...opts.env, NO_COLOR: '1' }, timeout: 300_000 }, (err, stdout, stderr) => {
-      let json: unknown = null;
-      try { json = JSON.parse(stdout); } catch { /* not --json */ }
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, json });
-    });
-  }));
+  return scratch.then(
+    (cwd) =>
+      new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          [CLI, ...args],
+          { cwd: opts.cwd ?? cwd, env: { ...env, ...opts.env, NO_COLOR: '1' }, timeout: 300_000 },
+          (err, stdout, stderr) => {
+            let json: unknown = null;
+            try {
+              json = JSON.parse(stdout);
+            } catch {
+              /* not --json */
+            }
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, json });
+          },
+        );
+      }),
+  );
 }
 
 /** A policy file in a temp folder. */

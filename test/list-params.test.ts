@@ -6,13 +6,15 @@ import { policyFile, runCli, sql, targetFor, testServers, uniqueName, urlFor, wi
 
 /** The database-level setconfig entries, unsorted, exactly as pg_db_role_setting holds them. */
 async function setconfig(server: TestServer, db: string): Promise<string[]> {
-  const [row] = await sql<{ setconfig: string[] | null }>(server,
-    `SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1 AND s.setrole = 0`, [db]);
+  const [row] = await sql<{ setconfig: string[] | null }>(
+    server,
+    `SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1 AND s.setrole = 0`,
+    [db],
+  );
   return row?.setconfig ?? [];
 }
 
-const entry = async (server: TestServer, db: string, name: string) =>
-  (await setconfig(server, db)).find((e) => e.startsWith(`${name}=`));
+const entry = async (server: TestServer, db: string, name: string) => (await setconfig(server, db)).find((e) => e.startsWith(`${name}=`));
 
 /** One session on `postgres`, for statements that must share a transaction. */
 async function withAdmin<T>(server: TestServer, fn: (c: pg.Client) => Promise<T>): Promise<T> {

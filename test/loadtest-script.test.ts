@@ -18,7 +18,7 @@ SELECT abalance::int, ':aid' AS literal, "col:aid" FROM accounts
 UPDATE t SET v = :client_id WHERE id = $$;:aid$$;
 `);
     expect(w.statements.map((s) => [s.sql, s.params])).toEqual([
-      ["SELECT abalance::int, ':aid' AS literal, \"col:aid\" FROM accounts\n WHERE aid = $1 AND half = $2 OR aid = $1", 2],
+      ['SELECT abalance::int, \':aid\' AS literal, "col:aid" FROM accounts\n WHERE aid = $1 AND half = $2 OR aid = $1', 2],
       ['UPDATE t SET v = $1 WHERE id = $$;:aid$$', 1],
     ]);
     const [first, second] = w.transactions[0].roundTrips;
@@ -49,7 +49,12 @@ UPDATE t SET v = :client_id WHERE id = $$;:aid$$;
 describe.each(testServers())('loadtest --script on $name PostgreSQL', (server) => {
   it("runs a team's own weighted scripts; a query past the new statement_timeout counts as 57014 on its file:line; -P lines, stddev, connection time", async () => {
     await withTestDatabase(server, uniqueName('load_script'), async (db) => {
-      await sql(server, 'CREATE TABLE items (id int PRIMARY KEY, v int); INSERT INTO items SELECT g, g FROM generate_series(1, 100) g; CREATE TABLE hits (id int)', [], db);
+      await sql(
+        server,
+        'CREATE TABLE items (id int PRIMARY KEY, v int); INSERT INTO items SELECT g, g FROM generate_series(1, 100) g; CREATE TABLE hits (id int)',
+        [],
+        db,
+      );
       await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET statement_timeout = '300ms'`);
       const dir = await tempDir('pgharden-script-');
       const fast = path.join(dir, 'fast.sql');
@@ -57,18 +62,44 @@ describe.each(testServers())('loadtest --script on $name PostgreSQL', (server) =
       await fs.writeFile(fast, '\\set id random(1, 100)\nSELECT v FROM items WHERE id = :id;\nINSERT INTO hits VALUES (:id);\n');
       await fs.writeFile(slow, '\\set ms 400 + random(0, 100)\nSELECT pg_sleep(:ms / 1000.0);\n');
 
-      const run = runCli(['loadtest', '--db', urlFor(server, db), '--script', `${fast}@9`, '--script', `${slow}@1`, '--clients', '2', '--threads', '1', '--duration', '3s', '--json']);
+      const run = runCli([
+        'loadtest',
+        '--db',
+        urlFor(server, db),
+        '--script',
+        `${fast}@9`,
+        '--script',
+        `${slow}@1`,
+        '--clients',
+        '2',
+        '--threads',
+        '1',
+        '--duration',
+        '3s',
+        '--json',
+      ]);
       // While it runs: the slow script's :ms is a bind parameter of a prepared statement, not text.
       let seen = '';
       for (let i = 0; i < 40 && !seen; i++) {
-        const rows = await sql<{ query: string }>(server, "SELECT query FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_sleep(%'", [db]);
+        const rows = await sql<{ query: string }>(
+          server,
+          "SELECT query FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_sleep(%'",
+          [db],
+        );
         seen = rows[0]?.query ?? '';
         if (!seen) await new Promise((r) => setTimeout(r, 100));
       }
       const r = await run;
       expect(r.code, r.stderr).toBe(0);
       expect(seen).toBe('SELECT pg_sleep($1 / 1000.0)');
-      expect(r.json).toMatchObject({ engine: 'pgharden', workload: 'script', scripts: [{ file: fast, weight: 9 }, { file: slow, weight: 1 }] });
+      expect(r.json).toMatchObject({
+        engine: 'pgharden',
+        workload: 'script',
+        scripts: [
+          { file: fast, weight: 9 },
+          { file: slow, weight: 1 },
+        ],
+      });
       expect(r.json.transactions).toBeGreaterThan(0);
       expect(r.json.errors['57014']).toBeGreaterThan(0);
       expect(r.json.errorsByStep['slow.sql:2']).toEqual({ '57014': r.json.errors['57014'] });
@@ -78,8 +109,12 @@ describe.each(testServers())('loadtest --script on $name PostgreSQL', (server) =
       expect(r.json.initialConnectionMs).toBeGreaterThan(0);
       // stderr is not a terminal here: pgbench -P 1 lines.
       expect(r.stderr).toMatch(/^progress: 1\.0 s, [\d.]+ tps, lat [\d.]+ ms stddev [\d.]+, \d+ failed$/m);
-      const hits = await sql<{ n: number; lo: number; hi: number; distinct: number }>(server,
-        'SELECT count(*)::int AS n, min(id) AS lo, max(id) AS hi, count(DISTINCT id)::int AS distinct FROM hits', [], db);
+      const hits = await sql<{ n: number; lo: number; hi: number; distinct: number }>(
+        server,
+        'SELECT count(*)::int AS n, min(id) AS lo, max(id) AS hi, count(DISTINCT id)::int AS distinct FROM hits',
+        [],
+        db,
+      );
       expect(hits[0].n).toBeGreaterThan(10);
       expect(hits[0].lo).toBeGreaterThanOrEqual(1);
       expect(hits[0].hi).toBeLessThanOrEqual(100);

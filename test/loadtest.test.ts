@@ -29,27 +29,61 @@ describe('latency histogram', () => {
 describe.each(testServers())('loadtest on $name PostgreSQL', (server) => {
   // 1 s is enough: the clock starts once every client is logged in, and work in flight at the end
   // completes (grace period); each second flat out costs both cores, times three workloads.
-  it.each(['select', 'tpcb', 'app'])('%s for 1 s: non-zero throughput, ordered percentiles, stored in the run directory and the state schema', async (workload) => {
-    await withTestDatabase(server, uniqueName(`load_${workload}`), async (db) => {
-      const r = await runCli(['loadtest', '--db', urlFor(server, db), '--workload', workload, '--clients', '4', '--duration', '1s', '--scale', '1', '--json']);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.json).toMatchObject({ engine: 'pgharden', workload, clients: 4, scale: 1 });
-      expect(r.json.tps).toBeGreaterThan(0);
-      expect(r.json.transactions).toBeGreaterThan(0);
-      expect(ordered(r.json.latency)).toBe(true);
-      expect(r.json.errors).toEqual({});
-      const saved = JSON.parse(await fs.readFile(r.json.file, 'utf8'));
-      expect(saved.transactions).toBe(r.json.transactions);
-      const rows = await sql<{ run_id: string; tps: number }>(server, `SELECT run_id, tps FROM pgharden.loadtests`, [], db);
-      expect(rows).toEqual([{ run_id: r.json.runId, tps: r.json.tps }]);
-    });
-  });
+  it.each(['select', 'tpcb', 'app'])(
+    '%s for 1 s: non-zero throughput, ordered percentiles, stored in the run directory and the state schema',
+    async (workload) => {
+      await withTestDatabase(server, uniqueName(`load_${workload}`), async (db) => {
+        const r = await runCli([
+          'loadtest',
+          '--db',
+          urlFor(server, db),
+          '--workload',
+          workload,
+          '--clients',
+          '4',
+          '--duration',
+          '1s',
+          '--scale',
+          '1',
+          '--json',
+        ]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.json).toMatchObject({ engine: 'pgharden', workload, clients: 4, scale: 1 });
+        expect(r.json.tps).toBeGreaterThan(0);
+        expect(r.json.transactions).toBeGreaterThan(0);
+        expect(ordered(r.json.latency)).toBe(true);
+        expect(r.json.errors).toEqual({});
+        const saved = JSON.parse(await fs.readFile(r.json.file, 'utf8'));
+        expect(saved.transactions).toBe(r.json.transactions);
+        const rows = await sql<{ run_id: string; tps: number }>(server, `SELECT run_id, tps FROM pgharden.loadtests`, [], db);
+        expect(rows).toEqual([{ run_id: r.json.runId, tps: r.json.tps }]);
+      });
+    },
+  );
 
   it('app under a 1 s statement timeout and 1 s idle timeout counts 57014 and 25P03 by step, and keeps going', async () => {
     await withTestDatabase(server, uniqueName('load_limits'), async (db) => {
       await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET statement_timeout = '1s'`);
       await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET idle_in_transaction_session_timeout = '1s'`);
-      const r = await runCli(['loadtest', '--db', urlFor(server, db), '--workload', 'app', '--clients', '6', '--duration', '3s', '--scale', '1', '--slow', '1500ms', '--think', '1200ms', '--drop', '--json']);
+      const r = await runCli([
+        'loadtest',
+        '--db',
+        urlFor(server, db),
+        '--workload',
+        'app',
+        '--clients',
+        '6',
+        '--duration',
+        '3s',
+        '--scale',
+        '1',
+        '--slow',
+        '1500ms',
+        '--think',
+        '1200ms',
+        '--drop',
+        '--json',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.json.errors['57014']).toBeGreaterThan(0);
       expect(r.json.errorsByStep['slow.statement']['57014']).toBe(r.json.errors['57014']);
@@ -60,7 +94,20 @@ describe.each(testServers())('loadtest on $name PostgreSQL', (server) => {
       expect(r.json.errorMessages['57014']).toMatch(/statement timeout/);
       // --drop removed the bench tables; the results stay.
       expect(await sql(server, `SELECT 1 FROM pg_namespace WHERE nspname = 'pgharden_bench'`, [], db)).toHaveLength(0);
-      const human = await runCli(['loadtest', '--db', urlFor(server, db), '--workload', 'select', '--clients', '2', '--duration', '1s', '--scale', '1', '--drop']);
+      const human = await runCli([
+        'loadtest',
+        '--db',
+        urlFor(server, db),
+        '--workload',
+        'select',
+        '--clients',
+        '2',
+        '--duration',
+        '1s',
+        '--scale',
+        '1',
+        '--drop',
+      ]);
       expect(human.stdout).toMatch(/errors: none/);
     });
   });
@@ -70,11 +117,24 @@ describe.each(testServers())('loadtest on $name PostgreSQL', (server) => {
       const base = ['loadtest', '--db', urlFor(server, db), '--clients', '2', '--duration', '1s', '--scale', '1', '--json'];
       const before = await runCli([...base, '--label', 'baseline']);
       expect(before.code, before.stderr).toBe(0);
-      const after = await runCli([...base, '--run-id', before.json.runId, '--label', 'after-apply', '--compare', `${before.json.runId}:baseline`]);
+      const after = await runCli([
+        ...base,
+        '--run-id',
+        before.json.runId,
+        '--label',
+        'after-apply',
+        '--compare',
+        `${before.json.runId}:baseline`,
+      ]);
       expect(after.code, after.stderr).toBe(0);
       expect(after.json.comparison).toMatchObject({ with: `${before.json.runId}:baseline`, errorRate: { before: 0, after: 0 } });
       expect(after.json.comparison.tpsChange).toBeCloseTo(after.json.tps / before.json.tps - 1, 5);
-      const labels = await sql<{ label: string }>(server, `SELECT label FROM pgharden.loadtests WHERE run_id = $1 ORDER BY id`, [before.json.runId], db);
+      const labels = await sql<{ label: string }>(
+        server,
+        `SELECT label FROM pgharden.loadtests WHERE run_id = $1 ORDER BY id`,
+        [before.json.runId],
+        db,
+      );
       expect(labels.map((l) => l.label)).toEqual(['baseline', 'after-apply']);
       const missing = await runCli([...base, '--compare', 'no-such-run']);
       expect(missing.code).toBe(2);
@@ -84,7 +144,19 @@ describe.each(testServers())('loadtest on $name PostgreSQL', (server) => {
 
   it('--pgbench drives pgbench into the same result shape', async () => {
     await withTestDatabase(server, uniqueName('load_pgbench'), async (db) => {
-      const r = await runCli(['loadtest', '--db', urlFor(server, db), '--pgbench', '--clients', '2', '--duration', '2s', '--scale', '1', '--json']);
+      const r = await runCli([
+        'loadtest',
+        '--db',
+        urlFor(server, db),
+        '--pgbench',
+        '--clients',
+        '2',
+        '--duration',
+        '2s',
+        '--scale',
+        '1',
+        '--json',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.json).toMatchObject({ engine: 'pgbench', workload: 'select', clients: 2 });
       expect(r.json.tps).toBeGreaterThan(0);

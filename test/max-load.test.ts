@@ -8,14 +8,16 @@ const run = (server: TestServer, db: string, file: string, extra: string[] = [])
 
 /** `n` sessions each running a long statement: n active connections while it lasts. */
 async function busySessions(server: TestServer, db: string, n: number): Promise<() => Promise<void>> {
-  const clients = await Promise.all(Array.from({ length: n }, async () => {
-    const c = new pg.Client({ connectionString: urlFor(server, db) });
-    c.on('error', () => undefined);
-    await c.connect();
-    const pid = Number((await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
-    c.query('SELECT pg_sleep(60)').catch(() => undefined);
-    return { c, pid };
-  }));
+  const clients = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const c = new pg.Client({ connectionString: urlFor(server, db) });
+      c.on('error', () => undefined);
+      await c.connect();
+      const pid = Number((await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+      c.query('SELECT pg_sleep(60)').catch(() => undefined);
+      return { c, pid };
+    }),
+  );
   const pids = clients.map((x) => x.pid);
   return async () => {
     const admin = new pg.Client({ connectionString: urlFor(server, db) });
@@ -40,7 +42,10 @@ function transactionLoop(server: TestServer, db: string): () => Promise<void> {
     while (!stop) await c.query('SELECT pg_current_xact_id()');
     await c.end();
   })();
-  return async () => { stop = true; await done; };
+  return async () => {
+    stop = true;
+    await done;
+  };
 }
 
 describe.each(testServers())('max_load on $name PostgreSQL', (server) => {
@@ -60,7 +65,12 @@ describe.each(testServers())('max_load on $name PostgreSQL', (server) => {
         // --over-load "reason": goes ahead, and the reason and the measurement are recorded.
         const forced = await run(server, db, file, ['--over-load', 'hotfix, INC-42']);
         expect(forced.code, forced.stderr).toBe(0);
-        expect(forced.json.record.load).toMatchObject({ ok: false, override: 'hotfix, INC-42', measured: { activeConnections: 4 }, limits: { activeConnections: 2 } });
+        expect(forced.json.record.load).toMatchObject({
+          ok: false,
+          override: 'hotfix, INC-42',
+          measured: { activeConnections: 4 },
+          limits: { activeConnections: 2 },
+        });
         expect((await runCli(['rollback', '--db', urlFor(server, db), '--policy', file])).code).toBe(0);
       } finally {
         await release();
@@ -102,7 +112,12 @@ describe.each(testServers())('max_load on $name PostgreSQL', (server) => {
       expect(r.stderr).toContain('max_load');
     }
     // poolers: are PgBouncer admin consoles: their database is pgbouncer.
-    const notConsole = await runCli(['policy', 'validate', '--policy', await policyFile('poolers: ["postgres://admin@pgb:6432/codex_memory"]\n')]);
+    const notConsole = await runCli([
+      'policy',
+      'validate',
+      '--policy',
+      await policyFile('poolers: ["postgres://admin@pgb:6432/codex_memory"]\n'),
+    ]);
     expect(notConsole.code).toBe(2);
     expect(notConsole.stderr).toContain('a PgBouncer admin console URL names the database pgbouncer');
   });

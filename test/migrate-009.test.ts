@@ -45,7 +45,10 @@ describe.each(testServers())("the repository's migration/migrations on $name Pos
       const hardened = await snapshot(server, db);
       expect(hardened.connlimit).toBe(200);
       expect(hardened.setconfig).toEqual([
-        'idle_in_transaction_session_timeout=60s', 'log_min_duration_statement=1s', 'statement_timeout=30s', 'work_mem=256MB',
+        'idle_in_transaction_session_timeout=60s',
+        'log_min_duration_statement=1s',
+        'statement_timeout=30s',
+        'work_mem=256MB',
       ]);
 
       const status = await cli(['status']);
@@ -64,7 +67,9 @@ describe.each(testServers())("the repository's migration/migrations on $name Pos
       const before = await snapshot(server, db);
       const up = await runCli(['migrate', 'up', '--db', urlFor(server, db), '--dir', DIR]);
       expect(up.code, up.stderr).toBe(5);
-      expect(up.stderr).toMatch(/the values before this migration are not those its rollback restores: work_mem is '64MB', captured not set/);
+      expect(up.stderr).toMatch(
+        /the values before this migration are not those its rollback restores: work_mem is '64MB', captured not set/,
+      );
       expect(up.stderr).toMatch(/HINT: the rollback was rendered from another state; run pgharden render again on this database/);
       expect(await snapshot(server, db)).toEqual(before);
 

@@ -6,26 +6,37 @@ import { migrationsFolder } from './migrate-helpers.js';
 const BROKEN = path.join(ROOT, 'test/fixtures/migrate-check-broken');
 
 interface Finding {
-  rule: string; file: string; line: number; col: number; message: string; migration: string;
+  rule: string;
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+  migration: string;
   pg?: { sqlstate: string; message: string; detail: string | null; hint: string | null; context: string | null };
   objects?: { leftBehind: string[]; lost: string[]; changed: { object: string }[] };
 }
 
 /** A folder whose 002 rollback loses what 001 built (a database setting, a function) and whose 003 always raises. */
 const LOSSY = {
-  '001_notes.sql': "CREATE TABLE notes (id int PRIMARY KEY);\nCREATE FUNCTION note_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM notes $$;\nALTER DATABASE ${database} SET work_mem = '64MB';\n",
+  '001_notes.sql':
+    "CREATE TABLE notes (id int PRIMARY KEY);\nCREATE FUNCTION note_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM notes $$;\nALTER DATABASE ${database} SET work_mem = '64MB';\n",
   '001_notes_rollback.sql': 'DROP FUNCTION note_count();\nDROP TABLE notes;\nALTER DATABASE ${database} RESET work_mem;\n',
-  '002_harden.sql': "ALTER DATABASE ${database} SET work_mem = '256MB';\nCREATE OR REPLACE FUNCTION note_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) + 0 FROM notes $$;\n",
+  '002_harden.sql':
+    "ALTER DATABASE ${database} SET work_mem = '256MB';\nCREATE OR REPLACE FUNCTION note_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) + 0 FROM notes $$;\n",
   // RESET is not "the value before": 64MB is lost, and so is 001's function.
   '002_harden_rollback.sql': 'ALTER DATABASE ${database} RESET work_mem;\nDROP FUNCTION note_count();\n',
-  '003_verify.sql': "DO $$\nBEGIN\n  IF current_setting('work_mem') <> '256MB' OR '1min' <> '60s' THEN\n    RAISE EXCEPTION 'hardening not active: %', '1min';\n  END IF;\nEND $$;\n",
+  '003_verify.sql':
+    "DO $$\nBEGIN\n  IF current_setting('work_mem') <> '256MB' OR '1min' <> '60s' THEN\n    RAISE EXCEPTION 'hardening not active: %', '1min';\n  END IF;\nEND $$;\n",
   '003_verify_rollback.sql': 'SELECT 1;\n',
 };
 
 describe.each(testServers())('migrate check on $name PostgreSQL', (server) => {
-  const shadows = async () => (await sql<{ datname: string }>(server, `SELECT datname FROM pg_database WHERE datname LIKE 'pgharden_shadow_%'`)).map((r) => r.datname);
+  const shadows = async () =>
+    (await sql<{ datname: string }>(server, `SELECT datname FROM pg_database WHERE datname LIKE 'pgharden_shadow_%'`)).map(
+      (r) => r.datname,
+    );
 
-  it('reports an incomplete rollback, a comment-only rollback, a missing extension and a wrong column name in PostgreSQL\'s words; drops the shadow', async () => {
+  it("reports an incomplete rollback, a comment-only rollback, a missing extension and a wrong column name in PostgreSQL's words; drops the shadow", async () => {
     const r = await runCli(['migrate', 'check', '--shadow', server.url, '--dir', BROKEN, '--json']);
     expect(r.code, r.stderr).toBe(1);
     const findings: Finding[] = r.json.findings;
@@ -41,7 +52,11 @@ describe.each(testServers())('migrate check on $name PostgreSQL', (server) => {
     expect([wrong.line, wrong.col, wrong.pg?.sqlstate]).toEqual([3, 1, '42703']);
     expect(wrong.pg?.message).toBe('column "nick_name" of relation "users" does not exist');
     // Incomplete: the column and constraint left behind are named.
-    expect(by('rollback-incomplete')[0].objects).toEqual({ leftBehind: ['column public.users.bio', 'constraint users_bio_length on public.users'], lost: [], changed: [] });
+    expect(by('rollback-incomplete')[0].objects).toEqual({
+      leftBehind: ['column public.users.bio', 'constraint users_bio_length on public.users'],
+      lost: [],
+      changed: [],
+    });
     expect(by('rollback-empty')[0].objects?.leftBehind).toContain('table public.audit');
     // The missing extension: PostgreSQL's own message, DETAIL and HINT, at the statement.
     const [ext] = by('apply-failed');
@@ -55,12 +70,14 @@ describe.each(testServers())('migrate check on $name PostgreSQL', (server) => {
     expect(await shadows()).not.toContain(r.json.shadowDatabase);
   });
 
-  it('--format github: one annotation per finding, at file and line, with PostgreSQL\'s HINT', async () => {
+  it("--format github: one annotation per finding, at file and line, with PostgreSQL's HINT", async () => {
     const r = await runCli(['migrate', 'check', '--shadow', server.url, '--dir', BROKEN, '--format', 'github']);
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('::'));
     expect(lines).toHaveLength(4);
-    expect(lines.find((l) => l.includes('005_embeddings.sql'))).toMatch(/^::error file=.*005_embeddings\.sql,line=2,col=1,title=apply-failed::.*extension \"pgvector\" is not available.*%0AHINT: The extension must first be installed/);
+    expect(lines.find((l) => l.includes('005_embeddings.sql'))).toMatch(
+      /^::error file=.*005_embeddings\.sql,line=2,col=1,title=apply-failed::.*extension \"pgvector\" is not available.*%0AHINT: The extension must first be installed/,
+    );
   });
 
   it('a rollback that loses what an earlier migration had (a database value, a function) is named; PL/pgSQL CONTEXT is kept', async () => {
@@ -69,7 +86,11 @@ describe.each(testServers())('migrate check on $name PostgreSQL', (server) => {
     expect(r.code, r.stderr).toBe(1);
     const findings: Finding[] = r.json.findings;
     expect(findings.map((f) => f.rule)).toEqual(['rollback-incomplete', 'apply-failed']);
-    expect(findings[0].objects).toEqual({ leftBehind: [], lost: ['database setting work_mem', 'function public.note_count()'], changed: [] });
+    expect(findings[0].objects).toEqual({
+      leftBehind: [],
+      lost: ['database setting work_mem', 'function public.note_count()'],
+      changed: [],
+    });
     expect(findings[1].pg?.message).toBe('hardening not active: 1min');
     expect(findings[1].pg?.context).toMatch(/^PL\/pgSQL function inline_code_block line 4 at RAISE/);
     expect(r.json.roundTrips).toBe(1);
@@ -85,7 +106,7 @@ describe.each(testServers())('migrate check on $name PostgreSQL', (server) => {
     });
   });
 
-  it("the repository's own folder passes (psql's :\"DBNAME\" is the shadow there: no database name to point elsewhere)", async () => {
+  it('the repository\'s own folder passes (psql\'s :"DBNAME" is the shadow there: no database name to point elsewhere)', async () => {
     const r = await runCli(['migrate', 'check', '--shadow', server.url, '--dir', path.join(ROOT, 'migration/migrations'), '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.json).toMatchObject({ ok: true, findings: [], migrations: 1, roundTrips: 1 });
@@ -99,6 +120,8 @@ describe.each(testServers())('migrate check on $name PostgreSQL', (server) => {
     });
     const r = await runCli(['migrate', 'check', '--shadow', server.url, '--dir', dir, '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    expect(r.json.notes.join('\n')).toMatch(/001_harden\.sql names database "codex_memory" \(line 1\): checked on the shadow database instead/);
+    expect(r.json.notes.join('\n')).toMatch(
+      /001_harden\.sql names database "codex_memory" \(line 1\): checked on the shadow database instead/,
+    );
   });
 });

@@ -7,7 +7,11 @@ import { migrationsFolder, THREE_PAIRS } from './migrate-helpers.js';
 describe.each(testServers())('migrate history on $name PostgreSQL', (server) => {
   const journal = (db: string) =>
     sql<{ action: string; version: string; old_checksum: string | null; new_checksum: string; reason: string; by: string }>(
-      server, 'SELECT action, version, old_checksum, new_checksum, reason, by FROM pgharden.schema_migrations_journal ORDER BY id', [], db);
+      server,
+      'SELECT action, version, old_checksum, new_checksum, reason, by FROM pgharden.schema_migrations_journal ORDER BY id',
+      [],
+      db,
+    );
 
   it('status exits 1 while migrations are pending (0 with --pending-ok); CRLF and a BOM are not a change; repair accepts an edit with a journal entry', async () => {
     await withTestDatabase(server, uniqueName('mig_hist'), async (db) => {
@@ -15,7 +19,11 @@ describe.each(testServers())('migrate history on $name PostgreSQL', (server) => 
       const args = ['--db', urlFor(server, db), '--dir', dir, '--json'];
       expect((await runCli(['migrate', 'up', '--to', '2', ...args])).code).toBe(0);
       const pending = await runCli(['migrate', 'status', ...args]);
-      expect([pending.code, pending.json.pending, pending.json.problems]).toEqual([1, 1, ['1 migration(s) pending (--pending-ok to accept)']]);
+      expect([pending.code, pending.json.pending, pending.json.problems]).toEqual([
+        1,
+        1,
+        ['1 migration(s) pending (--pending-ok to accept)'],
+      ]);
       expect((await runCli(['migrate', 'status', '--pending-ok', ...args])).code).toBe(0);
       expect((await runCli(['migrate', 'up', ...args])).code).toBe(0);
 

@@ -6,7 +6,12 @@ import { migrationsFolder } from './migrate-helpers.js';
 /** The CLI with text on standard input (runCli has none), no libpq variables, outside GitHub Actions unless set. */
 function lintStdin(args: string[], input: string, env: Record<string, string> = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^PG|^DATABASE_URL$|^GITHUB_ACTIONS$/.test(k)));
-  const r = spawnSync(process.execPath, [CLI, 'migrate', 'lint', ...args], { input, env: { ...clean, ...env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, 'migrate', 'lint', ...args], {
+    input,
+    env: { ...clean, ...env, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -22,13 +27,17 @@ describe('migrate lint in CI (offline)', () => {
     });
     const r = await runCli(['migrate', 'lint', '--dir', dir, '--json']);
     expect(r.code).toBe(0);
-    expect(r.json.diagnostics.map((d: { file: string; line: number; rule: string }) => [d.file.split('/').pop(), d.line, d.rule]))
-      .toEqual([['001_a.sql', 4, 'grant-to-public']]);
+    expect(r.json.diagnostics.map((d: { file: string; line: number; rule: string }) => [d.file.split('/').pop(), d.line, d.rule])).toEqual([
+      ['001_a.sql', 4, 'grant-to-public'],
+    ]);
     expect(r.json.ignored).toBe(3);
   });
 
   it('--rule, --exclude and --fail-on warning; an unknown rule is bad usage', async () => {
-    const dir = await migrationsFolder({ '001_a.sql': `${GRANT}ALTER TABLE notes ADD COLUMN x int;\n`, '001_a_rollback.sql': 'SELECT 1;\n' });
+    const dir = await migrationsFolder({
+      '001_a.sql': `${GRANT}ALTER TABLE notes ADD COLUMN x int;\n`,
+      '001_a_rollback.sql': 'SELECT 1;\n',
+    });
     const all = await runCli(['migrate', 'lint', '--dir', dir, '--json']);
     expect([all.code, all.json.diagnostics.map((d: { rule: string }) => d.rule)]).toEqual([0, ['grant-to-public', 'require-lock-timeout']]);
     const only = await runCli(['migrate', 'lint', '--dir', dir, '--json', '--rule', 'grant-to-public']);
@@ -41,7 +50,10 @@ describe('migrate lint in CI (offline)', () => {
   });
 
   it('lint - reads standard input as the file --stdin-filepath names', () => {
-    const r = lintStdin(['-', '--stdin-filepath', 'migration/migrations/007_x.sql', '--json'], "ALTER DATABASE ${database} SET statment_timeout = '30s';\n");
+    const r = lintStdin(
+      ['-', '--stdin-filepath', 'migration/migrations/007_x.sql', '--json'],
+      "ALTER DATABASE ${database} SET statment_timeout = '30s';\n",
+    );
     expect(r.code).toBe(4);
     const rules = JSON.parse(r.stdout).diagnostics.map((d: { file: string; rule: string; fix?: string }) => [d.file, d.rule, d.fix]);
     expect(rules).toEqual([
@@ -59,13 +71,31 @@ describe('migrate lint in CI (offline)', () => {
 
     const sarif = JSON.parse(lintStdin(['-', '--stdin-filepath', 'db/001_a.sql', '--format', 'sarif'], sql).stdout);
     expect(sarif.version).toBe('2.1.0');
-    expect(sarif.runs[0].results.map((x: { ruleId: string; level: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }) =>
-      [x.ruleId, x.level, x.locations[0].physicalLocation.artifactLocation.uri, x.locations[0].physicalLocation.region.startLine]))
-      .toEqual([['grant-to-public', 'warning', 'db/001_a.sql', 1], ['rollback-missing', 'error', 'db/001_a.sql', 1]]);
+    expect(
+      sarif.runs[0].results.map(
+        (x: {
+          ruleId: string;
+          level: string;
+          locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
+        }) => [x.ruleId, x.level, x.locations[0].physicalLocation.artifactLocation.uri, x.locations[0].physicalLocation.region.startLine],
+      ),
+    ).toEqual([
+      ['grant-to-public', 'warning', 'db/001_a.sql', 1],
+      ['rollback-missing', 'error', 'db/001_a.sql', 1],
+    ]);
     expect(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id)).toContain('unknown-setting');
 
     const gitlab = JSON.parse(lintStdin(['-', '--stdin-filepath', 'db/001_a.sql', '--format', 'gitlab'], sql).stdout);
-    expect(gitlab.map((x: { check_name: string; severity: string; location: { path: string; lines: { begin: number } } }) => [x.check_name, x.severity, x.location.path, x.location.lines.begin]))
-      .toEqual([['grant-to-public', 'minor', 'db/001_a.sql', 1], ['rollback-missing', 'major', 'db/001_a.sql', 1]]);
+    expect(
+      gitlab.map((x: { check_name: string; severity: string; location: { path: string; lines: { begin: number } } }) => [
+        x.check_name,
+        x.severity,
+        x.location.path,
+        x.location.lines.begin,
+      ]),
+    ).toEqual([
+      ['grant-to-public', 'minor', 'db/001_a.sql', 1],
+      ['rollback-missing', 'major', 'db/001_a.sql', 1],
+    ]);
   });
 });

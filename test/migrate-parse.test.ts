@@ -5,7 +5,9 @@ import { parseSql } from '../src/migrate/sql-file.js';
 
 describe('parsing migration files', () => {
   it('locates statements by line and column past comments and multi-byte text', async () => {
-    const parsed = await parseSql("-- café ☕ header\n/* a /* nested */ comment */ SELECT 'é';\n\n   ALTER DATABASE x SET work_mem = '1MB';");
+    const parsed = await parseSql(
+      "-- café ☕ header\n/* a /* nested */ comment */ SELECT 'é';\n\n   ALTER DATABASE x SET work_mem = '1MB';",
+    );
     expect(parsed.ok && parsed.statements.map((s) => [s.type, s.line, s.col, s.sql])).toEqual([
       ['SelectStmt', 2, 30, "SELECT 'é'"],
       ['AlterDatabaseSetStmt', 4, 4, "ALTER DATABASE x SET work_mem = '1MB'"],
@@ -32,10 +34,16 @@ describe('how a file runs', () => {
   });
 
   it('non-transactional statements, or transactions managed otherwise, run statement by statement', async () => {
-    expect(await planFile('f.sql', 'CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY i ON t (a);\nALTER SYSTEM SET work_mem = 1;'))
-      .toMatchObject({ transactional: false, reason: 'CREATE INDEX CONCURRENTLY (line 2), ALTER SYSTEM (line 3) cannot run inside a transaction' });
-    expect(await planFile('f.sql', 'BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;\nCOMMIT;'))
-      .toMatchObject({ transactional: false, reason: 'the file manages its own transactions (line 1)' });
+    expect(
+      await planFile('f.sql', 'CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY i ON t (a);\nALTER SYSTEM SET work_mem = 1;'),
+    ).toMatchObject({
+      transactional: false,
+      reason: 'CREATE INDEX CONCURRENTLY (line 2), ALTER SYSTEM (line 3) cannot run inside a transaction',
+    });
+    expect(await planFile('f.sql', 'BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;\nCOMMIT;')).toMatchObject({
+      transactional: false,
+      reason: 'the file manages its own transactions (line 1)',
+    });
     expect(await planFile('f.sql', 'SELECT 1;')).toMatchObject({ transactional: true });
   });
 });

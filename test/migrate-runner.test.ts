@@ -14,7 +14,9 @@ describe.each(testServers())('migrate runner on $name PostgreSQL', (server) => {
       });
       const up = await runCli(['migrate', 'up', '--db', urlFor(server, db), '--dir', dir]);
       expect(up.code, up.stderr).toBe(0);
-      expect(up.stdout).toMatch(/applied 002_happy \(in 2 transactions: committed after ALTER TYPE … ADD VALUE \(line 1\) so the new value can be used/);
+      expect(up.stdout).toMatch(
+        /applied 002_happy \(in 2 transactions: committed after ALTER TYPE … ADD VALUE \(line 1\) so the new value can be used/,
+      );
       expect(await sql(server, 'SELECT m::text FROM moods', [], db)).toEqual([{ m: 'happy' }]);
     });
   });
@@ -22,14 +24,17 @@ describe.each(testServers())('migrate runner on $name PostgreSQL', (server) => {
   it('a non-transactional file failing half-way is recorded as partially applied; status says which statements; up runs it again once fixed', async () => {
     await withTestDatabase(server, uniqueName('mig_partial'), async (db) => {
       const files = {
-        '001_index.sql': 'CREATE TABLE t (a int, b int);\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nCREATE INDEX CONCURRENTLY t_c ON t (c);\n',
+        '001_index.sql':
+          'CREATE TABLE t (a int, b int);\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nCREATE INDEX CONCURRENTLY t_c ON t (c);\n',
         '001_index_rollback.sql': 'DROP TABLE t;\n',
       };
       const dir = await migrationsFolder(files);
       const args = ['--db', urlFor(server, db), '--dir', dir];
       const up = await runCli(['migrate', 'up', ...args]);
       expect(up.code).toBe(5);
-      expect(up.stderr).toMatch(/001_index\.sql:3:1: column "c" does not exist \(SQLSTATE 42703\); the statements before it were committed .*statements 1–2 committed/);
+      expect(up.stderr).toMatch(
+        /001_index\.sql:3:1: column "c" does not exist \(SQLSTATE 42703\); the statements before it were committed .*statements 1–2 committed/,
+      );
       const status = await runCli(['migrate', 'status', ...args, '--json']);
       expect(status.code).toBe(1);
       expect(status.json.rows).toEqual([expect.objectContaining({ version: 1, state: 'partial', partialStatements: 2 })]);
@@ -38,7 +43,10 @@ describe.each(testServers())('migrate runner on $name PostgreSQL', (server) => {
 
       // Fixed to be re-runnable: up runs it again and the row says applied.
       const { writeFile } = await import('node:fs/promises');
-      await writeFile(`${dir}/001_index.sql`, 'CREATE TABLE IF NOT EXISTS t (a int, b int);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_b ON t (b);\n');
+      await writeFile(
+        `${dir}/001_index.sql`,
+        'CREATE TABLE IF NOT EXISTS t (a int, b int);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_b ON t (b);\n',
+      );
       const again = await runCli(['migrate', 'up', ...args]);
       expect(again.code, again.stderr).toBe(0);
       const after = await runCli(['migrate', 'status', ...args, '--json']);
@@ -55,27 +63,39 @@ describe.each(testServers())('migrate runner on $name PostgreSQL', (server) => {
       const args = ['--db', urlFor(server, db), '--dir', dir];
       const missing = await runCli(['migrate', 'up', ...args, '--set', 'schema=app']);
       expect(missing.code).toBe(2);
-      expect(missing.stderr).toMatch(/001_app\.sql: no value for \$\{owner\}: give --set owner=… \(or PGHARDEN_SET_owner=…\); nothing was changed/);
+      expect(missing.stderr).toMatch(
+        /001_app\.sql: no value for \$\{owner\}: give --set owner=… \(or PGHARDEN_SET_owner=…\); nothing was changed/,
+      );
       expect(await sql(server, `SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'app'`, [], db)).toEqual([{ n: 0 }]);
       const up = await runCli(['migrate', 'up', ...args, '--set', 'schema=app'], { env: { PGHARDEN_SET_owner: 'alice' } });
       expect(up.code, up.stderr).toBe(0);
-      expect(await sql(server, `SELECT column_default FROM information_schema.columns WHERE table_schema = 'app' AND table_name = 'notes'`, [], db))
-        .toEqual([{ column_default: "'alice'::text" }]);
+      expect(
+        await sql(
+          server,
+          `SELECT column_default FROM information_schema.columns WHERE table_schema = 'app' AND table_name = 'notes'`,
+          [],
+          db,
+        ),
+      ).toEqual([{ column_default: "'alice'::text" }]);
     });
   });
 
   it('migrate up does not apply require-lock-timeout (it sets lock_timeout itself); migrate lint still does', async () => {
     await withTestDatabase(server, uniqueName('mig_lockrule'), async (db) => {
       const dir = await migrationsFolder({
-        '001_t.sql': 'CREATE TABLE t (a int);\n', '001_t_rollback.sql': 'DROP TABLE t;\n',
-        '002_col.sql': 'ALTER TABLE t ADD COLUMN b int;\n', '002_col_rollback.sql': "SET lock_timeout = '5s';\nALTER TABLE t DROP COLUMN b;\n",
+        '001_t.sql': 'CREATE TABLE t (a int);\n',
+        '001_t_rollback.sql': 'DROP TABLE t;\n',
+        '002_col.sql': 'ALTER TABLE t ADD COLUMN b int;\n',
+        '002_col_rollback.sql': "SET lock_timeout = '5s';\nALTER TABLE t DROP COLUMN b;\n",
       });
       const up = await runCli(['migrate', 'up', '--db', urlFor(server, db), '--dir', dir, '--json']);
       expect(up.code, up.stderr).toBe(0);
       expect(up.json.lint.diagnostics).toEqual([]);
       const lint = await runCli(['migrate', 'lint', '--dir', dir, '--json']);
-      expect(lint.json.diagnostics.map((d: { file: string; rule: string }) => [d.file.split('/').pop(), d.rule]))
-        .toEqual([['001_t_rollback.sql', 'require-lock-timeout'], ['002_col.sql', 'require-lock-timeout']]);
+      expect(lint.json.diagnostics.map((d: { file: string; rule: string }) => [d.file.split('/').pop(), d.rule])).toEqual([
+        ['001_t_rollback.sql', 'require-lock-timeout'],
+        ['002_col.sql', 'require-lock-timeout'],
+      ]);
     });
   });
 });

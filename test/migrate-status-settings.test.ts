@@ -21,15 +21,17 @@ describe.each(testServers())('settings changed by migrate, in pgharden status, o
         const status = await runCli(['status', '--db', url, '--policy', policy, '--json']);
         expect(status.code, status.stderr).toBe(1); // work_mem drifted from the policy: by a migration
         expect(status.json.drift).toEqual([expect.objectContaining({ setting: 'work_mem', setByMigration: '1_mem' })]);
-        expect(status.json.migrations).toEqual([expect.objectContaining({
-          version: 1,
-          migration: '1_mem',
-          changes: [
-            { line: 1, scope: 'database', database: db, role: null, name: 'work_mem', action: 'set', value: '1MB' },
-            { line: 2, scope: 'role', database: db, role, name: 'statement_timeout', action: 'set', value: '5s' },
-            { line: 3, scope: 'database', database: db, role: null, name: 'connection_limit', action: 'set', value: '40' },
-          ],
-        })]);
+        expect(status.json.migrations).toEqual([
+          expect.objectContaining({
+            version: 1,
+            migration: '1_mem',
+            changes: [
+              { line: 1, scope: 'database', database: db, role: null, name: 'work_mem', action: 'set', value: '1MB' },
+              { line: 2, scope: 'role', database: db, role, name: 'statement_timeout', action: 'set', value: '5s' },
+              { line: 3, scope: 'database', database: db, role: null, name: 'connection_limit', action: 'set', value: '40' },
+            ],
+          }),
+        ]);
         const human = await runCli(['status', '--db', url, '--policy', policy]);
         expect(human.stdout).toMatch(/drift: work_mem is 1MB \(database\), the policy wants 256MB \(set by migration 1_mem\)/);
         expect(human.stdout).toMatch(/settings changed by pgharden migrate/);

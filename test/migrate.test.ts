@@ -8,14 +8,28 @@ import { migrationsFolder, THREE_PAIRS } from './migrate-helpers.js';
 import pg from 'pg';
 import { createHash } from 'node:crypto';
 
-const sha256 = async (file: string) => createHash('sha256').update(await fs.readFile(file)).digest('hex');
+const sha256 = async (file: string) =>
+  createHash('sha256')
+    .update(await fs.readFile(file))
+    .digest('hex');
 
 describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
   const history = (db: string) =>
     sql<{ version: number; name: string; checksum: string; transactional: boolean; applied_by: string; duration_ms: number }>(
-      server, 'SELECT version::int AS version, name, checksum, transactional, applied_by, duration_ms FROM pgharden.schema_migrations ORDER BY version', [], db);
+      server,
+      'SELECT version::int AS version, name, checksum, transactional, applied_by, duration_ms FROM pgharden.schema_migrations ORDER BY version',
+      [],
+      db,
+    );
   const columns = async (db: string) =>
-    (await sql<{ column_name: string }>(server, `SELECT column_name FROM information_schema.columns WHERE table_name = 'notes' ORDER BY ordinal_position`, [], db)).map((r) => r.column_name);
+    (
+      await sql<{ column_name: string }>(
+        server,
+        `SELECT column_name FROM information_schema.columns WHERE table_name = 'notes' ORDER BY ordinal_position`,
+        [],
+        db,
+      )
+    ).map((r) => r.column_name);
 
   it('three pairs: up, status, down --steps 1, up again; history and checksums right; an edited applied file is caught', async () => {
     // A name that needs quoting proves ${database} is replaced by the quoted identifier.
@@ -27,7 +41,11 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
       expect(up.code, up.stderr).toBe(0);
       expect(up.json.steps.map((s: { migration: string }) => s.migration)).toEqual(['001_create_notes', '002_harden', '003_note_author']);
       const rows = await history(db);
-      expect(rows.map((r) => [r.version, r.name, r.transactional])).toEqual([[1, 'create_notes', true], [2, 'harden', true], [3, 'note_author', true]]);
+      expect(rows.map((r) => [r.version, r.name, r.transactional])).toEqual([
+        [1, 'create_notes', true],
+        [2, 'harden', true],
+        [3, 'note_author', true],
+      ]);
       for (const r of rows) expect(r.checksum).toBe(await sha256(path.join(dir, `00${r.version}_${r.name}.sql`)));
       expect(rows[0].applied_by).toBe('postgres');
       const hardened = await snapshot(server, db);
@@ -77,12 +95,14 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
   it('a file setting max_connections and track_activity_query_size: lint names both lines, up refuses and changes nothing', async () => {
     await withTestDatabase(server, uniqueName('mig_postmaster'), async (db) => {
       const dir = await migrationsFolder({
-        '001_bad_limits.sql': "BEGIN;\nALTER DATABASE ${database} SET work_mem = '64MB';\nALTER DATABASE ${database} SET max_connections = 200;\nALTER DATABASE ${database} SET track_activity_query_size = 4096;\nCOMMIT;\n",
-        '001_bad_limits_rollback.sql': 'ALTER DATABASE ${database} RESET work_mem;\nALTER DATABASE ${database} RESET max_connections;\nALTER DATABASE ${database} RESET track_activity_query_size;\n',
+        '001_bad_limits.sql':
+          "BEGIN;\nALTER DATABASE ${database} SET work_mem = '64MB';\nALTER DATABASE ${database} SET max_connections = 200;\nALTER DATABASE ${database} SET track_activity_query_size = 4096;\nCOMMIT;\n",
+        '001_bad_limits_rollback.sql':
+          'ALTER DATABASE ${database} RESET work_mem;\nALTER DATABASE ${database} RESET max_connections;\nALTER DATABASE ${database} RESET track_activity_query_size;\n',
       });
       const file = path.join(dir, '001_bad_limits.sql');
-      const named = (r: { json: { diagnostics: { rule: string; file: string; line: number }[] } }) => r.json.diagnostics
-        .filter((d) => d.rule === 'setting-not-database-settable' && d.file === file).map((d) => d.line);
+      const named = (r: { json: { diagnostics: { rule: string; file: string; line: number }[] } }) =>
+        r.json.diagnostics.filter((d) => d.rule === 'setting-not-database-settable' && d.file === file).map((d) => d.line);
 
       const offline = await runCli(['migrate', 'lint', '--dir', dir, '--json']);
       expect(offline.code).toBe(4);
@@ -90,7 +110,9 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
       expect(named(offline)).toEqual([3, 4]);
       const human = await runCli(['migrate', 'lint', '--dir', dir]);
       expect(human.stdout).toContain(`${file}:3:1  error  setting-not-database-settable  max_connections is a postmaster parameter`);
-      expect(human.stdout).toContain(`${file}:4:1  error  setting-not-database-settable  track_activity_query_size is a postmaster parameter`);
+      expect(human.stdout).toContain(
+        `${file}:4:1  error  setting-not-database-settable  track_activity_query_size is a postmaster parameter`,
+      );
 
       const connected = await runCli(['migrate', 'lint', '--db', urlFor(server, db), '--dir', dir, '--json']);
       expect(connected.code).toBe(4);
@@ -110,7 +132,12 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
 
   it('non-transactional statements run outside a transaction, statement by statement, said so and recorded', async () => {
     await withTestDatabase(server, uniqueName('mig_concurrently'), async (db) => {
-      await sql(server, 'CREATE TABLE orders (id int, note text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 1000) g', [], db);
+      await sql(
+        server,
+        'CREATE TABLE orders (id int, note text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 1000) g',
+        [],
+        db,
+      );
       const dir = await migrationsFolder({
         '001_orders_note_index.sql': 'CREATE INDEX CONCURRENTLY orders_note ON orders (note);\nVACUUM (ANALYZE) orders;\n',
         '001_orders_note_index_rollback.sql': 'DROP INDEX CONCURRENTLY orders_note;\n',
@@ -118,15 +145,25 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
       const args = ['--db', urlFor(server, db), '--dir', dir];
       const up = await runCli(['migrate', 'up', ...args]);
       expect(up.code, up.stderr).toBe(0);
-      expect(up.stdout).toMatch(/CREATE INDEX CONCURRENTLY \(line 1\), VACUUM \(line 2\) cannot run inside a transaction: running it outside a transaction, statement by statement/);
+      expect(up.stdout).toMatch(
+        /CREATE INDEX CONCURRENTLY \(line 1\), VACUUM \(line 2\) cannot run inside a transaction: running it outside a transaction, statement by statement/,
+      );
       expect(up.stdout).toMatch(/applied 001_orders_note_index \(outside a transaction/);
-      const [index] = await sql<{ valid: boolean }>(server, `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'orders_note'::regclass`, [], db);
+      const [index] = await sql<{ valid: boolean }>(
+        server,
+        `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'orders_note'::regclass`,
+        [],
+        db,
+      );
       expect(index.valid).toBe(true);
       expect((await history(db)).map((r) => [r.version, r.transactional])).toEqual([[1, false]]);
 
       const down = await runCli(['migrate', 'down', ...args, '--json']);
       expect(down.code, down.stderr).toBe(0);
-      expect(down.json.steps[0]).toMatchObject({ transactional: false, reason: 'DROP INDEX CONCURRENTLY (line 1) cannot run inside a transaction' });
+      expect(down.json.steps[0]).toMatchObject({
+        transactional: false,
+        reason: 'DROP INDEX CONCURRENTLY (line 1) cannot run inside a transaction',
+      });
       expect(await sql(server, `SELECT to_regclass('orders_note') AS idx`, [], db)).toEqual([{ idx: null }]);
     });
   });
@@ -147,7 +184,11 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
       expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
       const applied = [...a.json.steps, ...b.json.steps].map((s: { version: number }) => s.version).sort();
       expect(applied).toEqual([1, 2, 3]);
-      expect(await sql(server, 'SELECT migration FROM applied_log ORDER BY 1', [], db)).toEqual([{ migration: 1 }, { migration: 2 }, { migration: 3 }]);
+      expect(await sql(server, 'SELECT migration FROM applied_log ORDER BY 1', [], db)).toEqual([
+        { migration: 1 },
+        { migration: 2 },
+        { migration: 3 },
+      ]);
       expect((await history(db)).map((r) => r.version)).toEqual([1, 2, 3]);
     });
   });
@@ -173,7 +214,8 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
     await withTestDatabase(server, uniqueName('mig_fail'), async (db) => {
       const dir = await migrationsFolder({
         ...Object.fromEntries(Object.entries(THREE_PAIRS).filter(([k]) => k.startsWith('001'))),
-        '002_broken.sql': "CREATE TABLE half (id int);\nALTER DATABASE ${database} SET work_mem = '64MB';\nINSERT INTO missing_table VALUES (1);\n",
+        '002_broken.sql':
+          "CREATE TABLE half (id int);\nALTER DATABASE ${database} SET work_mem = '64MB';\nINSERT INTO missing_table VALUES (1);\n",
         '002_broken_rollback.sql': 'DROP TABLE half;\nALTER DATABASE ${database} RESET work_mem;\n',
       });
       const up = await runCli(['migrate', 'up', '--db', urlFor(server, db), '--dir', dir]);
@@ -188,14 +230,34 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
   it("one migration's session settings do not leak into the next; the migration session has our timeouts", async () => {
     await withTestDatabase(server, uniqueName('mig_session'), async (db) => {
       const dir = await migrationsFolder({
-        '001_elsewhere.sql': "CREATE SCHEMA elsewhere;\nSET search_path = elsewhere;\nSET lock_timeout = 0;\nCREATE TABLE first_table (id int);\n",
+        '001_elsewhere.sql':
+          'CREATE SCHEMA elsewhere;\nSET search_path = elsewhere;\nSET lock_timeout = 0;\nCREATE TABLE first_table (id int);\n',
         '001_elsewhere_rollback.sql': 'DROP SCHEMA elsewhere CASCADE;\n',
-        '002_second.sql': "CREATE TABLE second_table AS SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout;\n",
+        '002_second.sql':
+          "CREATE TABLE second_table AS SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout;\n",
         '002_second_rollback.sql': 'DROP TABLE second_table;\n',
       });
-      const up = await runCli(['migrate', 'up', '--db', urlFor(server, db), '--dir', dir, '--lock-timeout', '3s', '--statement-timeout', '2min']);
+      const up = await runCli([
+        'migrate',
+        'up',
+        '--db',
+        urlFor(server, db),
+        '--dir',
+        dir,
+        '--lock-timeout',
+        '3s',
+        '--statement-timeout',
+        '2min',
+      ]);
       expect(up.code, up.stderr).toBe(0);
-      expect(await sql(server, `SELECT to_regclass('elsewhere.first_table') IS NOT NULL AS a, to_regclass('public.second_table') IS NOT NULL AS b`, [], db)).toEqual([{ a: true, b: true }]);
+      expect(
+        await sql(
+          server,
+          `SELECT to_regclass('elsewhere.first_table') IS NOT NULL AS a, to_regclass('public.second_table') IS NOT NULL AS b`,
+          [],
+          db,
+        ),
+      ).toEqual([{ a: true, b: true }]);
       expect(await sql(server, 'SELECT * FROM public.second_table', [], db)).toEqual([{ lock_timeout: '3s', statement_timeout: '2min' }]);
     });
   });
@@ -220,15 +282,21 @@ describe.each(testServers())('migrate on $name PostgreSQL', (server) => {
       await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET statement_timeout = '5min'`);
       const dir = await migrationsFolder({
         '001_harden.sql': "ALTER DATABASE ${database} SET statement_timeout = '30s';\nALTER DATABASE ${database} SET work_mem = '256MB';\n",
-        '001_harden_rollback.sql': "ALTER DATABASE ${database} SET statement_timeout = '300s';\nALTER DATABASE ${database} SET work_mem = '4MB';\n",
+        '001_harden_rollback.sql':
+          "ALTER DATABASE ${database} SET statement_timeout = '300s';\nALTER DATABASE ${database} SET work_mem = '4MB';\n",
         '002_other.sql': "ALTER DATABASE codex_memory_prod SET work_mem = '1MB';\n",
         '002_other_rollback.sql': 'ALTER DATABASE codex_memory_prod RESET work_mem;\n',
       });
       const r = await runCli(['migrate', 'lint', '--db', urlFor(server, db), '--dir', dir, '--json']);
       expect(r.code).toBe(4);
-      const pick = (rule: string) => r.json.diagnostics.filter((d: { rule: string }) => d.rule === rule)
-        .map((d: { file: string; line: number; severity: string }) => [path.basename(d.file), d.line, d.severity]);
-      expect(pick('hard-coded-database')).toEqual([['002_other.sql', 1, 'error'], ['002_other_rollback.sql', 1, 'error']]);
+      const pick = (rule: string) =>
+        r.json.diagnostics
+          .filter((d: { rule: string }) => d.rule === rule)
+          .map((d: { file: string; line: number; severity: string }) => [path.basename(d.file), d.line, d.severity]);
+      expect(pick('hard-coded-database')).toEqual([
+        ['002_other.sql', 1, 'error'],
+        ['002_other_rollback.sql', 1, 'error'],
+      ]);
       // 300s = the prior 5min: fine. work_mem was not set at database level: RESET, not 4MB.
       expect(pick('rollback-hard-coded-value')).toEqual([['001_harden_rollback.sql', 2, 'warning']]);
       const offline = await runCli(['migrate', 'lint', '--dir', dir, '--json']);
@@ -258,7 +326,10 @@ describe('migrate without a server', () => {
   });
 
   it('new creates the next numbered pair, which lints clean', async () => {
-    const dir = await migrationsFolder({ '009_security_hardening.sql': 'SELECT 1;\n', '009_security_hardening_rollback.sql': 'SELECT 1;\n' });
+    const dir = await migrationsFolder({
+      '009_security_hardening.sql': 'SELECT 1;\n',
+      '009_security_hardening_rollback.sql': 'SELECT 1;\n',
+    });
     const r = await runCli(['migrate', 'new', 'add_orders_index', '--dir', dir, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ version: 10, forward: path.join(dir, '010_add_orders_index.sql') });
@@ -276,7 +347,11 @@ describe('migrate without a server', () => {
     expect(r.code).toBe(4);
     const file = path.join(dir, '001_x.sql');
     expect(r.stdout).toContain(`::warning file=${file},line=1,col=1,title=grant-to-public::`);
-    expect(r.stdout).toContain(`::error file=${file},line=2,col=1,title=setting-not-database-settable::shared_buffers is a postmaster parameter`);
-    expect(r.stdout).toContain(`::error file=${path.join(dir, '001_x_rollback.sql')},line=2,col=1,title=syntax-error::syntax error at or near "SELEC"`);
+    expect(r.stdout).toContain(
+      `::error file=${file},line=2,col=1,title=setting-not-database-settable::shared_buffers is a postmaster parameter`,
+    );
+    expect(r.stdout).toContain(
+      `::error file=${path.join(dir, '001_x_rollback.sql')},line=2,col=1,title=syntax-error::syntax error at or near "SELEC"`,
+    );
   });
 });

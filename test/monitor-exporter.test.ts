@@ -7,12 +7,15 @@ import { droppingProxy, session, startMonitor } from './monitor-helpers.js';
 
 describe('alert tuning in the policy', () => {
   it('warning + critical levels, for:, exclusions and transaction_age; the runbook shapes stay valid', () => {
-    const p = parsePolicy(`
+    const p = parsePolicy(
+      `
 alerts:
   long_query: { warning: 20s, critical: 25s, exclude: { application: "pg_dump|backup.*", user: replicator } }
   connections: { over: 80%, severity: info, for: 2m }
   transaction_age: { over: 5m, severity: warning }
-`, 'test');
+`,
+      'test',
+    );
     const rules = rulesFromPolicy(p.alerts);
     expect(rules.map((r) => [r.name, r.severity, r.over, r.for])).toEqual([
       ['long_query', 'warning', 20_000, 0],
@@ -24,7 +27,11 @@ alerts:
     expect(p.alerts.long_query).toMatchObject({ over: 25_000, severity: 'critical' }); // code reading one threshold sees the critical one
     expect(() => parsePolicy('alerts: { long_query: { over: 25s, warning: 20s } }', 'test')).toThrow(/either over/);
     expect(() => parsePolicy('alerts: { long_query: { warning: 20s, exclude: { user: "(" } } }', 'test')).toThrow(/regular expression/);
-    expect(rulesFromPolicy(parsePolicy('{}', 'test').alerts).map((r) => r.name)).toEqual(['long_query', 'idle_in_transaction', 'connections']);
+    expect(rulesFromPolicy(parsePolicy('{}', 'test').alerts).map((r) => r.name)).toEqual([
+      'long_query',
+      'idle_in_transaction',
+      'connections',
+    ]);
   });
 });
 
@@ -63,7 +70,9 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
         // idle 1.5 s: under the runbook's 50 s, over a 1 s warning, under a 60 s critical
         const warn = await runCli([...base, '--rule', 'idle_in_transaction', '-w', '1s', '-c', '60s']);
         expect(warn.code, warn.stdout).toBe(1);
-        expect(warn.stdout).toMatch(/^PGHARDEN WARNING - warning: pid \d+ .*idle in transaction .*\| longest_idle_in_transaction=[\d.]+s;1;60;0\n$/);
+        expect(warn.stdout).toMatch(
+          /^PGHARDEN WARNING - warning: pid \d+ .*idle in transaction .*\| longest_idle_in_transaction=[\d.]+s;1;60;0\n$/,
+        );
         const crit = await runCli([...base, '--rule', 'idle_in_transaction', '-c', '1s']);
         expect(crit.code, crit.stdout).toBe(2);
         // the other rules are not judged: the long_query rule has nothing to say here, and is absent from perfdata
@@ -71,7 +80,15 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
         expect(other.code, other.stdout).toBe(0);
         expect(other.stdout).not.toContain('idle_in_transaction');
         // transaction_age (xact_start) sees the same open transaction
-        const age = await runCli([...base, '--rule', 'transaction_age', '-w', '1s', '--policy', await policyFile('alerts: { transaction_age: { over: 5m, severity: warning } }')]);
+        const age = await runCli([
+          ...base,
+          '--rule',
+          'transaction_age',
+          '-w',
+          '1s',
+          '--policy',
+          await policyFile('alerts: { transaction_age: { over: 5m, severity: warning } }'),
+        ]);
         expect(age.code, age.stdout).toBe(1);
         expect(age.stdout).toMatch(/transaction open for/);
       } finally {
@@ -89,7 +106,9 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
 
   it('exclusions: a session of an excluded application never fires long_query', async () => {
     await withTestDatabase(server, uniqueName('mon_excl'), async (db) => {
-      const policy = await policyFile('alerts: { long_query: { over: 1s, severity: critical, exclude: { application: "pg_dump|backup.*" } } }');
+      const policy = await policyFile(
+        'alerts: { long_query: { over: 1s, severity: critical, exclude: { application: "pg_dump|backup.*" } } }',
+      );
       const backup = await session(server, db, 'backup-nightly');
       const app = await session(server, db, 'search-api');
       try {
@@ -133,7 +152,9 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
           expect(f.problem).toBe(true);
           expect(f.summary).toMatch(/that session does not have the limit/);
           expect(f.sessions[0].noLimitCause).toBe('role-override');
-          expect(f.sessions[0].noLimit).toMatch(new RegExp(`role override: ALTER ROLE ${role} IN DATABASE ${db} SET statement_timeout = '0'`));
+          expect(f.sessions[0].noLimit).toMatch(
+            new RegExp(`role override: ALTER ROLE ${role} IN DATABASE ${db} SET statement_timeout = '0'`),
+          );
           await sql(server, `SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
           await q;
         } finally {

@@ -29,7 +29,10 @@ export interface RunningMonitor {
 export function startMonitor(args: string[]): RunningMonitor {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^PG|^DATABASE_URL$/.test(k)) env[k] = v;
-  const child = spawn(process.execPath, [CLI, 'monitor', '--jsonl', '-', ...args], { env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'monitor', '--jsonl', '-', ...args], {
+    env: { ...env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const records: Record_[] = [];
   let stderr = '';
   const waiters = new Set<() => void>();
@@ -55,7 +58,14 @@ export function startMonitor(args: string[]): RunningMonitor {
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`timed out after ${timeoutMs}ms waiting for ${what}; stderr: ${stderr}\nlast records: ${records.slice(-3).map((r) => JSON.stringify(r).slice(0, 300)).join('\n')}`));
+          reject(
+            new Error(
+              `timed out after ${timeoutMs}ms waiting for ${what}; stderr: ${stderr}\nlast records: ${records
+                .slice(-3)
+                .map((r) => JSON.stringify(r).slice(0, 300))
+                .join('\n')}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);

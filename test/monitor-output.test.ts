@@ -12,12 +12,24 @@ import { MONITOR_POLICY, monitorPolicy, session } from './monitor-helpers.js';
 describe.each(testServers())('monitor output on $name PostgreSQL', (server) => {
   it('off a terminal: plain lines, one per sample and event, and --duration stops it with exit 0', async () => {
     await withTestDatabase(server, uniqueName('mon_plain'), async (db) => {
-      const r = await runCli(['monitor', '--db', urlFor(server, db), '--policy', await monitorPolicy(), '--interval', '200ms', '--duration', '3s']);
+      const r = await runCli([
+        'monitor',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await monitorPolicy(),
+        '--interval',
+        '200ms',
+        '--duration',
+        '3s',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       const lines = r.stdout.trim().split('\n');
       expect(lines[0]).toMatch(/connected to postgres:\/\/.*\/mon_plain_/);
       // 1 connection (the monitor's own slot), but no state counts: it does not count itself as active
-      expect(lines.filter((l) => / connections 1\/\d+ \(\d+% of max_connections - reserved\)\s+longest_query=.* firing=0 poll=/.test(l)).length).toBeGreaterThanOrEqual(2);
+      expect(
+        lines.filter((l) => / connections 1\/\d+ \(\d+% of max_connections - reserved\)\s+longest_query=.* firing=0 poll=/.test(l)).length,
+      ).toBeGreaterThanOrEqual(2);
       expect(r.stdout).not.toContain('active=1');
       expect(r.stdout).not.toContain('\x1b[');
     });

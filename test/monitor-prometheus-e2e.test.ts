@@ -15,7 +15,11 @@ import { session } from './monitor-helpers.js';
  */
 const which = (bin: string) => {
   try {
-    return execFileSync('sh', ['-c', `command -v ${bin}`]).toString().trim() || null;
+    return (
+      execFileSync('sh', ['-c', `command -v ${bin}`])
+        .toString()
+        .trim() || null
+    );
   } catch {
     return null;
   }
@@ -28,7 +32,10 @@ const PROMTOOL = which('promtool');
 const server = testServers().at(-1)!;
 const THRESHOLD_S = 2;
 
-interface Delivery { at: number; body: any }
+interface Delivery {
+  at: number;
+  body: any;
+}
 
 function start(bin: string, args: string[], dir: string): ChildProcess & { log: () => string } {
   let log = '';
@@ -103,26 +110,72 @@ alerts:
     const receiverPort = (receiver.address() as { port: number }).port;
 
     const [monPort, amPort, promPort] = [await freePort(), await freePort(), await freePort()];
-    await fs.writeFile(path.join(dir, 'am.yml'), `
+    await fs.writeFile(
+      path.join(dir, 'am.yml'),
+      `
 route: { receiver: test, group_by: [alertname, datname, severity], group_wait: 0s, group_interval: 1s, repeat_interval: 1h }
 receivers:
   - name: test
     webhook_configs: [{ url: 'http://127.0.0.1:${receiverPort}/', send_resolved: true }]
-`);
-    await fs.writeFile(path.join(dir, 'prom.yml'), `
+`,
+    );
+    await fs.writeFile(
+      path.join(dir, 'prom.yml'),
+      `
 global: { scrape_interval: 1s, evaluation_interval: 1s }
 rule_files: ['${rulesFile}']
 alerting: { alertmanagers: [{ static_configs: [{ targets: ['127.0.0.1:${amPort}'] }] }] }
 scrape_configs:
   - job_name: pgharden
     static_configs: [{ targets: ['127.0.0.1:${monPort}'] }]
-`);
-    procs.push(start(ALERTMANAGER!, [`--config.file=${dir}/am.yml`, `--storage.path=${dir}/am`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address='], dir));
-    procs.push(start(PROMETHEUS!, [`--config.file=${dir}/prom.yml`, `--storage.tsdb.path=${dir}/prom`, `--web.listen-address=127.0.0.1:${promPort}`], dir));
-    procs.push(start(process.execPath, [CLI, 'monitor', '--db', urlFor(server, db), '--policy', policy, '--prometheus', `127.0.0.1:${monPort}`, '--plain', '--interval', '500ms', '--refresh', '1s'], dir));
+`,
+    );
+    procs.push(
+      start(
+        ALERTMANAGER!,
+        [
+          `--config.file=${dir}/am.yml`,
+          `--storage.path=${dir}/am`,
+          `--web.listen-address=127.0.0.1:${amPort}`,
+          '--cluster.listen-address=',
+        ],
+        dir,
+      ),
+    );
+    procs.push(
+      start(
+        PROMETHEUS!,
+        [`--config.file=${dir}/prom.yml`, `--storage.tsdb.path=${dir}/prom`, `--web.listen-address=127.0.0.1:${promPort}`],
+        dir,
+      ),
+    );
+    procs.push(
+      start(
+        process.execPath,
+        [
+          CLI,
+          'monitor',
+          '--db',
+          urlFor(server, db),
+          '--policy',
+          policy,
+          '--prometheus',
+          `127.0.0.1:${monPort}`,
+          '--plain',
+          '--interval',
+          '500ms',
+          '--refresh',
+          '1s',
+        ],
+        dir,
+      ),
+    );
     promUrl = `http://127.0.0.1:${promPort}`;
-    await until(async () => (await query(`up{job="pgharden"} == 1`)).length > 0 && (await query(`pg_up == 1`)).length > 0, 30_000,
-      `Prometheus scraping the monitor\n${procs.map((p) => p.log().slice(-1500)).join('\n---\n')}`);
+    await until(
+      async () => (await query(`up{job="pgharden"} == 1`)).length > 0 && (await query(`pg_up == 1`)).length > 0,
+      30_000,
+      `Prometheus scraping the monitor\n${procs.map((p) => p.log().slice(-1500)).join('\n---\n')}`,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -148,19 +201,27 @@ scrape_configs:
     const active = await query(`sum(pg_stat_activity_count{datname="${db}",state="active"})`);
     expect(active.length).toBe(1);
     expect(Number(active[0].value[1])).toBe(0);
-    const settings = await until(async () => {
-      const r = await query('pg_settings_statement_timeout_seconds');
-      return r.length ? r : null;
-    }, 15_000, 'pg_settings_statement_timeout_seconds');
+    const settings = await until(
+      async () => {
+        const r = await query('pg_settings_statement_timeout_seconds');
+        return r.length ? r : null;
+      },
+      15_000,
+      'pg_settings_statement_timeout_seconds',
+    );
     expect(Number(settings[0].value[1])).toBe(30);
     expect(Number((await query('pg_settings_max_connections'))[0].value[1])).toBeGreaterThan(0);
   });
 
   it('a role override shows as pgharden_policy_compliant == 0 for that role only', async () => {
-    const bad = await until(async () => {
-      const r = await query(`pgharden_policy_compliant{setting="statement_timeout"} == 0`);
-      return r.length ? r : null;
-    }, 15_000, 'pgharden_policy_compliant == 0');
+    const bad = await until(
+      async () => {
+        const r = await query(`pgharden_policy_compliant{setting="statement_timeout"} == 0`);
+        return r.length ? r : null;
+      },
+      15_000,
+      'pgharden_policy_compliant == 0',
+    );
     expect(bad.map((r) => r.metric.role)).toContain(role);
     expect(bad.map((r) => r.metric.role)).not.toContain('postgres');
     expect((await query(`pgharden_policy_compliant{setting="statement_timeout",role="postgres"} == 1`)).length).toBe(1);
@@ -172,8 +233,14 @@ scrape_configs:
       const sentAt = Date.now();
       const sleeping = client.query(`SELECT pg_sleep(${THRESHOLD_S + 6})`);
       const crossedAt = sentAt + THRESHOLD_S * 1000; // the query started at or after sentAt: a bound from above on the latency
-      const alertOf = (status: string) => deliveries.find((d) => d.body.status === status && d.body.alerts.some((a: any) =>
-        a.labels.alertname === 'PostgresLongRunningQuery' && a.labels.datname === db && a.status === status));
+      const alertOf = (status: string) =>
+        deliveries.find(
+          (d) =>
+            d.body.status === status &&
+            d.body.alerts.some(
+              (a: any) => a.labels.alertname === 'PostgresLongRunningQuery' && a.labels.datname === db && a.status === status,
+            ),
+        );
       const firing = await until(async () => alertOf('firing'), 30_000, 'the firing alert at the receiver');
       const endedAt = await sleeping.then(() => Date.now());
       const resolved = await until(async () => alertOf('resolved'), 30_000, 'the resolved alert at the receiver');
@@ -182,8 +249,10 @@ scrape_configs:
       expect(a.labels).toMatchObject({ severity: 'critical', pgharden_rule: 'long_query', backend_type: 'client backend' });
       expect(firing.at).toBeGreaterThan(crossedAt - 1000); // not before the threshold (1 s of clock slack between client and server)
       expect(resolved.at).toBeGreaterThan(firing.at);
-      process.stderr.write(`[prometheus e2e] threshold crossed → firing at the receiver: ${firing.at - crossedAt} ms; ` +
-        `query ended → resolved at the receiver: ${resolved.at - endedAt} ms (monitor 500ms, scrape and evaluation 1s, group_wait 0s, group_interval 1s)\n`);
+      process.stderr.write(
+        `[prometheus e2e] threshold crossed → firing at the receiver: ${firing.at - crossedAt} ms; ` +
+          `query ended → resolved at the receiver: ${resolved.at - endedAt} ms (monitor 500ms, scrape and evaluation 1s, group_wait 0s, group_interval 1s)\n`,
+      );
     } finally {
       await client.end();
     }

@@ -18,9 +18,12 @@ const promtool = (() => {
   }
 })();
 
-const run = (args: string[], cwd: string) => new Promise<{ code: number; out: string }>((resolve) => {
-  execFile(promtool!, args, { cwd }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
-});
+const run = (args: string[], cwd: string) =>
+  new Promise<{ code: number; out: string }>((resolve) => {
+    execFile(promtool!, args, { cwd }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    );
+  });
 
 describe.skipIf(!promtool)('promtool test rules on pgharden alerts export', () => {
   it('long_query warning/critical fire at their thresholds for client backends only; connections waits its for:', async () => {
@@ -40,7 +43,9 @@ alerts:
       await fs.writeFile(rules, YAML.stringify(doc));
     }
     // A query whose age grows 10 s per minute-step: 0, 10, 20(.5), 30 … and an autovacuum worker that is always old.
-    await fs.writeFile(path.join(dir, 'pgharden-test.yml'), `
+    await fs.writeFile(
+      path.join(dir, 'pgharden-test.yml'),
+      `
 rule_files: [pgharden.yml]
 evaluation_interval: 1m
 tests:
@@ -66,8 +71,11 @@ tests:
         alertname: PostgresConnectionsNearLimit
         exp_alerts:
           - exp_labels: { severity: info, pgharden_rule: connections, datname: app }
-`);
-    await fs.writeFile(path.join(dir, 'exporter-test.yml'), `
+`,
+    );
+    await fs.writeFile(
+      path.join(dir, 'exporter-test.yml'),
+      `
 rule_files: [postgres_exporter.yml]
 evaluation_interval: 1m
 tests:
@@ -87,7 +95,8 @@ tests:
         exp_alerts:
           - exp_labels: { severity: warning, pgharden_rule: long_query, instance: "db:9187", datname: app, state: active, backend_type: client backend }
           - exp_labels: { severity: critical, pgharden_rule: long_query, instance: "db:9187", datname: app, state: active, backend_type: client backend }
-`);
+`,
+    );
     for (const file of ['pgharden-test.yml', 'exporter-test.yml']) {
       const r = await run(['test', 'rules', file], dir);
       expect(r.code, r.out).toBe(0);

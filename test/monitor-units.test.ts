@@ -13,20 +13,51 @@ import { runCli } from './helpers.js';
 import { MONITOR_POLICY, monitorPolicy } from './monitor-helpers.js';
 
 const transition = (state: 'firing' | 'resolved'): AlertTransition => ({
-  type: 'alert', state, rule: 'long_query', severity: 'critical', database: 'codex_memory', key: 'long_query:42:2026-01-01T00:00:00.000Z',
-  value: 26_000, threshold: 25_000, message: 'pid 42 query running for 26s, over 25s', pid: 42,
-  since: '2026-01-01T00:00:30.000Z', at: '2026-01-01T00:00:30.000Z',
+  type: 'alert',
+  state,
+  rule: 'long_query',
+  severity: 'critical',
+  database: 'codex_memory',
+  key: 'long_query:42:2026-01-01T00:00:00.000Z',
+  value: 26_000,
+  threshold: 25_000,
+  message: 'pid 42 query running for 26s, over 25s',
+  pid: 42,
+  since: '2026-01-01T00:00:30.000Z',
+  at: '2026-01-01T00:00:30.000Z',
 });
 
 /** A sample as the sampler would return it: `total` connections of a limit of 10, and these sessions. */
 function fakeSample(at: number, total: number, sessions: Partial<SessionSample>[] = []): Sample {
   return {
-    database: 'codex_memory', scope: 'database', at: new Date(at * 1000).toISOString(), pollMs: 1, myPid: 1,
+    database: 'codex_memory',
+    scope: 'database',
+    at: new Date(at * 1000).toISOString(),
+    pollMs: 1,
+    myPid: 1,
     connections: { total, byState: { idle: total }, maxTxMsByState: {}, datconnlimit: 10, limit: 10, limitSource: 'datconnlimit' },
-    longestActiveMs: 0, longestIdleInTransactionMs: 0, longestTransactionMs: 0, activity: [], rollout: null, stats: {},
+    longestActiveMs: 0,
+    longestIdleInTransactionMs: 0,
+    longestTransactionMs: 0,
+    activity: [],
+    rollout: null,
+    stats: {},
     sessions: sessions.map((s) => ({
-      pid: 7, datname: 'codex_memory', blockedBy: [], backendStart: '2026-01-01T00:00:00.000Z', usename: 'app', applicationName: 'api', clientAddr: null, state: 'active',
-      waitEvent: null, queryMs: null, stateMs: 0, xactMs: null, onOldSettings: false, query: 'SELECT 1', ...s,
+      pid: 7,
+      datname: 'codex_memory',
+      blockedBy: [],
+      backendStart: '2026-01-01T00:00:00.000Z',
+      usename: 'app',
+      applicationName: 'api',
+      clientAddr: null,
+      state: 'active',
+      waitEvent: null,
+      queryMs: null,
+      stateMs: 0,
+      xactMs: null,
+      onOldSettings: false,
+      query: 'SELECT 1',
+      ...s,
     })),
   };
 }
@@ -44,8 +75,13 @@ describe('monitor without a database', () => {
     expect(engine.firing().find((a) => a.rule === 'connections')!.message).toMatch(/no longer over 80%, resolves at 75%/);
     // The query ended; a new session reuses pid 7: it is another session, so its alert is another one.
     expect(states(engine.update(fakeSample(4, 7, [])))).toEqual(['resolved long_query 7', 'resolved connections']);
-    expect(states(engine.update(fakeSample(5, 7, [{ queryMs: 2_500, backendStart: '2026-01-01T00:00:04.000Z' }])))).toEqual(['firing long_query 7']);
-    expect(states(engine.update(fakeSample(6, 7, [{ state: 'idle in transaction', stateMs: 1_200 }])))).toEqual(['resolved long_query 7', 'firing idle_in_transaction 7']);
+    expect(states(engine.update(fakeSample(5, 7, [{ queryMs: 2_500, backendStart: '2026-01-01T00:00:04.000Z' }])))).toEqual([
+      'firing long_query 7',
+    ]);
+    expect(states(engine.update(fakeSample(6, 7, [{ state: 'idle in transaction', stateMs: 1_200 }])))).toEqual([
+      'resolved long_query 7',
+      'firing idle_in_transaction 7',
+    ]);
   });
 
   it('--webhook retries a failing endpoint with backoff, in order, without blocking the caller', async () => {
@@ -54,17 +90,24 @@ describe('monitor without a database', () => {
     const order: string[] = [];
     const server = http.createServer((req, res) => {
       let body = '';
-      req.on('data', (d) => (body += d)).on('end', () => {
-        calls++;
-        order.push('request');
-        if (calls <= 2) return res.writeHead(503).end(); // down twice, then up
-        received.push(JSON.parse(body));
-        res.writeHead(204).end();
-      });
+      req
+        .on('data', (d) => (body += d))
+        .on('end', () => {
+          calls++;
+          order.push('request');
+          if (calls <= 2) return res.writeHead(503).end(); // down twice, then up
+          received.push(JSON.parse(body));
+          res.writeHead(204).end();
+        });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const warnings: string[] = [];
-    const sink = webhookSink(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, { backoffMs: 50, onWarning: (m) => warnings.push(m), source: 'postgres://monitor@db:5432/codex_memory', contacts: { on_call: '+1 555 0100' } });
+    const sink = webhookSink(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, {
+      backoffMs: 50,
+      onWarning: (m) => warnings.push(m),
+      source: 'postgres://monitor@db:5432/codex_memory',
+      contacts: { on_call: '+1 555 0100' },
+    });
     // Queued, not sent inline: the caller gets nothing to wait for and carries on before any
     // request reaches the endpoint (an order of events, not a wall-clock bound a loaded host breaks).
     expect(sink.transition!(transition('firing'))).toBeUndefined();
@@ -74,7 +117,11 @@ describe('monitor without a database', () => {
     await sink.close!();
     server.close();
     expect(received.map((r) => r.state)).toEqual(['firing', 'resolved']);
-    expect(received[0]).toMatchObject({ target: 'postgres://monitor@db:5432/codex_memory', database: 'codex_memory', contacts: { on_call: '+1 555 0100' } });
+    expect(received[0]).toMatchObject({
+      target: 'postgres://monitor@db:5432/codex_memory',
+      database: 'codex_memory',
+      contacts: { on_call: '+1 555 0100' },
+    });
     expect(calls).toBe(4);
     expect(order[0]).toBe('caller continued');
     expect(warnings).toEqual([]);
@@ -94,7 +141,8 @@ describe('monitor without a database', () => {
     expect(rules.map((r: { for: string }) => r.for)).toEqual(['0s', '0s', '60s']);
     const exporter = await runCli(['alerts', 'export', '--format', 'prometheus-rules', '--metrics', 'postgres_exporter']);
     expect(YAML.parse(exporter.stdout).groups[0].rules[0].expr).toBe(
-      'max without (usename, application_name, wait_event_type, wait_event) (pg_stat_activity_max_tx_duration{state="active",backend_type="client backend"}) > 25');
+      'max without (usename, application_name, wait_event_type, wait_event) (pg_stat_activity_max_tx_duration{state="active",backend_type="client backend"}) > 25',
+    );
     expect((await runCli(['alerts', 'export', '--format', 'nagios'])).code).toBe(2);
   });
 

@@ -6,20 +6,67 @@ import type { Sample, SessionSample } from '../src/monitor/sample.js';
 import { parsePolicy } from '../src/policy/load.js';
 
 const session = (pid: number, s: Partial<SessionSample> = {}): SessionSample => ({
-  pid, datname: 'app', blockedBy: [], backendStart: '2026-01-01T00:00:00.000Z', usename: 'app', applicationName: 'api', clientAddr: null,
-  state: 'active', waitEvent: null, queryMs: 1_000, stateMs: 1_000, xactMs: 1_000, onOldSettings: false, query: 'SELECT 1', ...s,
+  pid,
+  datname: 'app',
+  blockedBy: [],
+  backendStart: '2026-01-01T00:00:00.000Z',
+  usename: 'app',
+  applicationName: 'api',
+  clientAddr: null,
+  state: 'active',
+  waitEvent: null,
+  queryMs: 1_000,
+  stateMs: 1_000,
+  xactMs: 1_000,
+  onOldSettings: false,
+  query: 'SELECT 1',
+  ...s,
 });
 
 /** 101 holds a row lock (idle in transaction), 102 waits on it, 103 waits on 102's… no: on 101 too; 104 is unrelated; 105 waits on 900, not listed. */
 const SAMPLE: Sample = {
-  database: 'app', scope: 'database', at: '2026-01-01T00:01:00.000Z', pollMs: 0.5, myPid: 42,
-  connections: { total: 7, byState: { active: 4, 'idle in transaction': 1 }, maxTxMsByState: {}, datconnlimit: -1, limit: 97, limitSource: 'max_connections' },
-  longestActiveMs: 9_000, longestIdleInTransactionMs: 30_000, longestTransactionMs: 30_000, rollout: null, stats: {}, activity: [],
+  database: 'app',
+  scope: 'database',
+  at: '2026-01-01T00:01:00.000Z',
+  pollMs: 0.5,
+  myPid: 42,
+  connections: {
+    total: 7,
+    byState: { active: 4, 'idle in transaction': 1 },
+    maxTxMsByState: {},
+    datconnlimit: -1,
+    limit: 97,
+    limitSource: 'max_connections',
+  },
+  longestActiveMs: 9_000,
+  longestIdleInTransactionMs: 30_000,
+  longestTransactionMs: 30_000,
+  rollout: null,
+  stats: {},
+  activity: [],
   sessions: [
     session(104, { usename: 'zed', queryMs: 9_000, query: 'SELECT pg_sleep(60)' }),
-    session(101, { usename: 'alice', state: 'idle in transaction', queryMs: null, stateMs: 30_000, query: 'UPDATE t SET v = 1 WHERE id = 1' }),
-    session(102, { usename: 'bob', queryMs: 5_000, waitEvent: 'Lock:transactionid', blockedBy: [101], query: 'UPDATE t SET v = 2 WHERE id = 1' }),
-    session(103, { usename: 'carol', queryMs: 2_000, waitEvent: 'Lock:tuple', blockedBy: [102, 101], query: 'UPDATE t SET v = 3 WHERE id = 1' }),
+    session(101, {
+      usename: 'alice',
+      state: 'idle in transaction',
+      queryMs: null,
+      stateMs: 30_000,
+      query: 'UPDATE t SET v = 1 WHERE id = 1',
+    }),
+    session(102, {
+      usename: 'bob',
+      queryMs: 5_000,
+      waitEvent: 'Lock:transactionid',
+      blockedBy: [101],
+      query: 'UPDATE t SET v = 2 WHERE id = 1',
+    }),
+    session(103, {
+      usename: 'carol',
+      queryMs: 2_000,
+      waitEvent: 'Lock:tuple',
+      blockedBy: [102, 101],
+      query: 'UPDATE t SET v = 3 WHERE id = 1',
+    }),
     session(105, { usename: 'dave', queryMs: 1_500, waitEvent: 'Lock:relation', blockedBy: [900], query: 'LOCK t' }),
   ],
 };
@@ -38,7 +85,17 @@ function replay(keys: string[], sample: Sample = SAMPLE): { view: ViewState; eff
     if (r.effect) effects.push(r.effect);
   }
   const lines = renderFrame({
-    view, sample, recent: [], problem: null, rules, target: 'app@db', intervalMs: 1_000, recycling: false, width: 160, color: false, ...input,
+    view,
+    sample,
+    recent: [],
+    problem: null,
+    rules,
+    target: 'app@db',
+    intervalMs: 1_000,
+    recycling: false,
+    width: 160,
+    color: false,
+    ...input,
   });
   return { view, effects, lines };
 }

@@ -14,24 +14,57 @@ const run = promisify(execFile);
 async function selfSigned(): Promise<{ dir: string; cert: string; key: string }> {
   const dir = await tempDir('pgharden-web-');
   await fs.writeFile(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', 'key.pem', '-out', 'cert.pem'], { cwd: dir });
+  await run(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      'key.pem',
+      '-out',
+      'cert.pem',
+    ],
+    { cwd: dir },
+  );
   return { dir, cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
 }
 
-function get(url: string, opts: { ca?: Buffer; method?: string; auth?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function get(
+  url: string,
+  opts: { ca?: Buffer; method?: string; auth?: string } = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: opts.method ?? 'GET', ca: opts.ca, headers: opts.auth ? { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {} }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-    });
+    const req = https.request(
+      url,
+      {
+        method: opts.method ?? 'GET',
+        ca: opts.ca,
+        headers: opts.auth ? { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {},
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+      },
+    );
     req.on('error', reject).end();
   });
 }
 
 async function hasBcrypt(): Promise<boolean> {
   const name = 'bcryptjs';
-  return import(name).then(() => true, () => false);
+  return import(name).then(
+    () => true,
+    () => false,
+  );
 }
 
 let certs: Awaited<ReturnType<typeof selfSigned>>;
@@ -44,7 +77,16 @@ describe('--web-config (exporter-toolkit format), without a database', () => {
     const bad = async (yaml: string) => {
       const file = path.join(certs.dir, `bad-${Math.random().toString(36).slice(2)}.yml`);
       await fs.writeFile(file, yaml);
-      return runCli(['monitor', '--db', 'postgres://nobody@127.0.0.1:1/none', '--prometheus', String(await freePort()), '--web-config', file, '--plain']);
+      return runCli([
+        'monitor',
+        '--db',
+        'postgres://nobody@127.0.0.1:1/none',
+        '--prometheus',
+        String(await freePort()),
+        '--web-config',
+        file,
+        '--plain',
+      ]);
     };
     const unknown = await bad('tls_server_config: { cert_file: cert.pem, key_file: key.pem, min_version: TLS13 }\n');
     expect(unknown.code).toBe(2);
@@ -64,7 +106,16 @@ describe('--web-config (exporter-toolkit format), without a database', () => {
     if (await hasBcrypt()) return;
     const file = path.join(certs.dir, 'auth.yml');
     await fs.writeFile(file, `basic_auth_users: { prometheus: '$2b$10$${'a'.repeat(53)}' }\n`);
-    const r = await runCli(['monitor', '--db', 'postgres://nobody@127.0.0.1:1/none', '--prometheus', String(await freePort()), '--web-config', file, '--plain']);
+    const r = await runCli([
+      'monitor',
+      '--db',
+      'postgres://nobody@127.0.0.1:1/none',
+      '--prometheus',
+      String(await freePort()),
+      '--web-config',
+      file,
+      '--plain',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/needs the bcryptjs package/);
   });
@@ -89,7 +140,10 @@ describe.each(testServers())('/metrics over TLS, and --all-databases, on $name P
         expect(head.body).toBe('');
         expect(Number(head.headers['content-length'])).toBeGreaterThan(100);
         await expect(get(`https://127.0.0.1:${port}/metrics`)).rejects.toThrow(/self[- ]signed|certificate/i); // an unknown CA is refused
-        const plain = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), (e) => `error ${e}`);
+        const plain = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+          (r) => r.text(),
+          (e) => `error ${e}`,
+        );
         expect(plain).not.toMatch(/pg_up/);
       } finally {
         await monitor.stop();
@@ -103,7 +157,10 @@ describe.each(testServers())('/metrics over TLS, and --all-databases, on $name P
     const bcrypt = ((await import(name)) as { default: { hashSync(p: string, r: number): string } }).default;
     await withTestDatabase(server, uniqueName('mon_auth'), async (db) => {
       const file = path.join(certs.dir, 'auth-tls.yml');
-      await fs.writeFile(file, `tls_server_config: { cert_file: cert.pem, key_file: key.pem }\nbasic_auth_users:\n  prometheus: '${bcrypt.hashSync('scrape-secret', 4)}'\n`);
+      await fs.writeFile(
+        file,
+        `tls_server_config: { cert_file: cert.pem, key_file: key.pem }\nbasic_auth_users:\n  prometheus: '${bcrypt.hashSync('scrape-secret', 4)}'\n`,
+      );
       const port = await freePort();
       const monitor = startMonitor(['--db', urlFor(server, db), '--interval', '300ms', '--prometheus', String(port), '--web-config', file]);
       try {
@@ -140,11 +197,18 @@ describe.each(testServers())('/metrics over TLS, and --all-databases, on $name P
         };
         try {
           const all = await series(['--all-databases']);
-          expect(all).toMatch(new RegExp(`^pg_stat_activity_count\\{datname="${dbB}",state="idle in transaction",usename="[^"]+",application_name="in-db-b",backend_type="client backend",wait_event_type="Client",wait_event="ClientRead"\\} 1$`, 'm'));
+          expect(all).toMatch(
+            new RegExp(
+              `^pg_stat_activity_count\\{datname="${dbB}",state="idle in transaction",usename="[^"]+",application_name="in-db-b",backend_type="client backend",wait_event_type="Client",wait_event="ClientRead"\\} 1$`,
+              'm',
+            ),
+          );
           expect(all).toMatch(new RegExp(`^pg_stat_activity_count\\{datname="${dbA}",state="active",`, 'm'));
           expect(all).toMatch(new RegExp(`^pg_stat_database_xact_commit\\{datname="${dbB}"\\} \\d+`, 'm'));
           expect(all).toMatch(new RegExp(`^pgharden_connections_used_ratio\\{datname="${dbB}"\\} `, 'm'));
-          expect(all).toMatch(new RegExp(`^pgharden_longest_idle_in_transaction_seconds\\{datname="${dbB}",backend_type="client backend"\\} `, 'm'));
+          expect(all).toMatch(
+            new RegExp(`^pgharden_longest_idle_in_transaction_seconds\\{datname="${dbB}",backend_type="client backend"\\} `, 'm'),
+          );
           expect(all).toMatch(/datname="postgres"/);
           const focused = await series([]);
           expect(focused).not.toMatch(new RegExp(`datname="${dbB}"`));

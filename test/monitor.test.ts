@@ -32,7 +32,15 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
 
   it('an idle-in-transaction session past 1 s fires the warning; --record keeps both transitions in pgharden.alerts', async () => {
     await withTestDatabase(server, uniqueName('mon_idle'), async (db) => {
-      const monitor = startMonitor(['--db', urlFor(server, db), '--policy', await monitorPolicy(), '--interval', `${INTERVAL_MS}ms`, '--record']);
+      const monitor = startMonitor([
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await monitorPolicy(),
+        '--interval',
+        `${INTERVAL_MS}ms`,
+        '--record',
+      ]);
       const idle = await session(server, db);
       try {
         await idle.query('BEGIN');
@@ -46,15 +54,22 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
         await idle.end();
         await monitor.stop();
       }
-      const rows = await sql<{ state: string; rule: string; severity: string; pid: number; database: string }>(server,
-        'SELECT state, rule, severity, pid, database FROM pgharden.alerts ORDER BY id', [], db);
+      const rows = await sql<{ state: string; rule: string; severity: string; pid: number; database: string }>(
+        server,
+        'SELECT state, rule, severity, pid, database FROM pgharden.alerts ORDER BY id',
+        [],
+        db,
+      );
       expect(rows).toEqual([
         { state: 'firing', rule: 'idle_in_transaction', severity: 'warning', pid: idle.pid, database: db },
         { state: 'resolved', rule: 'idle_in_transaction', severity: 'warning', pid: idle.pid, database: db },
       ]);
       const listed = await runCli(['alerts', 'list', '--db', urlFor(server, db), '--json']);
       expect(listed.code, listed.stderr).toBe(0);
-      expect(listed.json.alerts.map((a: { state: string; pid: number }) => `${a.state} ${a.pid}`)).toEqual([`firing ${idle.pid}`, `resolved ${idle.pid}`]);
+      expect(listed.json.alerts.map((a: { state: string; pid: number }) => `${a.state} ${a.pid}`)).toEqual([
+        `firing ${idle.pid}`,
+        `resolved ${idle.pid}`,
+      ]);
     });
   });
 
@@ -110,7 +125,11 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
         try {
           const warning = await monitor.waitFor((r) => r.type === 'warning', 10_000, 'the privilege warning');
           expect(warning.message).toMatch(/pg_monitor or pg_read_all_stats/);
-          const sample = await monitor.waitFor((r) => r.type === 'sample' && r.connections.total === 2, 5_000, 'a sample counting both sessions');
+          const sample = await monitor.waitFor(
+            (r) => r.type === 'sample' && r.connections.total === 2,
+            5_000,
+            'a sample counting both sessions',
+          );
           expect(sample.connections.byState).toEqual({ unknown: 1 }); // the monitor's own session is not counted by state
           await new Promise((r) => setTimeout(r, 1_500));
           expect(monitor.records.filter((r) => r.type === 'alert')).toEqual([]);
@@ -124,7 +143,7 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
     }
   });
 
-  it('the network silently drops the monitor\'s connection: a client-side deadline notices, and it reconnects', async () => {
+  it("the network silently drops the monitor's connection: a client-side deadline notices, and it reconnects", async () => {
     await withTestDatabase(server, uniqueName('mon_net'), async (db) => {
       const proxy = await droppingProxy(server);
       const url = new URL(urlFor(server, db));
@@ -178,7 +197,14 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
       const unknown = await runCli(['monitor', '--once', '--db', `postgres://nobody@127.0.0.1:${port}/x`]);
       expect(unknown.code).toBe(3);
       expect(unknown.stdout).toMatch(/^PGHARDEN UNKNOWN - cannot connect/);
-      const badPolicy = await runCli(['monitor', '--once', '--db', urlFor(server, db), '--policy', await policyFile('alerts: { long_query: { over: soon } }')]);
+      const badPolicy = await runCli([
+        'monitor',
+        '--once',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await policyFile('alerts: { long_query: { over: soon } }'),
+      ]);
       expect(badPolicy.code).toBe(3);
       expect(badPolicy.stdout).toMatch(/^PGHARDEN UNKNOWN - policy .* is invalid/);
     });
@@ -187,7 +213,16 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
   it('/metrics is scraped over HTTP with postgres_exporter names and the firing alert', async () => {
     await withTestDatabase(server, uniqueName('mon_prom'), async (db) => {
       const port = await freePort();
-      const monitor = startMonitor(['--db', urlFor(server, db), '--policy', await monitorPolicy(), '--interval', `${INTERVAL_MS}ms`, '--prometheus', `127.0.0.1:${port}`]);
+      const monitor = startMonitor([
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await monitorPolicy(),
+        '--interval',
+        `${INTERVAL_MS}ms`,
+        '--prometheus',
+        `127.0.0.1:${port}`,
+      ]);
       const idle = await session(server, db);
       try {
         await idle.query('BEGIN');
@@ -199,12 +234,20 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
         expect(text).toContain('pgharden_alert_firing{rule="idle_in_transaction",severity="warning"} 1');
         expect(text).toContain('pgharden_alert_firing{rule="long_query",severity="critical"} 0');
         // postgres_exporter v0.17's labels; the monitor's own (active) session is not among them
-        expect(text).toContain(`pg_stat_activity_count{datname="${db}",state="idle in transaction",usename="postgres",application_name="monitor-test",backend_type="client backend",wait_event_type="Client",wait_event="ClientRead"} 1`);
-        expect(text).toMatch(new RegExp(`pg_stat_activity_max_tx_duration\\{datname="${db}",state="idle in transaction",usename="postgres",[^}]*\\} [1-9]`));
-        expect(text).toContain(`pg_stat_activity_count{datname="${db}",state="active",usename="",application_name="",backend_type="",wait_event_type="",wait_event=""} 0`);
+        expect(text).toContain(
+          `pg_stat_activity_count{datname="${db}",state="idle in transaction",usename="postgres",application_name="monitor-test",backend_type="client backend",wait_event_type="Client",wait_event="ClientRead"} 1`,
+        );
+        expect(text).toMatch(
+          new RegExp(`pg_stat_activity_max_tx_duration\\{datname="${db}",state="idle in transaction",usename="postgres",[^}]*\\} [1-9]`),
+        );
+        expect(text).toContain(
+          `pg_stat_activity_count{datname="${db}",state="active",usename="",application_name="",backend_type="",wait_event_type="",wait_event=""} 0`,
+        );
         expect(text).not.toMatch(/application_name="pgharden monitor"/);
         expect(text).toContain(`pg_database_connection_limit{datname="${db}"} -1`);
-        expect(text).toMatch(new RegExp(`pgharden_longest_idle_in_transaction_seconds\\{datname="${db}",backend_type="client backend"\\} [1-9]`));
+        expect(text).toMatch(
+          new RegExp(`pgharden_longest_idle_in_transaction_seconds\\{datname="${db}",backend_type="client backend"\\} [1-9]`),
+        );
         expect(text).toMatch(/^pg_up 1$/m);
         expect(text).toMatch(/^pg_settings_max_connections \d+$/m);
         const head = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'HEAD' });
@@ -231,8 +274,19 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
       const applied = await runCli(['apply', '--db', urlFor(server, db), '--policy', policy]);
       expect(applied.code, applied.stderr).toBe(0);
 
-      const monitor = startMonitor(['--db', urlFor(server, db), '--policy', policy, '--interval', `${INTERVAL_MS}ms`,
-        '--recycle-idle', '--recycle-every', '200ms', '--recycle-min-idle', '500ms']);
+      const monitor = startMonitor([
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        policy,
+        '--interval',
+        `${INTERVAL_MS}ms`,
+        '--recycle-idle',
+        '--recycle-every',
+        '200ms',
+        '--recycle-min-idle',
+        '500ms',
+      ]);
       try {
         const sample = await monitor.waitFor((r) => r.type === 'sample' && r.rollout, 10_000, 'a sample with rollout');
         expect(sample.rollout).toMatchObject({ onOldSettings: 3, idleOnOldSettings: 1 });
@@ -263,16 +317,27 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
       const sleeper = await session(server, db);
       const running = sleeper.query('SELECT pg_sleep(1.5)');
       await new Promise((r) => setTimeout(r, 1_100));
-      const slow = await sql<{ pid: number; query_duration_seconds: string }>(server,
-        'SELECT pid, query_duration_seconds FROM pgharden.security_monitoring WHERE query_duration_seconds > 1', [], db);
+      const slow = await sql<{ pid: number; query_duration_seconds: string }>(
+        server,
+        'SELECT pid, query_duration_seconds FROM pgharden.security_monitoring WHERE query_duration_seconds > 1',
+        [],
+        db,
+      );
       expect(slow.map((r) => r.pid)).toEqual([sleeper.pid]);
       await running;
       await sleeper.end();
-      const [granted] = await sql<{ ok: boolean }>(server, `SELECT has_table_privilege('pg_monitor', 'pgharden.security_monitoring', 'SELECT') AS ok`, [], db);
+      const [granted] = await sql<{ ok: boolean }>(
+        server,
+        `SELECT has_table_privilege('pg_monitor', 'pgharden.security_monitoring', 'SELECT') AS ok`,
+        [],
+        db,
+      );
       expect(granted.ok).toBe(true);
 
       expect((await runCli(['rollback', ...args])).code).toBe(0);
-      expect(await sql(server, `SELECT 1 FROM pg_views WHERE schemaname = 'pgharden' AND viewname = 'security_monitoring'`, [], db)).toHaveLength(0);
+      expect(
+        await sql(server, `SELECT 1 FROM pg_views WHERE schemaname = 'pgharden' AND viewname = 'security_monitoring'`, [], db),
+      ).toHaveLength(0);
 
       // A view of the same name that pgharden did not create is left alone by apply and rollback.
       await sql(server, 'CREATE VIEW pgharden.security_monitoring AS SELECT 1 AS mine', [], db);

@@ -5,14 +5,18 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers.js';
 
-const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 400_000 });
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 400_000 });
 
 // The tarball holds what runs (the `files` field), and what it holds runs on its own.
 describe('the npm package', () => {
   it('packs only dist, the policies and the README; installs into an empty folder; npx pgharden works', { timeout: 480_000 }, () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'pgharden-pack-'));
     // --ignore-scripts: `prepare` would rebuild; the suite has just built dist/.
-    const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', out], ROOT)) as { filename: string; files: { path: string }[] }[];
+    const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', out], ROOT)) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
     const files = packed.files.map((f) => f.path);
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('policies/ticket-010.yaml');

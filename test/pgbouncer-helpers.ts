@@ -8,7 +8,8 @@ import pg from 'pg';
 import type { TestServer } from './helpers.js';
 
 /** Debian's PgBouncer (apt-get install pgbouncer); PGBOUNCER_PATH overrides. */
-export const PGBOUNCER = process.env.PGBOUNCER_PATH ?? ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => fs.existsSync(p)) ?? '/usr/sbin/pgbouncer';
+export const PGBOUNCER =
+  process.env.PGBOUNCER_PATH ?? ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => fs.existsSync(p)) ?? '/usr/sbin/pgbouncer';
 
 /** In CI (.ci/run installs pgbouncer and says so) a missing binary fails the tests; only a developer's machine skips. */
 export const skipPgBouncer = !fs.existsSync(PGBOUNCER) && !process.env.CI && process.env.PGHARDEN_REQUIRE_PGBOUNCER !== '1';
@@ -47,28 +48,33 @@ export async function startPgBouncer(server: TestServer, mode: 'session' | 'tran
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pgharden-pgbouncer-'));
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
   await fsp.writeFile(path.join(dir, 'users.txt'), `${q(user)} ${q(password)}\n`);
-  await fsp.writeFile(path.join(dir, 'pgbouncer.ini'), [
-    '[databases]',
-    `* = host=${u.hostname} port=${u.port || 5432}`,
-    '[pgbouncer]',
-    'listen_addr = 127.0.0.1',
-    `listen_port = ${port}`,
-    'unix_socket_dir =',
-    'auth_type = trust',
-    `auth_file = ${path.join(dir, 'users.txt')}`,
-    `admin_users = ${user}`,
-    `pool_mode = ${mode}`,
-    'default_pool_size = 10',
-    `logfile = ${path.join(dir, 'pgbouncer.log')}`,
-    '',
-  ].join('\n'));
+  await fsp.writeFile(
+    path.join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `* = host=${u.hostname} port=${u.port || 5432}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${path.join(dir, 'users.txt')}`,
+      `admin_users = ${user}`,
+      `pool_mode = ${mode}`,
+      'default_pool_size = 10',
+      `logfile = ${path.join(dir, 'pgbouncer.log')}`,
+      '',
+    ].join('\n'),
+  );
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
     const gid = Number(execFileSync('id', ['-g', 'nobody']).toString().trim());
     for (const f of ['', 'users.txt', 'pgbouncer.ini']) await fsp.chown(path.join(dir, f), uid, gid);
   }
-  const child: ChildProcess = spawn(PGBOUNCER, [...(asRoot ? ['-u', 'nobody'] : []), path.join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(PGBOUNCER, [...(asRoot ? ['-u', 'nobody'] : []), path.join(dir, 'pgbouncer.ini')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -98,13 +104,17 @@ export async function startPgBouncer(server: TestServer, mode: 'session' | 'tran
   return {
     port,
     adminUrl,
-    url: (database) => `postgres://${encodeURIComponent(user)}${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`,
+    url: (database) =>
+      `postgres://${encodeURIComponent(user)}${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`,
     stop,
   };
 }
 
 /** One client through PgBouncer, as an application: what it sees, and which server backend served it. */
-export async function throughPooler(url: string, sqlText = `SELECT current_setting('statement_timeout') AS value, pg_backend_pid() AS pid`): Promise<{ value: string; pid: number }> {
+export async function throughPooler(
+  url: string,
+  sqlText = `SELECT current_setting('statement_timeout') AS value, pg_backend_pid() AS pid`,
+): Promise<{ value: string; pid: number }> {
   const c = new pg.Client({ connectionString: url });
   c.on('error', () => undefined);
   await c.connect();

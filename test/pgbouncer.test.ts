@@ -11,14 +11,19 @@ const withPoolers = (bouncer: PgBouncer) => `${POLICY}poolers: ["${bouncer.admin
 describe.skipIf(skipPgBouncer).each(testServers())('PgBouncer in front of $name PostgreSQL', (server: TestServer) => {
   describe('session pooling', () => {
     let bouncer: PgBouncer;
-    beforeAll(async () => { bouncer = await startPgBouncer(server, 'session'); });
-    afterAll(async () => { await bouncer?.stop(); });
+    beforeAll(async () => {
+      bouncer = await startPgBouncer(server, 'session');
+    });
+    afterAll(async () => {
+      await bouncer?.stop();
+    });
 
     it('a pooled client keeps the old statement_timeout without RECONNECT, and sees the new one right after apply with poolers: (and the old one after rollback)', async () => {
       await withTestDatabase(server, uniqueName('pgb'), async (db) => {
         const plain = await policyFile(POLICY);
         const pooled = await policyFile(withPoolers(bouncer));
-        const cli = (args: string[], policy: string) => runCli([...args, '--db', urlFor(server, db), '--policy', policy, '--yes', '--json']);
+        const cli = (args: string[], policy: string) =>
+          runCli([...args, '--db', urlFor(server, db), '--policy', policy, '--yes', '--json']);
         const first = await throughPooler(bouncer.url(db));
         expect(first.value).not.toBe('2s');
 
@@ -36,7 +41,12 @@ describe.skipIf(skipPgBouncer).each(testServers())('PgBouncer in front of $name 
         expect(reconnected.code, reconnected.stderr).toBe(0);
         expect(reconnected.json.poolers).toEqual([expect.objectContaining({ databases: [db], servers: 1, recycled: 1, pending: 0 })]);
         expect(JSON.stringify(reconnected.json) + reconnected.stderr).not.toContain(SECRET);
-        const stored = await sql<{ policy: unknown }>(server, 'SELECT policy FROM pgharden.runs WHERE id = $1', [reconnected.json.runId], db);
+        const stored = await sql<{ policy: unknown }>(
+          server,
+          'SELECT policy FROM pgharden.runs WHERE id = $1',
+          [reconnected.json.runId],
+          db,
+        );
         expect(JSON.stringify(stored[0].policy)).not.toContain(SECRET);
         expect(reconnected.stderr).toContain('1 of 1 server connection(s) recycled');
         const fresh = await throughPooler(bouncer.url(db));
@@ -71,7 +81,9 @@ describe.skipIf(skipPgBouncer).each(testServers())('PgBouncer in front of $name 
           expect(status.code, status.stderr).toBe(0);
           expect(status.json.poolers).toEqual([expect.objectContaining({ servers: 1, onOldSettings: 1 })]);
           const once = await runCli(['monitor', '--once', '--json', '--db', urlFor(server, db), '--policy', pooled]);
-          expect(once.json.sample.rollout.poolers, once.stdout + once.stderr).toEqual([expect.objectContaining({ servers: 1, onOldSettings: 1 })]);
+          expect(once.json.sample.rollout.poolers, once.stdout + once.stderr).toEqual([
+            expect.objectContaining({ servers: 1, onOldSettings: 1 }),
+          ]);
           expect(once.stdout).toContain('pgbouncer_servers_on_old_settings=1');
         } finally {
           await app.end();
@@ -87,16 +99,24 @@ describe.skipIf(skipPgBouncer).each(testServers())('PgBouncer in front of $name 
 
   describe.each(['session', 'transaction'] as const)('%s pooling', (mode) => {
     let bouncer: PgBouncer;
-    beforeAll(async () => { bouncer = await startPgBouncer(server, mode); });
-    afterAll(async () => { await bouncer?.stop(); });
+    beforeAll(async () => {
+      bouncer = await startPgBouncer(server, mode);
+    });
+    afterAll(async () => {
+      await bouncer?.stop();
+    });
 
     it('verify --probe-url through PgBouncer proves statement_timeout and idle_in_transaction_session_timeout', async () => {
       await withTestDatabase(server, uniqueName('pgb'), async (db) => {
-        const policy = await policyFile(`settings: { statement_timeout: 2s, idle_in_transaction_session_timeout: 2s }\npoolers: ["${bouncer.adminUrl}"]\n`);
+        const policy = await policyFile(
+          `settings: { statement_timeout: 2s, idle_in_transaction_session_timeout: 2s }\npoolers: ["${bouncer.adminUrl}"]\n`,
+        );
         const applied = await runCli(['apply', '--db', urlFor(server, db), '--policy', policy, '--yes', '--json']);
         expect(applied.code, applied.stderr).toBe(0);
         const verified = await runCli(['verify', '--db', urlFor(server, db), '--policy', policy, '--probe-url', bouncer.url(db), '--json']);
-        const viaPooler = (verified.json.probes as { as: string; probe: string; status: string; message: string }[]).filter((p) => p.as.includes(`:${bouncer.port}/`));
+        const viaPooler = (verified.json.probes as { as: string; probe: string; status: string; message: string }[]).filter((p) =>
+          p.as.includes(`:${bouncer.port}/`),
+        );
         expect(viaPooler.map((p) => [p.probe, p.status]).sort(), JSON.stringify(viaPooler, null, 1)).toEqual([
           ['idle_in_transaction_session_timeout', 'passed'],
           ['statement_timeout', 'passed'],

@@ -4,32 +4,53 @@ import { policyFile, runCli, snapshot, sql, testServers, uniqueName, urlFor, wit
 
 /** Rows in the journal's runs table (0 when pgharden never created its schema here). */
 async function runCount(server: TestServer, db: string): Promise<number> {
-  const [row] = await sql<{ n: number }>(server,
-    `SELECT CASE WHEN to_regclass('pgharden.runs') IS NULL THEN 0 ELSE (SELECT count(*)::int FROM pgharden.runs) END AS n`, [], db);
+  const [row] = await sql<{ n: number }>(
+    server,
+    `SELECT CASE WHEN to_regclass('pgharden.runs') IS NULL THEN 0 ELSE (SELECT count(*)::int FROM pgharden.runs) END AS n`,
+    [],
+    db,
+  );
   return row.n;
 }
 
-interface FindingJson { severity: string; code: string; setting?: string; message: string; fix?: string }
-const findingsOf = (json: { findings?: FindingJson[]; details?: { findings?: FindingJson[] } }) => json.findings ?? json.details?.findings ?? [];
+interface FindingJson {
+  severity: string;
+  code: string;
+  setting?: string;
+  message: string;
+  fix?: string;
+}
+const findingsOf = (json: { findings?: FindingJson[]; details?: { findings?: FindingJson[] } }) =>
+  json.findings ?? json.details?.findings ?? [];
 
 describe.each(testServers())('plan safety and bad values on $name PostgreSQL', (server) => {
   it('values the server rejects (TimeZone, DateStyle, lc_messages, text search config) block apply: exit 4, no run, nothing changed', async () => {
     await withTestDatabase(server, uniqueName('badval'), async (db) => {
       // A first, good apply creates the journal, so "no new row" is measured against a real table.
-      const good = await runCli(['apply', '--yes', '--json', '--db', urlFor(server, db), '--policy', await policyFile('settings:\n  TimeZone: UTC\n  DateStyle: "ISO, DMY"\n')]);
+      const good = await runCli([
+        'apply',
+        '--yes',
+        '--json',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await policyFile('settings:\n  TimeZone: UTC\n  DateStyle: "ISO, DMY"\n'),
+      ]);
       expect(good.code, good.stderr).toBe(0);
       const runs = await runCount(server, db);
       expect(runs).toBeGreaterThan(0);
       const before = await snapshot(server, db);
 
-      const bad = await policyFile([
-        'settings:',
-        '  TimeZone: Mars/Olympus',
-        '  DateStyle: nonsense',
-        '  lc_messages: xx_XX',
-        '  default_text_search_config: no_such_config',
-        '  work_mem: 64MB',
-      ].join('\n'));
+      const bad = await policyFile(
+        [
+          'settings:',
+          '  TimeZone: Mars/Olympus',
+          '  DateStyle: nonsense',
+          '  lc_messages: xx_XX',
+          '  default_text_search_config: no_such_config',
+          '  work_mem: 64MB',
+        ].join('\n'),
+      );
       const args = ['--db', urlFor(server, db), '--policy', bad, '--json'];
       const plan = await runCli(['plan', ...args]);
       expect(plan.code, plan.stderr).toBe(4);
@@ -49,14 +70,16 @@ describe.each(testServers())('plan safety and bad values on $name PostgreSQL', (
 
   it('flags settings that would lock out writers or shadow pg_catalog, and timeouts that would cut off the connecting role', async () => {
     await withTestDatabase(server, uniqueName('safety'), async (db) => {
-      const policy = await policyFile([
-        'settings:',
-        '  default_transaction_read_only: on',
-        '  transaction_read_only: on',
-        '  search_path: "public, pg_catalog"',
-        '  statement_timeout: 500ms',
-        '  lock_timeout: 200ms',
-      ].join('\n'));
+      const policy = await policyFile(
+        [
+          'settings:',
+          '  default_transaction_read_only: on',
+          '  transaction_read_only: on',
+          '  search_path: "public, pg_catalog"',
+          '  statement_timeout: 500ms',
+          '  lock_timeout: 200ms',
+        ].join('\n'),
+      );
       const r = await runCli(['plan', '--json', '--db', urlFor(server, db), '--policy', policy]);
       expect(r.code, r.stderr).toBe(0); // advisory: a read-only database may be the goal
       const byCode = new Map(findingsOf(r.json).map((f) => [`${f.code}:${f.setting}`, f]));
@@ -67,7 +90,14 @@ describe.each(testServers())('plan safety and bad values on $name PostgreSQL', (
       expect(byCode.get('short-timeout-for-own-role:lock_timeout')).toBeDefined();
 
       // A search_path that keeps pg_catalog first (implicitly) and names a missing schema.
-      const other = await runCli(['plan', '--json', '--db', urlFor(server, db), '--policy', await policyFile('settings:\n  search_path: "app_missing, public"\n  statement_timeout: 30s\n')]);
+      const other = await runCli([
+        'plan',
+        '--json',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await policyFile('settings:\n  search_path: "app_missing, public"\n  statement_timeout: 30s\n'),
+      ]);
       expect(other.code, other.stderr).toBe(0);
       const codes = findingsOf(other.json).map((f) => f.code);
       expect(codes).not.toContain('search-path-shadows-catalog');
@@ -91,9 +121,17 @@ describe.each(testServers())('plan safety and bad values on $name PostgreSQL', (
   });
 
   it('YAML aliases with no anchor and alias bombs are a bad policy (exit 2), not an internal error', async () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]',
-      'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]', 'settings: *d'].join('\n');
-    for (const [yaml, message] of [['settings: *undefined_alias\n', /refers to no anchor.*undefined_alias/], [bomb, /billion laughs/]] as const) {
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]',
+      'settings: *d',
+    ].join('\n');
+    for (const [yaml, message] of [
+      ['settings: *undefined_alias\n', /refers to no anchor.*undefined_alias/],
+      [bomb, /billion laughs/],
+    ] as const) {
       const r = await runCli(['plan', '--db', urlFor(server, 'postgres'), '--policy', await policyFile(yaml)]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);

@@ -15,7 +15,9 @@ describe('policy authoring', () => {
     expect(JSON.parse(printed.stdout)).toEqual(committed);
     // What editors need from it: the keys, no others, and the setting-name pattern.
     expect(committed.additionalProperties).toBe(false);
-    expect(Object.keys(committed.properties)).toEqual(expect.arrayContaining(['settings', 'connection_limit', 'alerts', 'rollback_triggers', 'guard_window']));
+    expect(Object.keys(committed.properties)).toEqual(
+      expect.arrayContaining(['settings', 'connection_limit', 'alerts', 'rollback_triggers', 'guard_window']),
+    );
   });
 
   it('every shipped policy names the schema for yaml-language-server', () => {

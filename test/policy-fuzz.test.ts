@@ -25,7 +25,13 @@ const CORPUS = path.join(ROOT, 'test/fixtures/policy-fuzz');
 const DATABASES: string[] = JSON.parse(await fs.readFile(path.join(CORPUS, 'databases.json'), 'utf8'));
 const FILES = (await fs.readdir(CORPUS)).filter((f) => f.endsWith('.yaml')).sort();
 
-interface Outcome { file: string; code: number; message: string; reachedDatabase: boolean; policy?: Policy }
+interface Outcome {
+  file: string;
+  code: number;
+  message: string;
+  reachedDatabase: boolean;
+  policy?: Policy;
+}
 
 const ALLOWED = new Set<number>([ExitCode.ok, ExitCode.usage, ExitCode.blocked]);
 
@@ -53,11 +59,19 @@ describe.each(testServers())('1,000 generated bad policies on $name PostgreSQL',
   const ctxFor = (policy: Policy) => ({ target: targetFor(server, policy.database ?? db), policy, log: silentLog });
 
   /** Snapshot of everything a policy could have changed: settings, limits, journal, and the canary tables the SQL bits name. */
-  const state = async () => Promise.all([db, ...DATABASES].map(async (d) => ({
-    d,
-    snap: await snapshot(server, d),
-    tables: await sql(server, `SELECT to_regclass('public.x') IS NOT NULL AS x, to_regclass('pgharden.runs') IS NOT NULL AS journal`, [], d),
-  })));
+  const state = async () =>
+    Promise.all(
+      [db, ...DATABASES].map(async (d) => ({
+        d,
+        snap: await snapshot(server, d),
+        tables: await sql(
+          server,
+          `SELECT to_regclass('public.x') IS NOT NULL AS x, to_regclass('pgharden.runs') IS NOT NULL AS journal`,
+          [],
+          d,
+        ),
+      })),
+    );
 
   beforeAll(async () => {
     for (const d of [db, ...DATABASES]) {
@@ -74,23 +88,28 @@ describe.each(testServers())('1,000 generated bad policies on $name PostgreSQL',
   });
 
   it('every policy plans to exit 0, 2 or 4 with a readable message', async () => {
-    outcomes.push(...(await pool(FILES, 4, async (file, worker) => {
-      const text = await fs.readFile(path.join(CORPUS, file), 'utf8');
-      const outcome: Outcome = { file, code: -1, message: '', reachedDatabase: false };
-      try {
-        outcome.policy = parsePolicy(text, file);
-        outcome.reachedDatabase = true;
-        const { plan } = await readPlan(ctxFor(outcome.policy), await clientFor(outcome.policy.database ?? db, worker));
-        outcome.code = plan.blocked ? ExitCode.blocked : ExitCode.ok;
-        outcome.message = plan.blocked ? blockedError(plan).message : '';
-      } catch (err) {
-        outcome.code = err instanceof PghardenError ? err.exitCode : ExitCode.internal;
-        outcome.message = err instanceof PghardenError ? err.message : `internal error: ${(err as Error).stack}`;
-      }
-      return outcome;
-    })));
+    outcomes.push(
+      ...(await pool(FILES, 4, async (file, worker) => {
+        const text = await fs.readFile(path.join(CORPUS, file), 'utf8');
+        const outcome: Outcome = { file, code: -1, message: '', reachedDatabase: false };
+        try {
+          outcome.policy = parsePolicy(text, file);
+          outcome.reachedDatabase = true;
+          const { plan } = await readPlan(ctxFor(outcome.policy), await clientFor(outcome.policy.database ?? db, worker));
+          outcome.code = plan.blocked ? ExitCode.blocked : ExitCode.ok;
+          outcome.message = plan.blocked ? blockedError(plan).message : '';
+        } catch (err) {
+          outcome.code = err instanceof PghardenError ? err.exitCode : ExitCode.internal;
+          outcome.message = err instanceof PghardenError ? err.message : `internal error: ${(err as Error).stack}`;
+        }
+        return outcome;
+      })),
+    );
     const bad = outcomes
-      .map((o) => ({ ...o, why: !ALLOWED.has(o.code) ? `exit ${o.code}` : o.code !== 0 ? (o.message.trim() ? unreadable(o.message) : 'no message') : null }))
+      .map((o) => ({
+        ...o,
+        why: !ALLOWED.has(o.code) ? `exit ${o.code}` : o.code !== 0 ? (o.message.trim() ? unreadable(o.message) : 'no message') : null,
+      }))
       .filter((o) => o.why)
       .map((o) => `${o.file}: ${o.why}: ${o.message.slice(0, 300)}`);
     expect(bad, bad.join('\n')).toEqual([]);
@@ -112,7 +131,10 @@ describe.each(testServers())('1,000 generated bad policies on $name PostgreSQL',
     const subset = refused.filter((_, i) => i % step === 0).slice(0, 50);
     for (const o of subset) {
       const client = await clientFor(o.policy!.database ?? db);
-      const err = await apply(ctxFor(o.policy!), client, { lockWaitMs: 5_000 }).then(() => null, (e: unknown) => e);
+      const err = await apply(ctxFor(o.policy!), client, { lockWaitMs: 5_000 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err, `${o.file} was applied`).toBeInstanceOf(PghardenError);
       expect((err as PghardenError).exitCode, o.file).toBe(o.code);
     }
@@ -122,8 +144,20 @@ describe.each(testServers())('1,000 generated bad policies on $name PostgreSQL',
   it('the CLI gives a sample the same exit codes, with messages and no stack traces', async () => {
     // 12 per server (24 with the system server), one of each kind that reaches the database or the
     // parser's hard cases: a CLI process costs about 2 s on a busy machine.
-    const kinds = ['sql-injection', 'quoted-database', 'server-checked', 'anchors', 'huge-negative', 'unicode',
-      'duplicate-key', 'long-string', 'bad-yaml', 'list-value', 'valid', 'wrong-type'];
+    const kinds = [
+      'sql-injection',
+      'quoted-database',
+      'server-checked',
+      'anchors',
+      'huge-negative',
+      'unicode',
+      'duplicate-key',
+      'long-string',
+      'bad-yaml',
+      'list-value',
+      'valid',
+      'wrong-type',
+    ];
     const sample = kinds.map((kind) => FILES.filter((f) => f.endsWith(`-${kind}.yaml`))[3]);
     const byFile = new Map(outcomes.map((o) => [o.file, o]));
     const results = await pool(sample, 4, async (file) => {
@@ -136,7 +170,10 @@ describe.each(testServers())('1,000 generated bad policies on $name PostgreSQL',
     });
     // Exit 2 and apply's exit 4 end in one `pgharden: …` message; plan's exit 4 is the plan itself, ending in "blocked".
     const said = (r: { code: number; stderr: string }) =>
-      r.code === 0 || (r.code === ExitCode.usage ? /^pgharden: policy /m : /^pgharden: blocked, nothing was changed|^blocked: apply would refuse/m).test(r.stderr);
+      r.code === 0 ||
+      (r.code === ExitCode.usage ? /^pgharden: policy /m : /^pgharden: blocked, nothing was changed|^blocked: apply would refuse/m).test(
+        r.stderr,
+      );
     const wrong = results.filter((r) => r.code !== r.expected || !said(r) || /internal error|\n\s+at .+:\d+:\d+/.test(r.stderr));
     expect(wrong.map((r) => `${r.file} (${r.command}): exit ${r.code}, expected ${r.expected}: ${r.stderr.slice(0, 300)}`)).toEqual([]);
     expect(results.some((r) => r.command === 'apply')).toBe(true);
@@ -148,12 +185,13 @@ describe.each(testServers())('1,000 generated bad policies on $name PostgreSQL',
 async function pool<T, R>(items: T[], width: number, fn: (item: T, worker: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async (_, worker) => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], worker);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async (_, worker) => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], worker);
+      }
+    }),
+  );
   return out;
 }
-

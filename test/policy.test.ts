@@ -6,7 +6,10 @@ describe('policy', () => {
   it('the built-in ticket-010 policy encodes the runbook table', async () => {
     const policy = await loadPolicy();
     expect(policy.settings).toEqual({
-      statement_timeout: '30s', idle_in_transaction_session_timeout: '60s', work_mem: '256MB', log_min_duration_statement: '1s',
+      statement_timeout: '30s',
+      idle_in_transaction_session_timeout: '60s',
+      work_mem: '256MB',
+      log_min_duration_statement: '1s',
     });
     expect(policy.connection_limit).toBe(200);
     expect(policy.alerts.long_query).toEqual({ over: 25_000, severity: 'critical' });

@@ -3,7 +3,19 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { quoteIdent, quoteLiteral } from '../src/pg/quote.js';
 import { writerGrants } from '../src/state/grants.js';
-import { policyFile, runCli, snapshot, sql, tempDir, TEST_POLICY, testServers, uniqueName, urlFor, withTestDatabase, type TestServer } from './helpers.js';
+import {
+  policyFile,
+  runCli,
+  snapshot,
+  sql,
+  tempDir,
+  TEST_POLICY,
+  testServers,
+  uniqueName,
+  urlFor,
+  withTestDatabase,
+  type TestServer,
+} from './helpers.js';
 
 /**
  * Issue 10 "privileges" and issue 16 item 11: pgharden as the people who really run it — a
@@ -15,7 +27,12 @@ import { policyFile, runCli, snapshot, sql, tempDir, TEST_POLICY, testServers, u
 const POLICY = TEST_POLICY.replace('guard_window: 10s', 'guard_window: 3s');
 
 /** A LOGIN role (not a superuser) with a password; dropped after `fn`, with its grants. */
-async function withRole<T>(server: TestServer, prefix: string, options: string, fn: (role: string, password: string) => Promise<T>): Promise<T> {
+async function withRole<T>(
+  server: TestServer,
+  prefix: string,
+  options: string,
+  fn: (role: string, password: string) => Promise<T>,
+): Promise<T> {
   const role = uniqueName(prefix);
   const password = `Pw-${randomBytes(6).toString('hex')}`;
   await sql(server, `CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER ${options} PASSWORD ${quoteLiteral(password)}`);
@@ -45,7 +62,8 @@ async function withOwnedDatabase<T>(server: TestServer, role: string, fn: (db: s
   });
 }
 
-const versionNum = async (server: TestServer) => (await sql<{ v: number }>(server, `SELECT current_setting('server_version_num')::int AS v`))[0].v;
+const versionNum = async (server: TestServer) =>
+  (await sql<{ v: number }>(server, `SELECT current_setting('server_version_num')::int AS v`))[0].v;
 
 describe.each(testServers())('privileges on $name PostgreSQL', (server) => {
   it('a non-superuser database owner granted SET on log_min_duration_statement plans, applies, verifies, rolls back and runs, exactly', async (ctx) => {
@@ -65,7 +83,12 @@ describe.each(testServers())('privileges on $name PostgreSQL', (server) => {
         const apply = await cli(['apply', '--yes']);
         expect(apply.code, apply.stderr).toBe(0);
         const applied = await snapshot(server, db);
-        expect(applied.setconfig).toEqual(['idle_in_transaction_session_timeout=3s', 'log_min_duration_statement=1s', 'statement_timeout=2s', 'work_mem=256MB']);
+        expect(applied.setconfig).toEqual([
+          'idle_in_transaction_session_timeout=3s',
+          'log_min_duration_statement=1s',
+          'statement_timeout=2s',
+          'work_mem=256MB',
+        ]);
         expect(applied.connlimit).toBe(20);
 
         const verify = await cli(['verify']);
@@ -98,7 +121,9 @@ describe.each(testServers())('privileges on $name PostgreSQL', (server) => {
         expect(plan.code, plan.stderr).toBe(4);
         const finding = plan.json.findings.find((f: { code: string }) => f.code === 'superuser-privilege');
         expect(finding).toMatchObject({ severity: 'blocking', setting: 'log_min_duration_statement' });
-        expect(finding.fix).toMatch((await versionNum(server)) >= 150000 ? /GRANT SET ON PARAMETER log_min_duration_statement TO/ : /superuser/);
+        expect(finding.fix).toMatch(
+          (await versionNum(server)) >= 150000 ? /GRANT SET ON PARAMETER log_min_duration_statement TO/ : /superuser/,
+        );
         const apply = await cli(['apply', '--yes']);
         expect(apply.code, apply.stderr).toBe(4);
         expect(await snapshot(server, db)).toEqual(before);
@@ -168,7 +193,12 @@ describe.each(testServers())('privileges on $name PostgreSQL', (server) => {
         const before = await snapshot(server, db);
         const pre = await runCli(['preflight', '--db', urlFor(server, db), '--policy', policy], { cwd });
         expect(pre.code, pre.stderr).toBe(0);
-        const [{ owner }] = await sql<{ owner: string }>(server, `SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'pgharden'`, [], db);
+        const [{ owner }] = await sql<{ owner: string }>(
+          server,
+          `SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'pgharden'`,
+          [],
+          db,
+        );
 
         const cli = (args: string[]) => runCli([...args, '--db', roleUrl(server, db, role, password), '--policy', policy], { cwd });
         const refused = await cli(['apply', '--yes']);
@@ -196,7 +226,8 @@ describe.each(testServers())('privileges on $name PostgreSQL', (server) => {
       await withOwnedDatabase(server, role, async (db) => {
         const cwd = await tempDir();
         const policy = await policyFile(POLICY);
-        const cli = (args: string[]) => runCli([...args, '--db', roleUrl(server, db, role, password), '--policy', policy, '--json'], { cwd });
+        const cli = (args: string[]) =>
+          runCli([...args, '--db', roleUrl(server, db, role, password), '--policy', policy, '--json'], { cwd });
         const before = await snapshot(server, db);
         const applied = await cli(['apply', '--yes']);
         expect(applied.code, applied.stderr).toBe(0);

@@ -6,7 +6,15 @@ import { runProbes } from '../src/verify/probes/run.js';
 import { policyFile, runCli, sql, targetFor, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 
 const TIMEOUTS = 'settings:\n  statement_timeout: 2s\n  idle_in_transaction_session_timeout: 2s\n';
-type Probe = { probe: string; status: string; role: string; measuredMs?: number; toleranceMs?: number; admitted?: number; expectedAdmitted?: number };
+type Probe = {
+  probe: string;
+  status: string;
+  role: string;
+  measuredMs?: number;
+  toleranceMs?: number;
+  admitted?: number;
+  expectedAdmitted?: number;
+};
 
 describe.each(testServers())('functional probes on $name PostgreSQL', (server) => {
   it('pass with 2 s timeouts, measured within tolerance, and fail once the database has no timeout', async () => {
@@ -74,7 +82,15 @@ describe.each(testServers())('functional probes on $name PostgreSQL', (server) =
       expect(sessions).toHaveLength(0);
 
       // Through the CLI, verify's own session takes one of the 5 slots: the probe accounts for it.
-      const cli = await runCli(['verify', '--probe-connections', '--db', urlFor(server, db), '--policy', await policyFile('connection_limit: 5\n'), '--json']);
+      const cli = await runCli([
+        'verify',
+        '--probe-connections',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await policyFile('connection_limit: 5\n'),
+        '--json',
+      ]);
       expect(cli.code, cli.stderr).toBe(0);
       expect(cli.json.probes[0]).toMatchObject({ status: 'passed', admitted: 4, expectedAdmitted: 4 });
     });
@@ -85,17 +101,30 @@ describe.each(testServers())('functional probes on $name PostgreSQL', (server) =
       const [{ v }] = await sql<{ v: number }>(server, `SELECT current_setting('server_version_num')::int AS v`);
       await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET idle_session_timeout = '2s'`);
       if (v >= 170000) await sql(server, `ALTER DATABASE ${quoteIdent(db)} SET transaction_timeout = '2s'`);
-      const ctx = { target: targetFor(server, db), policy: parsePolicy('settings:\n  transaction_timeout: 2s\n  idle_session_timeout: 2s\n', 'test'), log: silentLog };
+      const ctx = {
+        target: targetFor(server, db),
+        policy: parsePolicy('settings:\n  transaction_timeout: 2s\n  idle_session_timeout: 2s\n', 'test'),
+        log: silentLog,
+      };
       const probes = Object.fromEntries((await runProbes(ctx)).map((p) => [p.probe, p]));
       expect(probes.idle_session_timeout).toMatchObject({ status: 'passed', sqlstate: '57P05' });
       if (v >= 170000) expect(probes.transaction_timeout).toMatchObject({ status: 'passed', sqlstate: '25P04' });
-      else expect(probes.transaction_timeout).toMatchObject({ status: 'skipped', ok: false, message: expect.stringMatching(/no parameter transaction_timeout/) });
+      else
+        expect(probes.transaction_timeout).toMatchObject({
+          status: 'skipped',
+          ok: false,
+          message: expect.stringMatching(/no parameter transaction_timeout/),
+        });
     });
   });
 
   it('a probe that cannot run is skipped with the reason, never passed', async () => {
     await withTestDatabase(server, uniqueName('skip'), async (db) => {
-      const ctx = { target: targetFor(server, db), policy: parsePolicy('settings:\n  statement_timeout: 0\nconnection_limit: 5\n', 'test'), log: silentLog };
+      const ctx = {
+        target: targetFor(server, db),
+        policy: parsePolicy('settings:\n  statement_timeout: 0\nconnection_limit: 5\n', 'test'),
+        log: silentLog,
+      };
       const probes = await runProbes(ctx, { connections: true });
       expect(probes.map((p) => [p.probe, p.status, p.ok])).toEqual([
         ['connection_limit', 'skipped', false],

@@ -23,7 +23,9 @@ const target = (plan: { rows: { setting: string; target: string | null }[] }) =>
 describe('pgharden.yaml', () => {
   it('its JSON Schema is committed and current', async () => {
     const committed = JSON.parse(await fs.readFile(path.join(ROOT, PROJECT_SCHEMA_FILE), 'utf8'));
-    expect(committed, 'stale: run `node dist/cli/main.js policy schema --project > policies/project.schema.json`').toEqual(projectJsonSchema());
+    expect(committed, 'stale: run `node dist/cli/main.js policy schema --project > policies/project.schema.json`').toEqual(
+      projectJsonSchema(),
+    );
   });
 
   describe.each(testServers())('on $name PostgreSQL', (server) => {
@@ -58,7 +60,10 @@ describe('pgharden.yaml', () => {
 
     it('a malformed file fails with exit 2 naming the file and the key, and changes nothing', async () => {
       await withTestDatabase(server, uniqueName('proj_bad'), async (db) => {
-        const { root, nested } = await repository(`policy: ops/hardening.yaml\ndb: ${JSON.stringify(urlFor(server, db))}\nlint:\n  exclud: [grant-to-public]\n`, POLICY);
+        const { root, nested } = await repository(
+          `policy: ops/hardening.yaml\ndb: ${JSON.stringify(urlFor(server, db))}\nlint:\n  exclud: [grant-to-public]\n`,
+          POLICY,
+        );
         const before = await snapshot(server, db);
         const apply = await runCli(['apply', '--yes', '--approved-by', 'test'], { cwd: nested });
         expect(apply.code).toBe(2);
@@ -85,10 +90,19 @@ describe('pgharden.yaml', () => {
           'db/migrations/001_t_rollback.sql': 'DROP TABLE t;\n',
         };
         const url = JSON.stringify(urlFor(server, db));
-        const { root, nested } = await repository(`db: ${url}\nmigrations:\n  dir: db/migrations\nlint:\n  severity:\n    grant-to-public: error\n    require-lock-timeout: \"off\"\n`, files);
+        const { root, nested } = await repository(
+          `db: ${url}\nmigrations:\n  dir: db/migrations\nlint:\n  severity:\n    grant-to-public: error\n    require-lock-timeout: \"off\"\n`,
+          files,
+        );
         const lint = await runCli(['migrate', 'lint', '--offline', '--json'], { cwd: nested });
         expect(lint.code, lint.stderr).toBe(4);
-        expect(lint.json.diagnostics).toEqual([expect.objectContaining({ rule: 'grant-to-public', severity: 'error', file: path.join('..', '..', 'db', 'migrations', '001_t.sql') })]);
+        expect(lint.json.diagnostics).toEqual([
+          expect.objectContaining({
+            rule: 'grant-to-public',
+            severity: 'error',
+            file: path.join('..', '..', 'db', 'migrations', '001_t.sql'),
+          }),
+        ]);
         const up = await runCli(['migrate', 'up'], { cwd: nested });
         expect(up.code, up.stderr).toBe(4);
         expect(up.stderr).toMatch(/error +grant-to-public/);
@@ -96,7 +110,10 @@ describe('pgharden.yaml', () => {
         // --exclude on the command line replaces the file's rule selection.
         expect((await runCli(['migrate', 'lint', '--offline', '--exclude', 'grant-to-public'], { cwd: nested })).code).toBe(0);
 
-        await fs.writeFile(path.join(root, 'pgharden.yaml'), `db: ${url}\nmigrations:\n  dir: db/migrations\nlint:\n  exclude: [grant-to-public]\n`);
+        await fs.writeFile(
+          path.join(root, 'pgharden.yaml'),
+          `db: ${url}\nmigrations:\n  dir: db/migrations\nlint:\n  exclude: [grant-to-public]\n`,
+        );
         const up2 = await runCli(['migrate', 'up', '--json'], { cwd: nested });
         expect(up2.code, up2.stderr).toBe(0);
         expect(up2.json.steps.map((s: { migration: string }) => s.migration)).toEqual(['001_t']);

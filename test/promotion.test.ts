@@ -14,7 +14,8 @@ describe.each(testServers())('staging before production on $name PostgreSQL', (s
     await withTestDatabase(server, uniqueName('staging'), async (stagingDb) => {
       await withTestDatabase(server, uniqueName('prod'), async (prodDb) => {
         const policy = await policyFile(policyFor(urlFor(server, stagingDb), urlFor(server, prodDb)));
-        const run = (env: string, file = policy) => runCli(['run', '--env', env, '--policy', file, '--yes', '--no-probes', '--window', '3s', '--json']);
+        const run = (env: string, file = policy) =>
+          runCli(['run', '--env', env, '--policy', file, '--yes', '--no-probes', '--window', '3s', '--json']);
         const before = await snapshot(server, prodDb);
 
         const refused = await run('production');
@@ -28,7 +29,9 @@ describe.each(testServers())('staging before production on $name PostgreSQL', (s
 
         const promoted = await run('production');
         expect(promoted.code, promoted.stderr).toBe(0);
-        expect(promoted.json.record.promotion).toEqual([expect.objectContaining({ environment: 'staging', database: stagingDb, runId: staged.json.runId })]);
+        expect(promoted.json.record.promotion).toEqual([
+          expect.objectContaining({ environment: 'staging', database: stagingDb, runId: staged.json.runId }),
+        ]);
         expect((await snapshot(server, prodDb)).setconfig).toEqual(['statement_timeout=2s']);
 
         // A different policy (another content hash) has not passed staging.

@@ -4,7 +4,19 @@ import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { quoteIdent } from '../src/pg/quote.js';
-import { CLI, TEST_POLICY, policyFile, runCli, snapshot, sql, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
+import {
+  CLI,
+  TEST_POLICY,
+  policyFile,
+  runCli,
+  snapshot,
+  sql,
+  tempDir,
+  testServers,
+  uniqueName,
+  urlFor,
+  withTestDatabase,
+} from './helpers.js';
 
 /**
  * The invariant of "Failure is the product", and the holes a fault and security test found:
@@ -72,7 +84,9 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       expect([a.code, b.code]).toEqual([0, 0]);
       const refused = await runCli(['rollback', '--db', url, '--run', a.json.runId, '--json']);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(new RegExp(`roll back newest first:\\n  pgharden rollback --run ${b.json.runId}.*\\n  pgharden rollback --run ${a.json.runId}`));
+      expect(refused.stderr).toMatch(
+        new RegExp(`roll back newest first:\\n  pgharden rollback --run ${b.json.runId}.*\\n  pgharden rollback --run ${a.json.runId}`),
+      );
       expect(await runStatus(server, db, a.json.runId)).toBe('applied');
 
       const first = await runCli(['rollback', '--db', url, '--json']);
@@ -105,9 +119,16 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
         await blocker.end();
       }
       expect(failed.code, failed.stderr).toBe(5);
-      expect(failed.stderr).toMatch(/failed part-way: .*lock.*The [1-9] change\(s\) already applied were rolled back; the database is as it was/s);
+      expect(failed.stderr).toMatch(
+        /failed part-way: .*lock.*The [1-9] change\(s\) already applied were rolled back; the database is as it was/s,
+      );
       expect(await snapshot(server, db)).toEqual(before);
-      const [run] = await sql<{ id: string; status: string }>(server, `SELECT id, status FROM pgharden.runs WHERE command = 'apply'`, [], db);
+      const [run] = await sql<{ id: string; status: string }>(
+        server,
+        `SELECT id, status FROM pgharden.runs WHERE command = 'apply'`,
+        [],
+        db,
+      );
       expect(run.status).toBe('rolled_back');
 
       // Later: a successful apply and rollback, then a DBA's own value. A plain rollback must not reach back to the failed run.
@@ -219,7 +240,10 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
       const url = urlFor(server, db);
       const policy = await policyFile(FAST);
       const cwd = await tempDir();
-      const crashed = await runCli(['run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--json'], { cwd, env: { PGHARDEN_FAULT: 'stage verify started' } });
+      const crashed = await runCli(['run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--json'], {
+        cwd,
+        env: { PGHARDEN_FAULT: 'stage verify started' },
+      });
       expect(crashed.code).not.toBe(0);
       const [run] = await sql<{ id: string }>(server, `SELECT id FROM pgharden.runs WHERE command = 'run'`, [], db);
       const file = path.join(cwd, '.pgharden/runs', run.id, 'backup.json');
@@ -235,7 +259,7 @@ describe.each(testServers())('reliability on $name PostgreSQL', (server) => {
     });
   });
 
-  it('concurrency: a migrate during a run\'s guard window waits for the change lock; concurrent apply and rollback leave one consistent state', async () => {
+  it("concurrency: a migrate during a run's guard window waits for the change lock; concurrent apply and rollback leave one consistent state", async () => {
     await withTestDatabase(server, uniqueName('conc'), async (db) => {
       const before = await snapshot(server, db);
       const url = urlFor(server, db);

@@ -7,7 +7,17 @@ describe.each(testServers())('render on $name PostgreSQL', (server) => {
   it('refuses to overwrite a differing file (shows the diff, exit 4) unless --force; identical files are fine', async () => {
     await withTestDatabase(server, uniqueName('render'), async (db) => {
       const out = await tempDir();
-      const args = ['render', '--db', urlFor(server, db), '--policy', await policyFile('settings:\n  statement_timeout: 2s\n'), '--out', out, '--name', '001_t'];
+      const args = [
+        'render',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await policyFile('settings:\n  statement_timeout: 2s\n'),
+        '--out',
+        out,
+        '--name',
+        '001_t',
+      ];
       const forward = path.join(out, '001_t.sql');
       expect((await runCli(args)).code).toBe(0);
       const rendered = await fs.readFile(forward, 'utf8');

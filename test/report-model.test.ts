@@ -8,21 +8,33 @@ import type { RunRecord } from '../src/run/run.js';
  * (not preloaded on the test servers) and a record whose keys jsonb reordered. The record holds
  * only the fields these functions read.
  */
-const record = (over: Partial<Record<string, unknown>>) => ({
-  runId: 'r1', database: 'app', policySource: 'policy.yaml', approvedBy: null, stages: [], guard: null, verify: null, apply: null,
-  policy: { settings: { statement_timeout: '30s', work_mem: '256MB' }, contacts: {} },
-  baseline: {
-    settings: [{ name: 'statement_timeout', setting: '0', unit: 'ms' }, { name: 'work_mem', setting: '4096', unit: 'kB' }, { name: 'log_min_duration_statement', setting: '-1', unit: 'ms' }],
-    dbRoleSettings: { dbSettings: [{ name: 'work_mem', value: '8192kB' }] },
-    database: { connLimit: -1 },
-    statements: [
-      { queryid: '1', query: 'SELECT * FROM orders ORDER BY created', calls: 40, meanMs: 45_000, maxMs: 90_000 },
-      { queryid: '2', query: 'SELECT 1', calls: 10_000, meanMs: 0.1, maxMs: 3 },
-      { queryid: '3', query: 'REFRESH MATERIALIZED VIEW totals', calls: 2, meanMs: 12_000, maxMs: 31_000 },
-    ],
-  },
-  ...over,
-}) as unknown as RunRecord;
+const record = (over: Partial<Record<string, unknown>>) =>
+  ({
+    runId: 'r1',
+    database: 'app',
+    policySource: 'policy.yaml',
+    approvedBy: null,
+    stages: [],
+    guard: null,
+    verify: null,
+    apply: null,
+    policy: { settings: { statement_timeout: '30s', work_mem: '256MB' }, contacts: {} },
+    baseline: {
+      settings: [
+        { name: 'statement_timeout', setting: '0', unit: 'ms' },
+        { name: 'work_mem', setting: '4096', unit: 'kB' },
+        { name: 'log_min_duration_statement', setting: '-1', unit: 'ms' },
+      ],
+      dbRoleSettings: { dbSettings: [{ name: 'work_mem', value: '8192kB' }] },
+      database: { connLimit: -1 },
+      statements: [
+        { queryid: '1', query: 'SELECT * FROM orders ORDER BY created', calls: 40, meanMs: 45_000, maxMs: 90_000 },
+        { queryid: '2', query: 'SELECT 1', calls: 10_000, meanMs: 0.1, maxMs: 3 },
+        { queryid: '3', query: 'REFRESH MATERIALIZED VIEW totals', calls: 2, meanMs: 12_000, maxMs: 31_000 },
+      ],
+    },
+    ...over,
+  }) as unknown as RunRecord;
 
 describe('report model', () => {
   it('lists the pg_stat_statements rows the new statement_timeout will cancel, biggest total time first', () => {
@@ -43,7 +55,7 @@ describe('report model', () => {
     expect(displayValue(r, 'unknown_param', 'on')).toBe('on');
   });
 
-  it('keeps the plan\'s order of the settings when jsonb has reordered the policy\'s keys', () => {
+  it("keeps the plan's order of the settings when jsonb has reordered the policy's keys", () => {
     const r = record({
       // jsonb order: shortest key first
       policy: { settings: { work_mem: '256MB', statement_timeout: '30s' }, contacts: {} },

@@ -43,18 +43,32 @@ roles:
       const planned = await runCli(['plan', ...args]);
       expect(planned.code, planned.stderr).toBe(0);
       const ops = planned.json.operations as { kind: string; role?: string; name: string; forward: string; inverse: string }[];
-      expect(ops.find((o) => o.role === reporting)).toMatchObject({ kind: 'role_set', name: 'statement_timeout', inverse: `ALTER ROLE ${quoteIdent(reporting)} IN DATABASE ${quoteIdent(db)} RESET statement_timeout;` });
-      expect(ops.find((o) => o.role === reporting)!.forward).toBe(`ALTER ROLE ${quoteIdent(reporting)} IN DATABASE ${quoteIdent(db)} SET statement_timeout = '5min';`);
-      expect(ops.find((o) => o.role === app)).toMatchObject({ kind: 'role_set', inverse: `ALTER ROLE ${quoteIdent(app)} IN DATABASE ${quoteIdent(db)} SET idle_in_transaction_session_timeout = '10min';` });
-      expect(ops.find((o) => o.role === legacy)).toMatchObject({ kind: 'role_reset', forward: `ALTER ROLE ${quoteIdent(legacy)} IN DATABASE ${quoteIdent(db)} RESET statement_timeout;` });
+      expect(ops.find((o) => o.role === reporting)).toMatchObject({
+        kind: 'role_set',
+        name: 'statement_timeout',
+        inverse: `ALTER ROLE ${quoteIdent(reporting)} IN DATABASE ${quoteIdent(db)} RESET statement_timeout;`,
+      });
+      expect(ops.find((o) => o.role === reporting)!.forward).toBe(
+        `ALTER ROLE ${quoteIdent(reporting)} IN DATABASE ${quoteIdent(db)} SET statement_timeout = '5min';`,
+      );
+      expect(ops.find((o) => o.role === app)).toMatchObject({
+        kind: 'role_set',
+        inverse: `ALTER ROLE ${quoteIdent(app)} IN DATABASE ${quoteIdent(db)} SET idle_in_transaction_session_timeout = '10min';`,
+      });
+      expect(ops.find((o) => o.role === legacy)).toMatchObject({
+        kind: 'role_reset',
+        forward: `ALTER ROLE ${quoteIdent(legacy)} IN DATABASE ${quoteIdent(db)} RESET statement_timeout;`,
+      });
 
       const applied = await runCli(['apply', ...args]);
       expect(applied.code, applied.stderr).toBe(0);
       const during = await snapshot(server, db);
-      expect(during.roles).toEqual(expect.arrayContaining([
-        { role: reporting, setconfig: ['statement_timeout=5min'] },
-        { role: app, setconfig: ['idle_in_transaction_session_timeout=1s'] },
-      ]));
+      expect(during.roles).toEqual(
+        expect.arrayContaining([
+          { role: reporting, setconfig: ['statement_timeout=5min'] },
+          { role: app, setconfig: ['idle_in_transaction_session_timeout=1s'] },
+        ]),
+      );
       expect(during.roles.find((r) => r.role === legacy)).toBeUndefined();
       // Journaled like the database-level steps.
       const steps = await sql<{ name: string }>(server, `SELECT name FROM pgharden.steps WHERE run_id = $1`, [applied.json.runId], db);
@@ -97,7 +111,8 @@ roles:
 
   it('an expired exception fails verify and says so; one expiring within 14 days warns but passes', async () => {
     await withRolesAndDb(server, ['reporting'], async (db, [reporting]) => {
-      const policyFor = (expires: string) => policyFile(`
+      const policyFor = (expires: string) =>
+        policyFile(`
 settings: { statement_timeout: 2s }
 roles:
   ${reporting}: { settings: { statement_timeout: 5min }, reason: TICKET-1, expires: ${expires} }
@@ -115,7 +130,9 @@ roles:
       const soon = await policyFor(isoDay(5));
       const warned = await runCli(['verify', '--db', url, '--policy', soon, '--json']);
       expect(warned.code, warned.stdout).toBe(0);
-      expect((warned.json.checks as Check[]).find((c) => c.warning)?.message).toMatch(new RegExp(`exception for role ${reporting} expires on ${isoDay(5)}, in [45] day`));
+      expect((warned.json.checks as Check[]).find((c) => c.warning)?.message).toMatch(
+        new RegExp(`exception for role ${reporting} expires on ${isoDay(5)}, in [45] day`),
+      );
       const human = await runCli(['verify', '--db', url, '--policy', soon]);
       expect(human.stdout).toMatch(/! the declared exception/);
     });
@@ -146,7 +163,9 @@ roles:
       const group = uniqueName('group');
       await sql(server, `CREATE ROLE ${quoteIdent(group)} NOLOGIN`);
       try {
-        const policy = await policyFile(`roles:\n  ${ghost}: { settings: { work_mem: 64MB } }\n  ${group}: { settings: { work_mem: 64MB } }\n`);
+        const policy = await policyFile(
+          `roles:\n  ${ghost}: { settings: { work_mem: 64MB } }\n  ${group}: { settings: { work_mem: 64MB } }\n`,
+        );
         const r = await runCli(['plan', '--db', urlFor(server, db), '--policy', policy, '--json']);
         expect(r.code).toBe(4);
         const codes = (r.json.findings as { code: string; roles?: string[] }[]).map((f) => `${f.code}:${f.roles?.[0]}`);

@@ -27,7 +27,11 @@ describe('a server restart during the guard window', () => {
       const password = (await fs.readFile(path.join(dir, 'password'), 'utf8')).trim();
       const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${server.port}/restart_run`;
       const policy = await policyFile(TEST_POLICY);
-      const child = spawn(process.execPath, [CLI, 'run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '10s', '--json'], { cwd: dir });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '10s', '--json'],
+        { cwd: dir },
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));

@@ -22,7 +22,24 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
         // What this test proves is the report, not the latency trigger (its own tests and bench/triggers do): on a
         // 2-core machine shared with other suites a window can really be 2-3× slower, so only a gross slowdown counts here.
         const policy = await policyFile(`${POLICY}rollback_triggers:\n  latency_degradation: 400%\n`);
-        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', policy, '--approved-by', 'Jane DBA', '--rehearse-rollback', '--load', '--load-sample', '1s', '--load-workload', 'select', '--load-clients', '2', '--json']);
+        const result = await runCli([
+          'run',
+          '--db',
+          urlFor(server, db),
+          '--policy',
+          policy,
+          '--approved-by',
+          'Jane DBA',
+          '--rehearse-rollback',
+          '--load',
+          '--load-sample',
+          '1s',
+          '--load-workload',
+          'select',
+          '--load-clients',
+          '2',
+          '--json',
+        ]);
         expect(result.code, result.stderr).toBe(0);
         expect(result.json.outcome).toBe('passed');
         const report = JSON.parse(fs.readFileSync(result.json.reports.json, 'utf8'));
@@ -54,7 +71,18 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
       const before = await snapshot(server, db);
       const load = startWorkload(urlFor(server, db), 'SELECT pg_sleep(1.5)', 6);
       try {
-        const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--yes', '--no-probes', '--window', '20s', '--json']);
+        const result = await runCli([
+          'run',
+          '--db',
+          urlFor(server, db),
+          '--policy',
+          await policyFile(POLICY),
+          '--yes',
+          '--no-probes',
+          '--window',
+          '20s',
+          '--json',
+        ]);
         expect(result.code, result.stderr).toBe(1);
         expect(result.json.outcome).toBe('rolled_back');
         const fired = result.json.record.guard.fired;
@@ -75,9 +103,22 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
   it('a business check that the hardening breaks fires the checks trigger; one that already fails blocks the run before any change', async () => {
     await withTestDatabase(server, uniqueName('run_check'), async (db) => {
       // A "nightly report" of 1.5 s: fine before, cancelled by the new 1 s statement_timeout after.
-      const policy = await policyFile(`${POLICY}rollback_triggers:\n  checks:\n    - name: nightly report\n      sql: SELECT pg_sleep(1.5)\n`);
+      const policy = await policyFile(
+        `${POLICY}rollback_triggers:\n  checks:\n    - name: nightly report\n      sql: SELECT pg_sleep(1.5)\n`,
+      );
       const before = await snapshot(server, db);
-      const result = await runCli(['run', '--db', urlFor(server, db), '--policy', policy, '--yes', '--no-probes', '--window', '10s', '--json']);
+      const result = await runCli([
+        'run',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        policy,
+        '--yes',
+        '--no-probes',
+        '--window',
+        '10s',
+        '--json',
+      ]);
       expect(result.code, result.stderr).toBe(1);
       expect(result.json.outcome).toBe('rolled_back');
       const fired = result.json.record.guard.fired;
@@ -86,11 +127,26 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
       expect(fired[0].summary).toMatch(/nightly report \(canceling statement due to statement timeout/);
       expect(await snapshot(server, db)).toEqual(before);
 
-      const broken = await policyFile(`${POLICY}rollback_triggers:\n  checks:\n    - name: orders table reachable\n      sql: SELECT count(*) FROM orders\n`);
-      const blocked = await runCli(['run', '--db', urlFor(server, db), '--policy', broken, '--yes', '--no-probes', '--window', '10s', '--json']);
+      const broken = await policyFile(
+        `${POLICY}rollback_triggers:\n  checks:\n    - name: orders table reachable\n      sql: SELECT count(*) FROM orders\n`,
+      );
+      const blocked = await runCli([
+        'run',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        broken,
+        '--yes',
+        '--no-probes',
+        '--window',
+        '10s',
+        '--json',
+      ]);
       expect(blocked.code, blocked.stderr).toBe(4);
       expect(blocked.json.outcome).toBe('blocked');
-      expect(JSON.stringify(blocked.json.record.stages)).toMatch(/check orders table reachable already fails before any change: relation \\"orders\\" does not exist/);
+      expect(JSON.stringify(blocked.json.record.stages)).toMatch(
+        /check orders table reachable already fails before any change: relation \\"orders\\" does not exist/,
+      );
       expect(await snapshot(server, db)).toEqual(before);
     });
   });
@@ -110,7 +166,11 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
       const before = await snapshot(server, db);
       const policy = await policyFile(POLICY);
       const cwd = await tempDir();
-      const child = spawn(process.execPath, [CLI, 'run', '--db', urlFor(server, db), '--policy', policy, '--yes', '--no-probes', '--window', '60s'], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'run', '--db', urlFor(server, db), '--policy', policy, '--yes', '--no-probes', '--window', '60s'],
+        { cwd, env: { ...process.env, NO_COLOR: '1' } },
+      );
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
@@ -124,10 +184,18 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
       expect(await exited).toBe(130);
       expect(output).toMatch(/INTERRUPTED: run (\S+) stopped; continue with `pgharden run --resume/);
 
-      const resumed = await runCli(['run', '--db', urlFor(server, db), '--policy', policy, '--resume', '--window', '2s', '--json'], { cwd });
+      const resumed = await runCli(['run', '--db', urlFor(server, db), '--policy', policy, '--resume', '--window', '2s', '--json'], {
+        cwd,
+      });
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.json.outcome).toBe('passed');
-      expect(resumed.json.record.stages.map((s: { stage: string }) => s.stage)).toEqual(['preflight', 'apply', 'verify', 'alerting', 'guard']);
+      expect(resumed.json.record.stages.map((s: { stage: string }) => s.stage)).toEqual([
+        'preflight',
+        'apply',
+        'verify',
+        'alerting',
+        'guard',
+      ]);
 
       const rolled = await runCli(['rollback', '--db', urlFor(server, db), '--policy', policy], { cwd });
       expect(rolled.code, rolled.stderr).toBe(0);
@@ -144,28 +212,50 @@ describe('the HTML report', () => {
     const [server] = testServers();
     await withTestDatabase(server, uniqueName('run_html'), async (db) => {
       const load = startWorkload(urlFor(server, db), 'SELECT 1');
-      const result = await runCli(['run', '--db', urlFor(server, db), '--policy', await policyFile(POLICY), '--yes', '--no-probes', '--window', '3s', '--json']);
+      const result = await runCli([
+        'run',
+        '--db',
+        urlFor(server, db),
+        '--policy',
+        await policyFile(POLICY),
+        '--yes',
+        '--no-probes',
+        '--window',
+        '3s',
+        '--json',
+      ]);
       await load.stop();
       expect(result.code, result.stderr).toBe(0);
       const { chromium } = await import('playwright-core');
       const browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--no-first-run',
+          '--disable-sync',
+        ],
       });
       try {
         const page = await browser.newPage();
         const requests: string[] = [];
         page.on('request', (r) => requests.push(r.url()));
         await page.goto(`file://${result.json.reports.html}`);
-        const charts = await page.$$eval('svg.chart', (svgs) => svgs.map((svg) => ({
-          title: svg.querySelector('title')?.textContent,
-          marks: [...svg.querySelectorAll('rect, path, circle')].filter((el) => {
-            const box = (el as SVGGraphicsElement).getBBox();
-            return box.width > 0 || box.height > 0;
-          }).length,
-        })));
+        const charts = await page.$$eval('svg.chart', (svgs) =>
+          svgs.map((svg) => ({
+            title: svg.querySelector('title')?.textContent,
+            marks: [...svg.querySelectorAll('rect, path, circle')].filter((el) => {
+              const box = (el as SVGGraphicsElement).getBBox();
+              return box.width > 0 || box.height > 0;
+            }).length,
+          })),
+        );
         expect(charts.map((c) => c.title)).toEqual([
-          'Latency before / after (latency probe (SELECT 1))', 'Connections over the guard window', 'Stages, triggers and alerts',
+          'Latency before / after (latency probe (SELECT 1))',
+          'Connections over the guard window',
+          'Stages, triggers and alerts',
         ]);
         for (const chart of charts) expect(chart.marks, chart.title ?? '').toBeGreaterThan(2);
         expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);

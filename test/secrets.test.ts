@@ -8,7 +8,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/pg/embedded.js';
 import { quoteIdent, quoteLiteral } from '../src/pg/quote.js';
 import { loadRedactor, redactSql, redactSettingValue } from '../src/redact-sql.js';
-import { policyFile, runCli, sql, tempDir, testServers, uniqueName, urlFor, withTestDatabase, type CliResult, type TestServer } from './helpers.js';
+import {
+  policyFile,
+  runCli,
+  sql,
+  tempDir,
+  testServers,
+  uniqueName,
+  urlFor,
+  withTestDatabase,
+  type CliResult,
+  type TestServer,
+} from './helpers.js';
 import { isAlert, startMonitor } from './monitor-helpers.js';
 
 /**
@@ -36,7 +47,11 @@ const secret = (tag: string) => `Sx-${tag}-${randomBytes(6).toString('hex')}`;
 const forms = (passwords: string[]) => passwords.flatMap((p) => [p, encodeURIComponent(p)]);
 
 function expectClean(where: string, text: string, passwords: string[]) {
-  for (const p of forms(passwords)) expect(text.includes(p), `${where} contains the password ${p}:\n${text.slice(Math.max(0, text.indexOf(p) - 300), text.indexOf(p) + 100)}`).toBe(false);
+  for (const p of forms(passwords))
+    expect(
+      text.includes(p),
+      `${where} contains the password ${p}:\n${text.slice(Math.max(0, text.indexOf(p) - 300), text.indexOf(p) + 100)}`,
+    ).toBe(false);
 }
 
 function expectCleanRun(what: string, r: CliResult, passwords: string[]) {
@@ -109,7 +124,11 @@ async function webhookReceiver() {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    bodies,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 async function until(cond: () => boolean, ms: number, what: string) {
@@ -126,7 +145,10 @@ describe('redactSql: statement texts that can carry secrets', () => {
   it.each([
     [`ALTER ROLE rt_pw PASSWORD 's3cr3t-XYZ'`, `ALTER ROLE rt_pw PASSWORD '…'`],
     [`create user x with login password 'it''s-s3cr3t'`, `create user x with login password '…'`],
-    [`CREATE USER MAPPING FOR app SERVER remote OPTIONS (user 'app', password 's3cr3t')`, `CREATE USER MAPPING FOR app SERVER remote OPTIONS (user '…', password '…')`],
+    [
+      `CREATE USER MAPPING FOR app SERVER remote OPTIONS (user 'app', password 's3cr3t')`,
+      `CREATE USER MAPPING FOR app SERVER remote OPTIONS (user '…', password '…')`,
+    ],
     [`ALTER SERVER remote OPTIONS (SET sslkey 's3cr3t')`, `ALTER SERVER remote OPTIONS (SET sslkey '…')`],
     [`ALTER SUBSCRIPTION s CONNECTION 'host=a password=s3cr3t'`, `ALTER SUBSCRIPTION s CONNECTION '…'`],
     [`SELECT dblink_connect('c', 'host=a password=s3cr3t')`, `SELECT dblink_connect('…', '…')`],
@@ -145,7 +167,11 @@ describe('redactSql: statement texts that can carry secrets', () => {
   });
 
   it('leaves ordinary statements as they are (pg_stat_statements already shows their constants as $n)', () => {
-    for (const q of ['SELECT abalance FROM pgbench_accounts WHERE aid = $1', `SELECT 'hello', "Password" FROM t`.replace('"Password"', 'x'), 'ALTER DATABASE d SET work_mem = $1']) {
+    for (const q of [
+      'SELECT abalance FROM pgbench_accounts WHERE aid = $1',
+      `SELECT 'hello', "Password" FROM t`.replace('"Password"', 'x'),
+      'ALTER DATABASE d SET work_mem = $1',
+    ]) {
       expect(redactSql(q)).toBe(q);
     }
   });
@@ -168,7 +194,8 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
         const url = roleUrl(server, db, role, password);
         const withUrl = (args: string[]) => runCli([...args, '--db', url, '--policy', policy], { cwd });
         // The password only in PGPASSWORD; the URL names the role without one.
-        const withEnv = (args: string[]) => runCli([...args, '--db', roleUrl(server, db, role), '--policy', policy], { cwd, env: { PGPASSWORD: password } });
+        const withEnv = (args: string[]) =>
+          runCli([...args, '--db', roleUrl(server, db, role), '--policy', policy], { cwd, env: { PGPASSWORD: password } });
         const runs: [string, CliResult][] = [];
         const cli = async (what: string, p: Promise<CliResult>, okCodes: number[] = [0]) => {
           const r = await p;
@@ -193,7 +220,9 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
         await cli('rollback', withUrl(['rollback', '--yes']));
         const run = await cli('run', withUrl(['run', '--yes', '--no-probes', '--window', '2s', '--interval', '500ms', '--json']));
         expect(run.json?.outcome).toBe('passed');
-        await Promise.all(['md', 'html', 'json'].map((format) => cli(`report --format ${format}`, withUrl(['report', '--format', format]))));
+        await Promise.all(
+          ['md', 'html', 'json'].map((format) => cli(`report --format ${format}`, withUrl(['report', '--format', format]))),
+        );
         await cli('rollback (PGPASSWORD)', withEnv(['rollback', '--yes', '--json']));
         // A wrong password: the error must not echo it either (the system server may trust and let it in).
         const wrong = `${password}-wrong`;
@@ -206,7 +235,19 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
         const idle = new pg.Client(urlFor(server, db));
         idle.on('error', () => undefined);
         await idle.connect();
-        const monitor = startMonitor(['--db', url, '--policy', policy, '--interval', '250ms', '--prometheus', `127.0.0.1:${port}`, '--webhook', hook.url, '--record']);
+        const monitor = startMonitor([
+          '--db',
+          url,
+          '--policy',
+          policy,
+          '--interval',
+          '250ms',
+          '--prometheus',
+          `127.0.0.1:${port}`,
+          '--webhook',
+          hook.url,
+          '--record',
+        ]);
         let metrics = '';
         try {
           const { rows } = await idle.query('SELECT pg_backend_pid() AS pid');
@@ -258,12 +299,17 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
           const cwd = await tempDir();
           const policy = await policyFile(POLICY);
           const url = roleUrl(server, db, role, password);
-          const run = await runCli(['run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '2s', '--interval', '500ms', '--json'], { cwd });
+          const run = await runCli(
+            ['run', '--db', url, '--policy', policy, '--yes', '--no-probes', '--window', '2s', '--interval', '500ms', '--json'],
+            { cwd },
+          );
           expect(run.code, run.stderr).toBe(0);
           // The baseline did watch those statements (redacted), so the test looked where the leak was.
           const watched = JSON.stringify(run.json.record?.baseline?.statements ?? (await stateBaseline(server, db)));
           expect(watched).toContain(`PASSWORD '…'`);
-          const reports = await Promise.all(['md', 'html', 'json'].map((f) => runCli(['report', '--format', f, '--db', url, '--policy', policy], { cwd })));
+          const reports = await Promise.all(
+            ['md', 'html', 'json'].map((f) => runCli(['report', '--format', f, '--db', url, '--policy', policy], { cwd })),
+          );
           const secrets = [password, inPgss, inDo];
           expectCleanRun('run', run, secrets);
           reports.forEach((r, i) => expectCleanRun(`report ${i}`, r, secrets));
@@ -280,6 +326,11 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
 });
 
 async function stateBaseline(server: TestServer, db: string): Promise<unknown> {
-  const rows = await sql<{ data: { statements: unknown } }>(server, `SELECT data FROM pgharden.baselines ORDER BY captured_at DESC LIMIT 1`, [], db);
+  const rows = await sql<{ data: { statements: unknown } }>(
+    server,
+    `SELECT data FROM pgharden.baselines ORDER BY captured_at DESC LIMIT 1`,
+    [],
+    db,
+  );
   return rows[0]?.data.statements;
 }

@@ -13,11 +13,18 @@ function serve(args: string[], cwd: string): Promise<{ child: ChildProcess; url:
       const m = /(http:\/\/\S+)/.exec(out);
       if (m) resolve({ child, url: m[1] });
     });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
   });
 }
-const stop = (child: ChildProcess) => new Promise<void>((r) => { if (child.exitCode !== null) return r(); child.once('exit', () => r()); child.kill('SIGINT'); });
+const stop = (child: ChildProcess) =>
+  new Promise<void>((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGINT');
+  });
 
 describe.each(testServers())('pgharden serve on $name PostgreSQL', (server) => {
   it('refuses to bind beyond loopback without a token (exit 2), and a short token', async () => {
@@ -53,16 +60,27 @@ describe.each(testServers())('pgharden serve on $name PostgreSQL', (server) => {
         expect(await page.text()).toContain('<title>pgharden dashboard</title>');
         const auth = { authorization: `Bearer ${token}` };
         const history = await (await fetch(`${base}/api/history`, { headers: auth })).json();
-        expect(history).toEqual([expect.objectContaining({ id: applied.json.runId, command: 'apply', status: 'applied', hasReport: false })]);
+        expect(history).toEqual([
+          expect.objectContaining({ id: applied.json.runId, command: 'apply', status: 'applied', hasReport: false }),
+        ]);
         const events = await (await fetch(`${base}/api/runs/${applied.json.runId}/events`, { headers: auth })).json();
         const types: string[] = events.map((e: { event: { type: string } }) => e.event.type);
-        expect(types.filter((t, i) => t !== types[i - 1])).toEqual(['run.started', 'stage.started', 'run.id', 'change.applied', 'stage.finished', 'run.outcome']);
+        expect(types.filter((t, i) => t !== types[i - 1])).toEqual([
+          'run.started',
+          'stage.started',
+          'run.id',
+          'change.applied',
+          'stage.finished',
+          'run.outcome',
+        ]);
         expect(types.filter((t) => t === 'change.applied')).toHaveLength(applied.json.steps.length);
         const fleet = await fetch(`${base}/api/fleet`, { headers: auth });
         expect(fleet.status).toBe(404);
         expect(await fleet.json()).toEqual({ error: 'no fleet control database given' });
         const action = await fetch(`${base}/api/runs/${applied.json.runId}/rollback`, {
-          method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'x-pgharden-action': '1' }, body: JSON.stringify({ by: 'Mallory', confirm: applied.json.runId }),
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json', 'x-pgharden-action': '1' },
+          body: JSON.stringify({ by: 'Mallory', confirm: applied.json.runId }),
         });
         expect(action.status).toBe(403);
         expect((await action.json()).error).toMatch(/read-only dashboard/);
@@ -84,7 +102,11 @@ describe.each(testServers())('pgharden serve on $name PostgreSQL', (server) => {
       const { child, url } = await serve(['--db', urlFor(server, db), '--policy', policy, '--port', '0', '--allow-actions'], cwd);
       try {
         const post = (body: unknown, headers: Record<string, string> = { 'x-pgharden-action': '1' }) =>
-          fetch(`${url}api/runs/${runId}/rollback`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+          fetch(`${url}api/runs/${runId}/rollback`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify(body),
+          });
         expect((await post({ by: 'Jane', confirm: runId }, {})).status).toBe(403); // not from the page
         expect((await post({ by: 'Jane', confirm: runId }, { 'x-pgharden-action': '1', origin: 'http://evil.example' })).status).toBe(403);
         expect((await post({ confirm: runId })).status).toBe(400);
@@ -96,7 +118,9 @@ describe.each(testServers())('pgharden serve on $name PostgreSQL', (server) => {
         const steps = await runCli(['status', '--db', urlFor(server, db), '--policy', policy, '--json'], { cwd });
         expect(JSON.stringify(steps.json)).toContain('rolled_back');
         const events = await (await fetch(`${url}api/runs/${runId}/events`)).json();
-        const action = events.map((e: { event: Record<string, unknown> }) => e.event).find((e: Record<string, unknown>) => e.type === 'action.requested');
+        const action = events
+          .map((e: { event: Record<string, unknown> }) => e.event)
+          .find((e: Record<string, unknown>) => e.type === 'action.requested');
         expect(action).toMatchObject({ action: 'rollback', by: 'Jane DBA', command: 'rollback', runId });
       } finally {
         await stop(child);

@@ -46,13 +46,57 @@ async function runAs(): Promise<{ uid?: number; gid?: number }> {
 async function makeCerts(dir: string): Promise<void> {
   const ssl = (...args: string[]) => run('openssl', args, { cwd: dir });
   for (const ca of ['ca', 'other-ca']) {
-    await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=pgharden test ${ca}`, '-keyout', `${ca}.key`, '-out', `${ca}.crt`);
+    await ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=pgharden test ${ca}`,
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.crt`,
+    );
   }
   await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
   await fs.writeFile(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  await ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.crt');
+  await ssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+    '-out',
+    'server.crt',
+  );
   await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=certuser', '-keyout', 'client.key', '-out', 'client.csr');
-  await ssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'client.crt');
+  await ssl(
+    'x509',
+    '-req',
+    '-in',
+    'client.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    'client.crt',
+  );
   await fs.chmod(path.join(dir, 'client.key'), 0o600);
 }
 
@@ -68,16 +112,55 @@ export async function startTlsServer(): Promise<TlsServer> {
     for (const f of ['', 'server.key', 'server.crt', 'ca.crt', 'pw']) await fs.chown(path.join(dir, f), as.uid, as.gid!);
   }
   await fs.chmod(path.join(dir, 'server.key'), 0o600);
-  await run(path.join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--pwfile', path.join(dir, 'pw'), '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--no-sync'], { ...as });
+  await run(
+    path.join(BIN, 'initdb'),
+    [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--pwfile',
+      path.join(dir, 'pw'),
+      '--auth-host=scram-sha-256',
+      '--auth-local=trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ],
+    { ...as },
+  );
 
   // certuser may log in only over TLS with a client certificate the CA signed.
   const hba = path.join(data, 'pg_hba.conf');
-  await fs.writeFile(hba, `hostnossl all certuser 127.0.0.1/32 reject\nhostssl all certuser 127.0.0.1/32 cert\n${await fs.readFile(hba, 'utf8')}`);
+  await fs.writeFile(
+    hba,
+    `hostnossl all certuser 127.0.0.1/32 reject\nhostssl all certuser 127.0.0.1/32 cert\n${await fs.readFile(hba, 'utf8')}`,
+  );
   const port = await freePort();
-  const server: ChildProcess = spawn(path.join(BIN, 'postgres'), [
-    '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'ssl=on',
-    '-c', `ssl_cert_file=${path.join(dir, 'server.crt')}`, '-c', `ssl_ca_file=${path.join(dir, 'ca.crt')}`, '-c', `ssl_key_file=${path.join(dir, 'server.key')}`, '-c', 'fsync=off',
-  ], { ...as, stdio: ['ignore', 'ignore', 'pipe'] });
+  const server: ChildProcess = spawn(
+    path.join(BIN, 'postgres'),
+    [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'ssl=on',
+      '-c',
+      `ssl_cert_file=${path.join(dir, 'server.crt')}`,
+      '-c',
+      `ssl_ca_file=${path.join(dir, 'ca.crt')}`,
+      '-c',
+      `ssl_key_file=${path.join(dir, 'server.key')}`,
+      '-c',
+      'fsync=off',
+    ],
+    { ...as, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   server.stderr!.on('data', (b: Buffer) => (log += b.toString()));
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));

@@ -22,10 +22,14 @@ describe('TLS (sslmode) against a server with its own CA', () => {
   });
 
   const home = () => fs.mkdtempSync(path.join(os.tmpdir(), 'pgharden-home-'));
-  const db = (extra: string, host = 'host=127.0.0.1') => `${host} port=${server.port} user=postgres password=${server.password} dbname=postgres ${extra}`;
+  const db = (extra: string, host = 'host=127.0.0.1') =>
+    `${host} port=${server.port} user=postgres password=${server.password} dbname=postgres ${extra}`;
   /** Whether the session the tool opened is encrypted, as the server sees it. */
   const encrypted = (conninfo: string, env: NodeJS.ProcessEnv = { HOME: home() }) =>
-    withClient(resolveTarget(conninfo, env), async (c) => (await c.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0].ssl as boolean);
+    withClient(
+      resolveTarget(conninfo, env),
+      async (c) => (await c.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0].ssl as boolean,
+    );
 
   it('require: encrypted without verifying the server (no root certificate), and no SECURITY WARNING', async () => {
     expect(await encrypted(db('sslmode=require'))).toBe(true);
@@ -51,7 +55,9 @@ describe('TLS (sslmode) against a server with its own CA', () => {
     fs.mkdirSync(path.join(h, '.postgresql'));
     fs.copyFileSync(server.caFile, path.join(h, '.postgresql', 'root.crt'));
     expect(await encrypted(db('sslmode=verify-full', 'host=127.0.0.1'), { HOME: h })).toBe(true);
-    const r = await runCli(['status', '--db', db(`sslmode=verify-full sslrootcert=${server.caFile}`, 'host=localhost')], { env: { HOME: home() } });
+    const r = await runCli(['status', '--db', db(`sslmode=verify-full sslrootcert=${server.caFile}`, 'host=localhost')], {
+      env: { HOME: home() },
+    });
     expect(r.code, r.stderr).toBe(DRIFTED);
   });
 
@@ -126,9 +132,13 @@ describe.each(testServers())('TLS modes against a server without TLS ($name)', (
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pgharden-home-'));
     const u = new URL(s.url);
     u.searchParams.set('sslmode', 'prefer');
-    expect(await withClient(resolveTarget(u.toString(), { HOME: home }), async (c) => (await c.query('SELECT 1 AS one')).rows[0].one)).toBe(1);
+    expect(await withClient(resolveTarget(u.toString(), { HOME: home }), async (c) => (await c.query('SELECT 1 AS one')).rows[0].one)).toBe(
+      1,
+    );
     u.searchParams.set('sslmode', 'allow');
-    expect(await withClient(resolveTarget(u.toString(), { HOME: home }), async (c) => (await c.query('SELECT 1 AS one')).rows[0].one)).toBe(1);
+    expect(await withClient(resolveTarget(u.toString(), { HOME: home }), async (c) => (await c.query('SELECT 1 AS one')).rows[0].one)).toBe(
+      1,
+    );
     u.searchParams.set('sslmode', 'require');
     const r = await runCli(['status', '--db', u.toString()], { env: { HOME: home } });
     expect(r.code, r.stderr).toBe(3);

@@ -2,26 +2,56 @@ import { describe, expect, it } from 'vitest';
 import { CounterWindow, type Counters } from '../src/guard/counters.js';
 import { compareQuantile, quantileCI, type LatencyDistribution } from '../src/guard/latency-stats.js';
 import { drawLoadSample } from '../src/guard/load-sample.js';
-import { evaluateTriggers, latencyTrigger, poolTrigger, timeoutErrorsTrigger, type GuardBaseline, type LoadSample, type WindowObservation } from '../src/guard/triggers.js';
+import {
+  evaluateTriggers,
+  latencyTrigger,
+  poolTrigger,
+  timeoutErrorsTrigger,
+  type GuardBaseline,
+  type LoadSample,
+  type WindowObservation,
+} from '../src/guard/triggers.js';
 import type { SparseHistogram } from '../src/load/histogram.js';
 import { parsePolicy } from '../src/policy/load.js';
 
 const policy = parsePolicy('rollback_triggers:\n  timeout_errors_increase: 5%\n  latency_degradation: 20%\n', 'test');
 const counters = (c: Partial<Counters> = {}): Counters => ({
-  at: 0, xactCommit: 0, xactRollback: 0, sessions: 0, sessionsFatal: 0, sessionsKilled: 0, sessionsAbandoned: 0, connections: 1, connectionLimit: 100, statements: null, ...c,
+  at: 0,
+  xactCommit: 0,
+  xactRollback: 0,
+  sessions: 0,
+  sessionsFatal: 0,
+  sessionsKilled: 0,
+  sessionsAbandoned: 0,
+  connections: 1,
+  connectionLimit: 100,
+  statements: null,
+  ...c,
 });
 /** A window whose counters went from zero to `last`. */
 const window = (w: Partial<WindowObservation> & { to?: Partial<Counters> } = {}): WindowObservation => {
   const cw = new CounterWindow(counters());
   cw.add(counters(w.to));
-  return { first: counters(), last: cw.last, deltas: cw.deltas, ownTransactions: 0, loads: [], log: null, saturatedSamples: 0, peakConnections: 1, poolReadings: 1, checkFailures: [], ...w };
+  return {
+    first: counters(),
+    last: cw.last,
+    deltas: cw.deltas,
+    ownTransactions: 0,
+    loads: [],
+    log: null,
+    saturatedSamples: 0,
+    peakConnections: 1,
+    poolReadings: 1,
+    checkFailures: [],
+    ...w,
+  };
 };
 const base: GuardBaseline = { failureRate: 0.01, load: null, statementMeanMs: null, watchedQueryIds: [] };
 
 /** Deterministic pseudo-random numbers (a test that fails must fail the same way every time). */
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Latencies (ms) → the sparse histogram the load generator keeps (µs, exact here). */
@@ -31,12 +61,19 @@ function hist(ms: number[]): SparseHistogram {
   return [...m.entries()].sort((a, b) => a[0] - b[0]);
 }
 const distribution = (ms: number[]): LatencyDistribution => ({
-  all: hist(ms), halves: [hist(ms.slice(0, ms.length >> 1)), hist(ms.slice(ms.length >> 1))],
+  all: hist(ms),
+  halves: [hist(ms.slice(0, ms.length >> 1)), hist(ms.slice(ms.length >> 1))],
 });
 const sample = (ms: number[], errors: Record<string, number> = {}): LoadSample => {
   const sorted = [...ms].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
-  return { transactions: ms.length, failedTransactions: Object.values(errors).reduce((a, b) => a + b, 0), errors, latency: { p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99), maxMs: q(1) }, distribution: distribution(ms) };
+  return {
+    transactions: ms.length,
+    failedTransactions: Object.values(errors).reduce((a, b) => a + b, 0),
+    errors,
+    latency: { p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99), maxMs: q(1) },
+    distribution: distribution(ms),
+  };
 };
 
 /**
@@ -91,7 +128,7 @@ describe('latency trigger statistics', () => {
     expect(latencyTrigger(policy, base, window())).toMatchObject({ measured: false, fired: false });
   });
 
-  it('the environment\'s own spread (the baseline\'s two halves) widens the threshold', () => {
+  it("the environment's own spread (the baseline's two halves) widens the threshold", () => {
     const r = rng(6);
     const drifting = [...Array.from({ length: 300 }, () => 10 + r()), ...Array.from({ length: 300 }, () => 16 + r())];
     const slower = sample(Array.from({ length: 600 }, () => 22 + r()));
@@ -152,7 +189,10 @@ describe('timeout and pool triggers name their cause by SQLSTATE', () => {
     const last = { xactCommit: 150, xactRollback: 10 }; // 6.25 % of all, 16.7 % once our 100 polls are left out
     expect(timeoutErrorsTrigger(policy, { ...base, failureRate: 0.02 }, window({ to: last })).fired).toBe(false);
     expect(timeoutErrorsTrigger(policy, { ...base, failureRate: 0.02 }, window({ to: last, ownTransactions: 100 })).fired).toBe(true);
-    expect(timeoutErrorsTrigger(policy, base, window({ to: { xactCommit: 3, xactRollback: 3 } }))).toMatchObject({ measured: false, fired: false });
+    expect(timeoutErrorsTrigger(policy, base, window({ to: { xactCommit: 3, xactRollback: 3 } }))).toMatchObject({
+      measured: false,
+      fired: false,
+    });
   });
 
   it('the server log decides over pg_stat_database when given, by SQLSTATE', () => {
@@ -188,7 +228,9 @@ describe('require_measured and counters', () => {
     expect(during.find((t) => t.trigger === 'latency_degradation')).toMatchObject({ measured: false, fired: false });
     const final = evaluateTriggers(strict, base, quiet, { final: true });
     expect(final.filter((t) => t.fired).map((t) => t.trigger)).toEqual(['timeout_errors_increase', 'latency_degradation']);
-    expect(final.find((t) => t.trigger === 'latency_degradation')!.summary).toMatch(/^not measured, and the policy requires it \(require_measured\)/);
+    expect(final.find((t) => t.trigger === 'latency_degradation')!.summary).toMatch(
+      /^not measured, and the policy requires it \(require_measured\)/,
+    );
     expect(evaluateTriggers(policy, base, quiet, { final: true }).filter((t) => t.fired)).toEqual([]);
     expect(() => parsePolicy('require_measured: [checks]\n', 'test')).toThrow();
   });

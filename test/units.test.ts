@@ -4,7 +4,14 @@ import { formatValue, parseValue, sameValue, type ParamMeta } from '../src/pg/un
 const statementTimeout: ParamMeta = { name: 'statement_timeout', vartype: 'integer', unit: 'ms', min: 0, max: 2147483647, enumvals: null };
 const workMem: ParamMeta = { name: 'work_mem', vartype: 'integer', unit: 'kB', min: 64, max: 2147483647, enumvals: null };
 const sharedBuffers: ParamMeta = { name: 'shared_buffers', vartype: 'integer', unit: '8kB', min: 16, max: 1073741823, enumvals: null };
-const logStatement: ParamMeta = { name: 'log_statement', vartype: 'enum', unit: null, min: null, max: null, enumvals: ['none', 'ddl', 'mod', 'all'] };
+const logStatement: ParamMeta = {
+  name: 'log_statement',
+  vartype: 'enum',
+  unit: null,
+  min: null,
+  max: null,
+  enumvals: ['none', 'ddl', 'mod', 'all'],
+};
 const jit: ParamMeta = { name: 'jit', vartype: 'bool', unit: null, min: null, max: null, enumvals: null };
 
 describe('parameter values, read the way PostgreSQL reads them', () => {

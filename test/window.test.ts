@@ -51,9 +51,24 @@ environments:
       expect(ranOutside.code).toBe(4);
       expect(await snapshot(server, db)).toEqual(before);
 
-      const forced = await runCli(['apply', '--env', 'production', '--policy', policy, '--yes', '--outside-window', 'INC-42 outage fix', '--json']);
+      const forced = await runCli([
+        'apply',
+        '--env',
+        'production',
+        '--policy',
+        policy,
+        '--yes',
+        '--outside-window',
+        'INC-42 outage fix',
+        '--json',
+      ]);
       expect(forced.code, forced.stderr).toBe(0);
-      const [step] = await sql<{ status: string; detail: { override: string } }>(server, `SELECT status, detail FROM pgharden.steps WHERE run_id = $1 AND name = 'window'`, [forced.json.runId], db);
+      const [step] = await sql<{ status: string; detail: { override: string } }>(
+        server,
+        `SELECT status, detail FROM pgharden.steps WHERE run_id = $1 AND name = 'window'`,
+        [forced.json.runId],
+        db,
+      );
       expect(step).toMatchObject({ status: 'overridden', detail: { override: 'INC-42 outage fix' } });
 
       expect((await runCli(['rollback', '--env', 'always', '--policy', policy, '--yes'])).code).toBe(0);

@@ -7,7 +7,12 @@ import pg from 'pg';
  * four loops of connect/query/disconnect took both cores of the test machine for the whole window,
  * and no test needs more than a steady stream of fresh sessions.
  */
-export function startWorkload(url: string, sql: string, clients = 4, pauseMs = 50): { stop: () => Promise<{ ok: number; errors: Record<string, number> }> } {
+export function startWorkload(
+  url: string,
+  sql: string,
+  clients = 4,
+  pauseMs = 50,
+): { stop: () => Promise<{ ok: number; errors: Record<string, number> }> } {
   let running = true;
   let ok = 0;
   const errors: Record<string, number> = {};

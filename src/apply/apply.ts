@@ -52,8 +52,15 @@ export function blockedError(plan: Plan): BlockedError {
   return new BlockedError(`blocked, nothing was changed:\n${lines.join('\n')}`).withDetails({ findings: plan.findings });
 }
 
-const noop = (plan: Plan, runId: string | null = null, runDir: string | null = null): ApplyResult =>
-  ({ ok: true, status: 'noop', runId, runDir, backupFile: null, plan: planData(plan), steps: [] });
+const noop = (plan: Plan, runId: string | null = null, runDir: string | null = null): ApplyResult => ({
+  ok: true,
+  status: 'noop',
+  runId,
+  runDir,
+  backupFile: null,
+  plan: planData(plan),
+  steps: [],
+});
 
 const sameChanges = (a: Plan, b: Plan) => JSON.stringify(planSql(a).forward) === JSON.stringify(planSql(b).forward);
 
@@ -68,7 +75,11 @@ async function refuseOverUnfinished(client: Client, database: string, ownRunId?:
 }
 
 /** Re-read the plan under the lock and ask about exactly that one; ask again if the database changed while the person decided. */
-async function confirmedPlan(ctx: StageContext, client: Client, confirm?: ApplyOptions['confirm']): Promise<Awaited<ReturnType<typeof readPlan>>> {
+async function confirmedPlan(
+  ctx: StageContext,
+  client: Client,
+  confirm?: ApplyOptions['confirm'],
+): Promise<Awaited<ReturnType<typeof readPlan>>> {
   let read = await readPlan(ctx, client);
   while (confirm && !read.plan.blocked && read.plan.operations.length) {
     if (!(await confirm(read.plan))) throw new UsageError('cancelled: nothing was changed');
@@ -85,7 +96,12 @@ async function confirmedPlan(ctx: StageContext, client: Client, confirm?: ApplyO
  * must carry a four-eyes approval of its exact hash. A resumed run past its backup was approved
  * when it started: its half-applied state is no longer the plan anyone approved.
  */
-async function approvalFor(ctx: StageContext, client: Client, read: Awaited<ReturnType<typeof readPlan>>, opts: ApplyOptions): Promise<string | undefined> {
+async function approvalFor(
+  ctx: StageContext,
+  client: Client,
+  read: Awaited<ReturnType<typeof readPlan>>,
+  opts: ApplyOptions,
+): Promise<string | undefined> {
   if (ctx.environment?.approval !== 'required' || !read.plan.operations.length) return opts.approvedBy;
   if (opts.runId && (await loadBackup(client, opts.runId))) return opts.approvedBy;
   const approval = await requireApproval(client, ctx.policy, read.state, read.plan);
@@ -98,12 +114,24 @@ async function approvalFor(ctx: StageContext, client: Client, read: Awaited<Retu
  * failed start), over a fresh session when ours is gone. If the server cannot be reached, the run
  * stays `applying` and the error names the command that finishes the job.
  */
-async function undoPartialApply(ctx: StageContext, client: Client, runId: string, err: unknown, opts: ApplyOptions): Promise<PghardenError> {
+async function undoPartialApply(
+  ctx: StageContext,
+  client: Client,
+  runId: string,
+  err: unknown,
+  opts: ApplyOptions,
+): Promise<PghardenError> {
   const cause = `${(err as Error).message}${(err as { code?: string }).code ? ` (SQLSTATE ${(err as { code?: string }).code})` : ''}`;
   let session = client;
   let fresh: Client | null = null;
   try {
-    if (isConnectFailure(err) || !(await client.query('SELECT 1').then(() => true, () => false))) {
+    if (
+      isConnectFailure(err) ||
+      !(await client.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ))
+    ) {
       fresh = await connect(ctx.target, { appName: 'pgharden rollback' });
       await acquireChangeLock(fresh, opts.lockWaitMs);
       session = fresh;
@@ -111,7 +139,10 @@ async function undoPartialApply(ctx: StageContext, client: Client, runId: string
     const undone = await rollback(ctx, session, { runId, lockWaitMs: opts.lockWaitMs, lockHeld: true, force: false });
     const message = `apply of run ${runId} failed part-way: ${cause}. The ${undone.steps.length} change(s) already applied were rolled back; the database is as it was.`;
     const e = err as { code?: string };
-    return (isConnectFailure(err) ? new ConnectionError(message, e.code) : new RefusedError(message, e.code)).withDetails({ runId, rolledBack: undone });
+    return (isConnectFailure(err) ? new ConnectionError(message, e.code) : new RefusedError(message, e.code)).withDetails({
+      runId,
+      rolledBack: undone,
+    });
   } catch (undoErr) {
     await setRunStatus(session, runId, 'needs_attention').catch(() => undefined);
     return new ConnectionError(
@@ -162,7 +193,9 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
       keepLock = Boolean(opts.keepLock);
       return noop(pre.plan, runId, pre.runDir);
     }
-    const backupFile = existing ? runDir.dir + '/backup.json' : await writeBackup(client, runDir, captureBackup(pre.state, pre.plan, runId));
+    const backupFile = existing
+      ? runDir.dir + '/backup.json'
+      : await writeBackup(client, runDir, captureBackup(pre.state, pre.plan, runId));
     if (!existing) {
       await recordStep(client, runId, 'backup', 'done', { file: backupFile });
       faultPoint('backup');
@@ -174,12 +207,20 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
 
     const db = pre.state.database.name;
     const { steps } = await executeStatements(
-      client, runId, runDir,
-      pre.plan.operations.map((op) => ({ step: op.kind === op.name ? op.kind : `${op.kind} ${operationLabel(op)}`, sql: op.forwardSql(db) })),
+      client,
+      runId,
+      runDir,
+      pre.plan.operations.map((op) => ({
+        step: op.kind === op.name ? op.kind : `${op.kind} ${operationLabel(op)}`,
+        sql: op.forwardSql(db),
+      })),
       {
-        lockTimeoutMs: opts.lockTimeoutMs, retries: opts.retries,
+        lockTimeoutMs: opts.lockTimeoutMs,
+        retries: opts.retries,
         onRetry: (step, attempt, wait) => ctx.log.warn(`${step}: lock timeout, retry ${attempt} in ${wait}ms`),
-        onStep: (s) => { if (s.ok) ctx.events?.emit({ type: 'change.applied', step: s.step, sql: s.sql, attempts: s.attempts, ms: Math.round(s.ms) }); },
+        onStep: (s) => {
+          if (s.ok) ctx.events?.emit({ type: 'change.applied', step: s.step, sql: s.sql, attempts: s.attempts, ms: Math.round(s.ms) });
+        },
       },
     );
     changing = false;
@@ -188,7 +229,16 @@ export async function apply(ctx: StageContext, client: Client, opts: ApplyOption
     await ensureMonitoringView(client, runId, ctx.log);
     const poolers = await recyclePoolers(ctx, client, runId);
     keepLock = Boolean(opts.keepLock);
-    return { ok: true, status: 'applied', runId, runDir: runDir.dir, backupFile, plan: planData(pre.plan), steps, ...(poolers ? { poolers } : {}) };
+    return {
+      ok: true,
+      status: 'applied',
+      runId,
+      runDir: runDir.dir,
+      backupFile,
+      plan: planData(pre.plan),
+      steps,
+      ...(poolers ? { poolers } : {}),
+    };
   } catch (err) {
     if (changing && runId) throw await undoPartialApply(ctx, client, runId, err, opts);
     // Before the first change: nothing of this run is in place.

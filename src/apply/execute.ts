@@ -40,7 +40,11 @@ export interface StepResult {
  * step is recorded exactly when its change commits. Lock timeouts are retried with backoff.
  */
 export async function executeStatements(
-  client: Client, runId: string, runDir: RunDir, statements: Statement[], opts: ExecuteOptions = {},
+  client: Client,
+  runId: string,
+  runDir: RunDir,
+  statements: Statement[],
+  opts: ExecuteOptions = {},
 ): Promise<{ steps: StepResult[]; failures: StepFailure[] }> {
   const lockTimeout = opts.lockTimeoutMs ?? 2000;
   const retries = opts.retries ?? 5;
@@ -63,7 +67,13 @@ export async function executeStatements(
         break;
       } catch (err) {
         if ((err as { code?: string }).code !== '55P03' || attempt > retries) {
-          await runDir.append('journal.jsonl', { at: new Date().toISOString(), step, status: 'failed', sql, error: (err as Error).message });
+          await runDir.append('journal.jsonl', {
+            at: new Date().toISOString(),
+            step,
+            status: 'failed',
+            sql,
+            error: (err as Error).message,
+          });
           opts.onStep?.({ step, sql, ok: false, attempts: attempt, ms: performance.now() - started, error: (err as Error).message });
           if (!opts.keepGoing) throw err;
           failures.push({ step, sql, error: err as StepFailure['error'] });

@@ -30,7 +30,11 @@ export async function rehearseRollback(ctx: StageContext, client: Client): Promi
   const started = performance.now();
   const scratch = `pgharden_rehearsal_${randomBytes(4).toString('hex')}`;
   const source = await readDatabaseState(client, ctx.target.database);
-  const result = (r: Omit<Rehearsal, 'ms' | 'scratchDatabase'>): Rehearsal => ({ ...r, scratchDatabase: scratch, ms: performance.now() - started });
+  const result = (r: Omit<Rehearsal, 'ms' | 'scratchDatabase'>): Rehearsal => ({
+    ...r,
+    scratchDatabase: scratch,
+    ms: performance.now() - started,
+  });
   try {
     await client.query(`CREATE DATABASE ${quoteIdent(scratch)}`);
   } catch (err) {
@@ -40,7 +44,8 @@ export async function rehearseRollback(ctx: StageContext, client: Client): Promi
   try {
     for (const s of source.dbSettings) await client.query(setSql(scratch, s.name, s.value));
     // Roles' own values in the target database too, so role_set/role_reset are rehearsed from the same state.
-    for (const r of source.roleSettings) if (r.scope === 'in-database' && r.role) await client.query(setSql(scratch, r.name, r.value, r.role));
+    for (const r of source.roleSettings)
+      if (r.scope === 'in-database' && r.role) await client.query(setSql(scratch, r.name, r.value, r.role));
     await client.query(connectionLimitSql(scratch, source.database.connLimit));
     const scratchCtx: StageContext = { ...ctx, target: withDatabase(ctx.target, scratch), log: silentLog, runsRoot };
     return await withClient(scratchCtx.target, async (c) => {
@@ -52,8 +57,13 @@ export async function rehearseRollback(ctx: StageContext, client: Client): Promi
     return result({ ok: false, applied: 0, check: { ok: false, differences: [(err as Error).message] } });
   } finally {
     // Never silently: a scratch database left behind is listed by `pgharden doctor`.
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`).catch((err) =>
-      ctx.log.warn(`could not drop the rehearsal database ${scratch} (${(err as Error).message}); remove it with: DROP DATABASE ${quoteIdent(scratch)} WITH (FORCE); (or pgharden doctor --fix)`));
+    await client
+      .query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`)
+      .catch((err) =>
+        ctx.log.warn(
+          `could not drop the rehearsal database ${scratch} (${(err as Error).message}); remove it with: DROP DATABASE ${quoteIdent(scratch)} WITH (FORCE); (or pgharden doctor --fix)`,
+        ),
+      );
     await fs.rm(runsRoot, { recursive: true, force: true });
   }
 }

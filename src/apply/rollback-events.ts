@@ -18,7 +18,13 @@ export async function rollbackWithEvents(ctx: StageContext, client: Client, opts
     ev?.emit({ type: 'run.outcome', outcome: r.status, state: r.status === 'rolled_back' ? 'rolled_back' : null, error: null, next: null });
     return r;
   } catch (err) {
-    ev?.emit({ type: 'stage.finished', stage: 'rollback', ok: false, ms: Math.round(performance.now() - t), summary: (err as Error).message });
+    ev?.emit({
+      type: 'stage.finished',
+      stage: 'rollback',
+      ok: false,
+      ms: Math.round(performance.now() - t),
+      summary: (err as Error).message,
+    });
     ev?.emit({ type: 'run.outcome', outcome: 'failed', state: null, error: (err as Error).message, next: null });
     throw err;
   }

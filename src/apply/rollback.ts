@@ -51,14 +51,19 @@ const show = (v: string | null) => (v === null ? '(not set)' : v);
 function current(op: OperationRecord, state: DatabaseState): string | null {
   if (op.kind === 'connection_limit') return String(state.database.connLimit);
   // Role ops own exactly the role's entry in this database; a role-wide (ALTER ROLE r SET) value is someone else's.
-  if (op.role !== undefined) return state.roleSettings.find((r) => r.role === op.role && r.scope === 'in-database' && r.name === op.name)?.value ?? null;
+  if (op.role !== undefined)
+    return state.roleSettings.find((r) => r.role === op.role && r.scope === 'in-database' && r.name === op.name)?.value ?? null;
   return state.dbSettings.find((s) => s.name === op.name)?.value ?? null;
 }
 
 /** Each value the run changed: before, applied, now. Values the run did not touch are never looked at. */
 export function threeWay(backup: Backup, state: DatabaseState): ThreeWay[] {
   return backup.operations.map((op) => ({
-    name: op.name, ...(op.role !== undefined ? { role: op.role } : {}), before: op.before, applied: op.after, now: current(op, state),
+    name: op.name,
+    ...(op.role !== undefined ? { role: op.role } : {}),
+    before: op.before,
+    applied: op.after,
+    now: current(op, state),
   }));
 }
 
@@ -76,9 +81,10 @@ export function restorePlan(backup: Backup, state: DatabaseState, force = false)
       conflicts.push(v);
       if (!force) continue;
     }
-    const sql = v.name === 'connection_limit' && v.role === undefined
-      ? connectionLimitSql(backup.database, Number(v.before))
-      : restoreSql(backup.database, v.name, v.before, v.role);
+    const sql =
+      v.name === 'connection_limit' && v.role === undefined
+        ? connectionLimitSql(backup.database, Number(v.before))
+        : restoreSql(backup.database, v.name, v.before, v.role);
     statements.push({ step: `rollback ${operationLabel(v)}`, sql });
   }
   return { statements, conflicts };
@@ -103,11 +109,16 @@ async function findRun(client: Client, database: string, runId?: string): Promis
 /** Newer runs still in place must be rolled back first: undoing an older one underneath them would mix two states. */
 async function refuseOutOfOrder(client: Client, run: RunRow): Promise<void> {
   const inPlace = await runsInPlace(client, run.database);
-  const newer = inPlace.slice(0, inPlace.findIndex((r) => r.id === run.id));
+  const newer = inPlace.slice(
+    0,
+    inPlace.findIndex((r) => r.id === run.id),
+  );
   if (!newer.length) return;
   throw new CheckFailedError(
     `run ${run.id} is not the latest run in place on ${run.database}: roll back newest first:\n` +
-      [...newer, run].map((r) => `  pgharden rollback --run ${r.id}   (${r.status}, started ${new Date(r.startedAt).toISOString()})`).join('\n') +
+      [...newer, run]
+        .map((r) => `  pgharden rollback --run ${r.id}   (${r.status}, started ${new Date(r.startedAt).toISOString()})`)
+        .join('\n') +
       '\nor pass --force to restore its values underneath the newer runs. Nothing was changed.',
   ).withDetails({ runId: run.id, newer: newer.map((r) => r.id) });
 }
@@ -129,7 +140,11 @@ function refusedError(run: RunRow, steps: StepResult[], failures: StepFailure[])
     `rollback of run ${run.id} restored ${steps.length} value(s); the database refused ${failures.length}:\n${lines.join('\n')}\n` +
       `The run needs attention: fix the cause (e.g. grant SET on the parameter, or connect as a superuser) and run: ${nextCommand({ ...run, status: 'needs_attention' })}`,
     failures[0].error.code,
-  ).withDetails({ runId: run.id, restored: steps, refused: failures.map((f) => ({ step: f.step, sql: f.sql, error: f.error.message, code: f.error.code })) });
+  ).withDetails({
+    runId: run.id,
+    restored: steps,
+    refused: failures.map((f) => ({ step: f.step, sql: f.sql, error: f.error.message, code: f.error.code })),
+  });
 }
 
 export interface RollbackOptions {
@@ -143,11 +158,19 @@ export interface RollbackOptions {
 
 /** Restore exactly the captured values of a run (default: the latest in place), then prove it. Safe to repeat. */
 export async function rollback(ctx: StageContext, client: Client, opts: RollbackOptions): Promise<RollbackResult> {
-  if (!opts.lockHeld) await acquireChangeLock(client, opts.lockWaitMs, () => ctx.log.info('waiting for another pgharden changing this database…'));
+  if (!opts.lockHeld)
+    await acquireChangeLock(client, opts.lockWaitMs, () => ctx.log.info('waiting for another pgharden changing this database…'));
   try {
     const run = await findRun(client, ctx.target.database, opts.runId);
-    const none = (message: string): RollbackResult =>
-      ({ ok: true, status: 'nothing_to_roll_back', runId: run?.id ?? null, steps: [], conflicts: [], check: null, message });
+    const none = (message: string): RollbackResult => ({
+      ok: true,
+      status: 'nothing_to_roll_back',
+      runId: run?.id ?? null,
+      steps: [],
+      conflicts: [],
+      check: null,
+      message,
+    });
     if (!run) return none('nothing to roll back: no run with changes in place is on record for this database');
     ctx.events?.setRunId(run.id);
     if (run.status === 'rolled_back') return none(`run ${run.id} is already rolled back`);
@@ -165,10 +188,15 @@ export async function rollback(ctx: StageContext, client: Client, opts: Rollback
     const { statements, conflicts } = restorePlan(backup, await readDatabaseState(client, backup.database), opts.force);
     if (conflicts.length && !opts.force) throw conflictError(run, conflicts);
     await setRunStatus(client, run.id, 'rolling_back');
-    ctx.log.info(statements.length ? `restoring ${statements.length} value(s) captured at ${backup.capturedAt} (run ${run.id})…` : `run ${run.id}: values already match the backup`);
+    ctx.log.info(
+      statements.length
+        ? `restoring ${statements.length} value(s) captured at ${backup.capturedAt} (run ${run.id})…`
+        : `run ${run.id}: values already match the backup`,
+    );
     const { steps, failures } = await executeStatements(client, run.id, runDir, statements, {
       keepGoing: true,
-      onStep: (s) => ctx.events?.emit({ type: 'rollback.step', step: s.step, sql: s.sql, ok: s.ok, ...(s.error ? { error: s.error } : {}) }),
+      onStep: (s) =>
+        ctx.events?.emit({ type: 'rollback.step', step: s.step, sql: s.sql, ok: s.ok, ...(s.error ? { error: s.error } : {}) }),
     });
     if (failures.length) {
       await setRunStatus(client, run.id, 'needs_attention');
@@ -178,13 +206,24 @@ export async function rollback(ctx: StageContext, client: Client, opts: Rollback
     await runDir.write('rollback-check.json', check);
     if (!check.ok) {
       await setRunStatus(client, run.id, 'needs_attention');
-      throw new CheckFailedError(`rollback of run ${run.id} ran, but values differ from the backup:\n- ${check.differences.join('\n- ')}`).withDetails({ runId: run.id, check });
+      throw new CheckFailedError(
+        `rollback of run ${run.id} ran, but values differ from the backup:\n- ${check.differences.join('\n- ')}`,
+      ).withDetails({ runId: run.id, check });
     }
     await setRunStatus(client, run.id, 'rolled_back');
     await dropMonitoringViewIfOurs(client, run.id, ctx.log);
     const poolers = steps.length ? await recyclePoolers(ctx, client, run.id) : null;
     const forced = conflicts.length ? ` (--force: ${conflicts.length} value(s) changed since the run were overwritten too)` : '';
-    return { ok: true, status: 'rolled_back', runId: run.id, steps, conflicts, check, message: `run ${run.id} rolled back: every value it changed is back to its captured value${forced}`, ...(poolers ? { poolers } : {}) };
+    return {
+      ok: true,
+      status: 'rolled_back',
+      runId: run.id,
+      steps,
+      conflicts,
+      check,
+      message: `run ${run.id} rolled back: every value it changed is back to its captured value${forced}`,
+      ...(poolers ? { poolers } : {}),
+    };
   } finally {
     if (!opts.lockHeld) await releaseChangeLock(client);
   }

@@ -12,7 +12,10 @@ import { mark, paint } from '../color.js';
 export class ChecklistSink implements EventSink {
   private readonly live: boolean;
 
-  constructor(private readonly log: Log, json: boolean) {
+  constructor(
+    private readonly log: Log,
+    json: boolean,
+  ) {
     this.live = !json && Boolean(process.stdout.isTTY) && process.env.TERM !== 'dumb'; // a dumb terminal cannot redraw a line
   }
 
@@ -25,9 +28,15 @@ export class ChecklistSink implements EventSink {
       case 'stage.started':
         return this.redraw(e.stage, e.what);
       case 'probe.progress':
-        return this.redraw(e.stage, `${e.running.length} probe(s) waiting for the server, at most ${Math.ceil(e.remainingMs / 1000)}s left`);
+        return this.redraw(
+          e.stage,
+          `${e.running.length} probe(s) waiting for the server, at most ${Math.ceil(e.remainingMs / 1000)}s left`,
+        );
       case 'guard.sample':
-        return this.redraw('guard', `${formatDuration(e.elapsedMs)} of ${formatDuration(e.windowMs)}, ${e.connections}/${e.connectionLimit} connections`);
+        return this.redraw(
+          'guard',
+          `${formatDuration(e.elapsedMs)} of ${formatDuration(e.windowMs)}, ${e.connections}/${e.connectionLimit} connections`,
+        );
       case 'stage.finished': {
         if (this.live) process.stdout.write('\x1b[2K');
         const icon = e.skipped ? paint.dim('–') : mark(e.ok);

@@ -24,7 +24,10 @@ export function completionTree(program: Command): CompletionTree {
 export function completionScript(shell: 'bash' | 'zsh' | 'fish', tree: CompletionTree): string {
   const top = tree.commands.filter((c) => !c.path.includes(' ')).map((c) => c.path);
   if (shell === 'fish') {
-    const lines = ['# pgharden completion for fish: pgharden completion fish > ~/.config/fish/completions/pgharden.fish', 'complete -c pgharden -f'];
+    const lines = [
+      '# pgharden completion for fish: pgharden completion fish > ~/.config/fish/completions/pgharden.fish',
+      'complete -c pgharden -f',
+    ];
     lines.push(`complete -c pgharden -n '__fish_use_subcommand' -a '${top.join(' ')}'`);
     for (const g of tree.globals.filter((f) => f.startsWith('--'))) lines.push(`complete -c pgharden -l ${g.slice(2)}`);
     for (const c of tree.commands) {
@@ -53,11 +56,15 @@ ${cases.join('\n')}
 _pgharden_children() {
   case "$1" in
     "") echo "${top.join(' ')}" ;;
-${tree.commands.filter((c) => c.subcommands.length).map((c) => `    "${c.path}") echo "${c.subcommands.join(' ')}" ;;`).join('\n')}
+${tree.commands
+  .filter((c) => c.subcommands.length)
+  .map((c) => `    "${c.path}") echo "${c.subcommands.join(' ')}" ;;`)
+  .join('\n')}
   esac
 }
 complete -o default -F _pgharden pgharden
 `;
-  if (shell === 'zsh') return `# pgharden completion for zsh: pgharden completion zsh > ~/.zfunc/_pgharden, or eval "$(pgharden completion zsh)"\nautoload -U +X bashcompinit && bashcompinit\n${body}`;
+  if (shell === 'zsh')
+    return `# pgharden completion for zsh: pgharden completion zsh > ~/.zfunc/_pgharden, or eval "$(pgharden completion zsh)"\nautoload -U +X bashcompinit && bashcompinit\n${body}`;
   return `# pgharden completion for bash: eval "$(pgharden completion bash)", or save it in /etc/bash_completion.d/pgharden\n${body}`;
 }

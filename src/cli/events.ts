@@ -8,7 +8,10 @@ import type { StageContext } from '../stage.js';
 import { ChecklistSink } from './checklist.js';
 
 export const eventsOption = () =>
-  new Option('--events <file>', 'append every event of the run (stages, changes, guard samples with each trigger\'s value and limit, alerts, outcome) to FILE as JSON lines');
+  new Option(
+    '--events <file>',
+    "append every event of the run (stages, changes, guard samples with each trigger's value and limit, alerts, outcome) to FILE as JSON lines",
+  );
 
 /**
  * The event stream of one command with its consumers: the journal (pgharden.events, which
@@ -16,7 +19,9 @@ export const eventsOption = () =>
  * (files flushed, journal rows written) when `body` ends, whatever way it ends.
  */
 export async function withEvents<T>(
-  command: EventCommand, ctx: StageContext, flags: { events?: string; json?: boolean; checklist?: boolean },
+  command: EventCommand,
+  ctx: StageContext,
+  flags: { events?: string; json?: boolean; checklist?: boolean },
   body: (ctx: StageContext) => Promise<T>,
 ): Promise<T> {
   const stream = new EventStream(command, (m) => ctx.log.warn(m));
@@ -24,7 +29,9 @@ export async function withEvents<T>(
     try {
       stream.add(new JsonLinesSink(flags.events));
     } catch (err) {
-      throw new UsageError(`--events ${flags.events}: cannot open it for writing (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was changed`);
+      throw new UsageError(
+        `--events ${flags.events}: cannot open it for writing (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was changed`,
+      );
     }
   }
   if (flags.checklist) stream.add(new ChecklistSink(ctx.log, Boolean(flags.json)));

@@ -24,12 +24,17 @@ const program = new Command('pgharden')
   .description('Apply the security-hardening runbook to a PostgreSQL database: plan, baseline, backup, apply, verify, roll back.')
   .option('--db <url>', 'connection URL or conninfo (else DATABASE_URL, else PGHOST/PGUSER/PGSERVICE/… and ~/.pgpass)')
   .option('--env <name>', "an environment of the policy's environments: (its db and its rules, e.g. approval: required)")
-  .option('--embedded', 'use the embedded PostgreSQL 18 in .pgharden/embedded (also PGHARDEN_EMBEDDED=1; on a terminal, the default when no server is named)')
+  .option(
+    '--embedded',
+    'use the embedded PostgreSQL 18 in .pgharden/embedded (also PGHARDEN_EMBEDDED=1; on a terminal, the default when no server is named)',
+  )
   .option('--policy <file>', 'policy YAML file, or a built-in name', 'ticket-010')
   .option('--json', 'one JSON document on stdout; human text on stderr')
   .option('--yes', 'do not ask for confirmation')
-  .option('--verbose', 'say more: which project file (pgharden.yaml) and which of its defaults were used; verify: every role\'s value')
-  .addHelpText('after', `
+  .option('--verbose', "say more: which project file (pgharden.yaml) and which of its defaults were used; verify: every role's value")
+  .addHelpText(
+    'after',
+    `
 Typical session:
   pgharden plan --db postgres://admin@db:5432/codex_memory     what would change, and the rollback SQL
   pgharden preflight                                           findings + baseline
@@ -40,7 +45,8 @@ Typical session:
 Exit codes: 0 ok · 1 a check failed or drift found · 2 bad usage or policy (nothing changed)
             3 cannot connect (retryable) · 4 blocked: preflight, lint, lock (nothing changed)
             5 the database refused a statement · 70 internal error (a bug; PGHARDEN_DEBUG=1
-            prints the stack) · 130 interrupted. monitor --once and verify --once: Nagios 0/1/2/3.`)
+            prints the stack) · 130 interrupted. monitor --once and verify --once: Nagios 0/1/2/3.`,
+  )
   .exitOverride()
   // pgharden.yaml (found from here upward) fills in what no flag or environment variable says.
   .hook('preAction', async (_program, action) => (await import('./project.js')).applyProject(program, action));
@@ -51,8 +57,7 @@ for (const entry of COMMANDS) {
   if (entry === named) {
     (await entry.load()).register(program);
     addExitCodesHelp(program.commands.at(-1)!);
-  }
-  else program.command(entry.name).description(entry.summary);
+  } else program.command(entry.name).description(entry.summary);
 }
 
 try {
@@ -70,6 +75,7 @@ try {
 // finished command alive. But only once stdout and stderr are flushed: on a pipe their writes are
 // asynchronous, and exiting at once cut large --json documents short.
 const code = process.exitCode ?? ExitCode.ok;
-const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => (stream.writableLength ? stream.write('', () => resolve()) : resolve()));
+const flushed = (stream: NodeJS.WriteStream) =>
+  new Promise<void>((resolve) => (stream.writableLength ? stream.write('', () => resolve()) : resolve()));
 await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 process.exit(code);

@@ -25,11 +25,15 @@ export async function nagiosOnce<T>(
     client = await connect(chosen.target, { onError: (err) => log.warn(`connection lost: ${err.message}`) });
     const result = await body({ ctx: { target: chosen.target, policy, log }, client, embedded, log, json: Boolean(opts.json) });
     const verdict = judge(result);
-    process.stdout.write(opts.json ? JSON.stringify({ ok: verdict.exitCode === NagiosCode.OK, ...verdict, result }, null, 2) + '\n' : verdict.line + '\n');
+    process.stdout.write(
+      opts.json ? JSON.stringify({ ok: verdict.exitCode === NagiosCode.OK, ...verdict, result }, null, 2) + '\n' : verdict.line + '\n',
+    );
     process.exitCode = verdict.exitCode;
   } catch (err) {
     const line = unknownLine((err as Error)?.message ?? String(err));
-    process.stdout.write(opts.json ? JSON.stringify({ ok: false, status: 'UNKNOWN', exitCode: NagiosCode.UNKNOWN, line }) + '\n' : line + '\n');
+    process.stdout.write(
+      opts.json ? JSON.stringify({ ok: false, status: 'UNKNOWN', exitCode: NagiosCode.UNKNOWN, line }) + '\n' : line + '\n',
+    );
     process.exitCode = NagiosCode.UNKNOWN;
   } finally {
     await client?.end().catch(() => undefined);

@@ -51,9 +51,11 @@ export async function applyProject(program: Command, action: Command, env: NodeJ
   loaded = project;
 
   setDefault(program, 'policy', c.policy === undefined ? undefined : policyPath(project, c.policy));
-  const named = ['db', 'env', 'embedded'].some((k) => program.getOptionValueSource(k) === 'cli')
-    || action.getOptionValueSource('shadow') === 'cli'
-    || SERVER_VARIABLES.some((v) => env[v]) || env.PGHARDEN_EMBEDDED === '1';
+  const named =
+    ['db', 'env', 'embedded'].some((k) => program.getOptionValueSource(k) === 'cli') ||
+    action.getOptionValueSource('shadow') === 'cli' ||
+    SERVER_VARIABLES.some((v) => env[v]) ||
+    env.PGHARDEN_EMBEDDED === '1';
   if (!named && !OWN_SERVER.has(top.name())) {
     setDefault(program, 'db', c.db ?? (c.service !== undefined ? `service='${c.service.replace(/[\\']/g, '\\$&')}'` : undefined));
     setDefault(program, 'env', c.env);
@@ -66,7 +68,9 @@ export async function applyProject(program: Command, action: Command, env: NodeJ
 
   if (action.optsWithGlobals().verbose) {
     const keys = [...applied].map((k) => (k === 'db' ? 'db (server)' : k));
-    process.stderr.write(`pgharden: project file ${path.relative(process.cwd(), file) || file}${keys.length ? ` (used: ${keys.join(', ')})` : ' (nothing used: flags and environment override it)'}\n`);
+    process.stderr.write(
+      `pgharden: project file ${path.relative(process.cwd(), file) || file}${keys.length ? ` (used: ${keys.join(', ')})` : ' (nothing used: flags and environment override it)'}\n`,
+    );
   }
 }
 

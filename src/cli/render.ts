@@ -18,10 +18,12 @@ export function renderFindings(log: Log, findings: Finding[]): void {
 }
 
 export function renderPlan(log: Log, plan: ReturnType<typeof planData>): void {
-  log.info(table(
-    ['setting', 'database value', 'effective now', 'target', 'action'],
-    plan.rows.map((r) => [r.setting, r.databaseValue, `${r.effective} (${r.effectiveFrom})`, r.target ?? 'RESET', r.action]),
-  ));
+  log.info(
+    table(
+      ['setting', 'database value', 'effective now', 'target', 'action'],
+      plan.rows.map((r) => [r.setting, r.databaseValue, `${r.effective} (${r.effectiveFrom})`, r.target ?? 'RESET', r.action]),
+    ),
+  );
   log.info('');
   if (plan.forwardSql.length) {
     log.info('forward SQL:');

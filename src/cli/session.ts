@@ -37,7 +37,11 @@ export interface CommandResult {
 export const EMBEDDED_DATABASE = 'codex_memory';
 
 /** The embedded server: start or join it, say so on the first line, and make sure the database exists. */
-export async function embeddedTarget(log: Log, database: string, why = 'no --db, DATABASE_URL or PG* variables'): Promise<{ server: EmbeddedServer; target: Target }> {
+export async function embeddedTarget(
+  log: Log,
+  database: string,
+  why = 'no --db, DATABASE_URL or PG* variables',
+): Promise<{ server: EmbeddedServer; target: Target }> {
   // Imported here: most commands name a server, and need none of the embedded server's code.
   const { DEFAULT_EMBEDDED_DIR, embeddedLocation, startEmbedded } = await import('../pg/embedded.js');
   const loc = embeddedLocation(DEFAULT_EMBEDDED_DIR);
@@ -66,7 +70,11 @@ export function embeddedReason(opts: GlobalOptions, env: NodeJS.ProcessEnv = pro
 }
 
 /** Where a command works: --db / DATABASE_URL / PG* variables, else the embedded server when asked for. */
-export async function chooseTarget(opts: GlobalOptions, policy: Policy, log: Log): Promise<{ target: Target; embedded: EmbeddedServer | null }> {
+export async function chooseTarget(
+  opts: GlobalOptions,
+  policy: Policy,
+  log: Log,
+): Promise<{ target: Target; embedded: EmbeddedServer | null }> {
   if (opts.env !== undefined) {
     const env = environmentOf(opts, policy);
     const target = resolveTarget(env.db);
@@ -83,10 +91,13 @@ export async function chooseTarget(opts: GlobalOptions, policy: Policy, log: Log
 
 /** The environment --env names; --env with --db or --embedded names two targets. */
 export function environmentOf(opts: GlobalOptions, policy: Policy): Policy['environments'][string] {
-  if (opts.db || opts.embedded) throw new UsageError(`--env ${opts.env} and ${opts.db ? '--db' : '--embedded'} name two different targets: give one`);
+  if (opts.db || opts.embedded)
+    throw new UsageError(`--env ${opts.env} and ${opts.db ? '--db' : '--embedded'} name two different targets: give one`);
   const names = Object.keys(policy.environments);
   if (!Object.hasOwn(policy.environments, opts.env!)) {
-    throw new UsageError(`--env ${JSON.stringify(opts.env)}: policy ${policy.source} has ${names.length ? `environments ${names.join(', ')}` : 'no environments:'}`);
+    throw new UsageError(
+      `--env ${JSON.stringify(opts.env)}: policy ${policy.source} has ${names.length ? `environments ${names.join(', ')}` : 'no environments:'}`,
+    );
   }
   return policy.environments[opts.env!];
 }
@@ -147,7 +158,11 @@ export async function runOffline<T extends CommandResult>(
 }
 
 /** A command's result: the JSON document first (stdout), then the human rendering, then the exit code. */
-function report<T extends CommandResult>(result: T, env: { log: Log; json: boolean }, render: (result: T, env: { log: Log; json: boolean }) => void): void {
+function report<T extends CommandResult>(
+  result: T,
+  env: { log: Log; json: boolean },
+  render: (result: T, env: { log: Log; json: boolean }) => void,
+): void {
   if (env.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   render(result, env);
   process.exitCode = result.exitCode ?? (result.ok ? ExitCode.ok : ExitCode.checkFailed);
@@ -157,7 +172,9 @@ function report<T extends CommandResult>(result: T, env: { log: Log; json: boole
 export function fail(err: unknown, json: boolean): void {
   const known = toPghardenError(err);
   if (json) {
-    process.stdout.write(JSON.stringify({ ok: false, exitCode: known.exitCode, error: known.message, details: known.details }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify({ ok: false, exitCode: known.exitCode, error: known.message, details: known.details }, null, 2) + '\n',
+    );
   }
   process.stderr.write(`pgharden: ${known.message}\n`);
   if (process.env.PGHARDEN_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
@@ -172,5 +189,8 @@ function toPghardenError(err: unknown): PghardenError {
     // A SQLSTATE: the database refused what we asked (privilege, lock, …).
     return new RefusedError(`the database refused: ${e.message} (SQLSTATE ${e.code})`, e.code);
   }
-  return new PghardenError(`internal error (a bug in pgharden): ${e?.message ?? String(err)} (set PGHARDEN_DEBUG=1 for the stack)`, ExitCode.internal);
+  return new PghardenError(
+    `internal error (a bug in pgharden): ${e?.message ?? String(err)} (set PGHARDEN_DEBUG=1 for the stack)`,
+    ExitCode.internal,
+  );
 }

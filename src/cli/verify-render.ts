@@ -32,10 +32,18 @@ export function renderVerifySummary(log: Log, r: VerifyResult, verbose: boolean)
     }
     for (const line of inherited(roles.filter((v) => !v.ok && !v.from.startsWith('role')))) log.info(`      ✘ ${line}`);
   }
-  if (r.sessionsOnOldSettings) log.info(`  note: ${r.sessionsOnOldSettings} session(s) started before the latest apply still run on the old settings (pgharden status)`);
+  if (r.sessionsOnOldSettings)
+    log.info(
+      `  note: ${r.sessionsOnOldSettings} session(s) started before the latest apply still run on the old settings (pgharden status)`,
+    );
   if (verbose && r.roleValues.length) {
     log.info('');
-    log.info(table(['setting', 'role', 'value', 'from', 'ok'], r.roleValues.map((v) => [v.setting, v.role, v.value, v.from, v.ok ? 'yes' : 'NO'])));
+    log.info(
+      table(
+        ['setting', 'role', 'value', 'from', 'ok'],
+        r.roleValues.map((v) => [v.setting, v.role, v.value, v.from, v.ok ? 'yes' : 'NO']),
+      ),
+    );
   }
 }
 
@@ -46,5 +54,8 @@ function inherited(values: RoleValue[]): string[] {
     const key = `${v.setting} = ${v.value} from the ${v.from} level`;
     groups.set(key, [...(groups.get(key) ?? []), v.role]);
   }
-  return [...groups].map(([what, roles]) => `${roles.length > 6 ? `${roles.slice(0, 6).join(', ')} and ${roles.length - 6} more` : roles.join(', ')} get ${what}`);
+  return [...groups].map(
+    ([what, roles]) =>
+      `${roles.length > 6 ? `${roles.slice(0, 6).join(', ')} and ${roles.length - 6} more` : roles.join(', ')} get ${what}`,
+  );
 }

@@ -81,21 +81,27 @@ export async function requireApproval(client: Client, policy: Policy, state: Dat
     why = `this plan was approved only by ${same.map(who).join(', ')}, the login applying it: approval needs a different database login (four eyes)`;
   } else if (all.length) {
     const last = all[0];
-    const cause = last.policyHash !== policyHash(policy)
-      ? 'the policy changed since'
-      : JSON.stringify(last.forwardSql) !== JSON.stringify(planSql(plan).forward)
-        ? 'the database changed since, so the plan\'s SQL differs'
-        : 'the database changed since (values the plan was computed from differ), so its rollback would differ';
+    const cause =
+      last.policyHash !== policyHash(policy)
+        ? 'the policy changed since'
+        : JSON.stringify(last.forwardSql) !== JSON.stringify(planSql(plan).forward)
+          ? "the database changed since, so the plan's SQL differs"
+          : 'the database changed since (values the plan was computed from differ), so its rollback would differ';
     why = `the latest approval (#${last.id} by ${who(last)} at ${new Date(last.approvedAt).toISOString()}) was for plan ${last.planHash.slice(0, 12)}, not this plan ${hash.slice(0, 12)}: ${cause}`;
   } else {
     why = 'no approval is on record for this database';
   }
-  throw new BlockedError(`approval required for ${state.database.name}, nothing was changed: ${why}. Approve this exact plan with: ${approve}`)
-    .withDetails({ planHash: hash, approvals: all.map((a) => ({ id: a.id, approvedBy: a.approvedBy, name: a.name, planHash: a.planHash })) });
+  throw new BlockedError(
+    `approval required for ${state.database.name}, nothing was changed: ${why}. Approve this exact plan with: ${approve}`,
+  ).withDetails({
+    planHash: hash,
+    approvals: all.map((a) => ({ id: a.id, approvedBy: a.approvedBy, name: a.name, planHash: a.planHash })),
+  });
 }
 
 /** How a run records its approval (pgharden.runs.approved_by and the report). */
-export const approvalText = (a: Approval) => `${who(a)}, approval #${a.id} of plan ${a.planHash.slice(0, 12)} at ${new Date(a.approvedAt).toISOString()}`;
+export const approvalText = (a: Approval) =>
+  `${who(a)}, approval #${a.id} of plan ${a.planHash.slice(0, 12)} at ${new Date(a.approvedAt).toISOString()}`;
 
 /** The run row says who approved it (pgharden.runs.approved_by), as `apply --approved-by` does. */
 export async function recordRunApproval(client: Client, runId: string, text: string): Promise<void> {

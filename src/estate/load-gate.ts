@@ -46,7 +46,9 @@ export async function measureLoad(client: Client, database: string, sampleMs: nu
     own++;
     const { rows } = await client.query(
       `SELECT coalesce(xact_commit + xact_rollback, 0)::float8 AS xacts, extract(epoch FROM clock_timestamp()) * 1000 AS at
-         FROM pg_stat_database WHERE datname = $1`, [database]);
+         FROM pg_stat_database WHERE datname = $1`,
+      [database],
+    );
     return { xacts: Number(rows[0]?.xacts ?? 0), at: Number(rows[0]?.at ?? Date.now()) };
   };
   // The preflight's own traffic (200 latency probes) must not land in the sample as load.
@@ -56,7 +58,9 @@ export async function measureLoad(client: Client, database: string, sampleMs: nu
     `SELECT CASE WHEN datconnlimit >= 0 THEN datconnlimit
                  ELSE current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
                       - coalesce(current_setting('reserved_connections', true)::int, 0) END AS lim
-       FROM pg_database WHERE datname = $1`, [database]);
+       FROM pg_database WHERE datname = $1`,
+    [database],
+  );
   own++;
   let peak = 0;
   const until = performance.now() + sampleMs;
@@ -64,7 +68,9 @@ export async function measureLoad(client: Client, database: string, sampleMs: nu
     own++;
     const { rows } = await client.query(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = $1 AND state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [database]);
+        WHERE datname = $1 AND state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+      [database],
+    );
     peak = Math.max(peak, rows[0].n);
     await sleep(Math.min(200, Math.max(0, until - performance.now())));
   } while (performance.now() < until);
@@ -94,12 +100,18 @@ export async function checkLoad(ctx: StageContext, client: Client, overrideReaso
   const measured = await measureLoad(client, ctx.target.database, max.sample);
   const limits: LoadDecision['limits'] = {};
   if (max.active_connections) {
-    limits.activeConnections = 'count' in max.active_connections ? max.active_connections.count : Math.floor(max.active_connections.share * measured.connectionLimit);
+    limits.activeConnections =
+      'count' in max.active_connections
+        ? max.active_connections.count
+        : Math.floor(max.active_connections.share * measured.connectionLimit);
   }
   if (max.tps !== undefined) limits.tps = max.tps;
   const over: string[] = [];
   if (limits.activeConnections !== undefined && measured.activeConnections > limits.activeConnections) {
-    const share = max.active_connections && 'share' in max.active_connections ? ` (${Math.round((max.active_connections.share ?? 0) * 100)}% of the connection limit ${measured.connectionLimit})` : '';
+    const share =
+      max.active_connections && 'share' in max.active_connections
+        ? ` (${Math.round((max.active_connections.share ?? 0) * 100)}% of the connection limit ${measured.connectionLimit})`
+        : '';
     over.push(`${measured.activeConnections} active connections, over max_load active_connections ${limits.activeConnections}${share}`);
   }
   if (limits.tps !== undefined && measured.tps > limits.tps) over.push(`${measured.tps} transactions/s, over max_load tps ${limits.tps}`);

@@ -29,26 +29,40 @@ export async function checkPromotion(policy: Policy, requires: string[], envName
     const target = policy.database ? withDatabase(base, policy.database) : base;
     let runs: { id: string; status: string; policy: Omit<Policy, 'source'>; finished_at: Date | null }[];
     try {
-      runs = await withClient(target, async (c) => {
-        const exists = await c.query(`SELECT to_regclass('pgharden.runs') IS NOT NULL AS ok`);
-        if (!exists.rows[0].ok) return [];
-        return (await c.query(
-          `SELECT id, status, policy, finished_at FROM pgharden.runs
+      runs = await withClient(
+        target,
+        async (c) => {
+          const exists = await c.query(`SELECT to_regclass('pgharden.runs') IS NOT NULL AS ok`);
+          if (!exists.rows[0].ok) return [];
+          return (
+            await c.query(
+              `SELECT id, status, policy, finished_at FROM pgharden.runs
             WHERE command = 'run' AND database = $1 AND (status = 'passed' OR result->>'outcome' = 'passed')
             ORDER BY finished_at DESC NULLS LAST`,
-          [target.database],
-        )).rows;
-      }, { appName: 'pgharden promotion' });
+              [target.database],
+            )
+          ).rows;
+        },
+        { appName: 'pgharden promotion' },
+      );
     } catch (err) {
       missing.push(`${name}: cannot read its pgharden schema (${(err as Error).message})`);
       continue;
     }
     const match = runs.find((r) => policyHash({ ...r.policy, source: '' } as Policy) === hash);
     if (match) {
-      proofs.push({ environment: name, database: target.database, runId: match.id, finishedAt: match.finished_at?.toISOString() ?? null, status: match.status });
+      proofs.push({
+        environment: name,
+        database: target.database,
+        runId: match.id,
+        finishedAt: match.finished_at?.toISOString() ?? null,
+        status: match.status,
+      });
     } else {
-      missing.push(`${name}: no passed \`pgharden run\` of this policy (hash ${hash.slice(0, 12)}) on ${target.database}` +
-        (runs.length ? ` (${runs.length} passed run(s) of other policy versions)` : ''));
+      missing.push(
+        `${name}: no passed \`pgharden run\` of this policy (hash ${hash.slice(0, 12)}) on ${target.database}` +
+          (runs.length ? ` (${runs.length} passed run(s) of other policy versions)` : ''),
+      );
     }
   }
   if (missing.length) {

@@ -23,7 +23,11 @@ function parseDays(spec: string): number[] | null {
     const [a, b] = piece.split('-').map((d) => DAYS.findIndex((x) => x.toLowerCase() === d.toLowerCase()));
     if (a === undefined || a < 0 || (b !== undefined && b < 0)) return null;
     if (b === undefined) out.add(a);
-    else for (let d = a; ; d = (d + 1) % 7) { out.add(d); if (d === b) break; }
+    else
+      for (let d = a; ; d = (d + 1) % 7) {
+        out.add(d);
+        if (d === b) break;
+      }
   }
   return [...out];
 }
@@ -45,15 +49,22 @@ export function validZone(zone: string): boolean {
 
 export function parseWindow(text: string): ParsedWindow {
   const parts: WindowPart[] = [];
-  for (const raw of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of text
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(\S+)\s+(\d{1,2}:\d{2})-(\d{1,2}:\d{2})\s+(\S+)$/.exec(raw);
-    if (!m) return { ok: false, error: `"${raw}" is not a window: write e.g. "Sat 01:00-05:00 Europe/Berlin" (days, HH:MM-HH:MM, time zone)` };
+    if (!m)
+      return { ok: false, error: `"${raw}" is not a window: write e.g. "Sat 01:00-05:00 Europe/Berlin" (days, HH:MM-HH:MM, time zone)` };
     const days = parseDays(m[1]);
-    if (!days) return { ok: false, error: `"${m[1]}" is not a day or day range: use Mon, Tue, Wed, Thu, Fri, Sat, Sun, Mon-Fri or Sat,Sun` };
+    if (!days)
+      return { ok: false, error: `"${m[1]}" is not a day or day range: use Mon, Tue, Wed, Thu, Fri, Sat, Sun, Mon-Fri or Sat,Sun` };
     const startMin = minutes(m[2]);
     const endMin = minutes(m[3]);
-    if (startMin === null || endMin === null || startMin === endMin) return { ok: false, error: `"${m[2]}-${m[3]}" is not a time range (HH:MM-HH:MM, 00:00-24:00, start ≠ end)` };
-    if (!validZone(m[4])) return { ok: false, error: `"${m[4]}" is not a time zone this system knows (an IANA name such as Europe/Berlin or UTC)` };
+    if (startMin === null || endMin === null || startMin === endMin)
+      return { ok: false, error: `"${m[2]}-${m[3]}" is not a time range (HH:MM-HH:MM, 00:00-24:00, start ≠ end)` };
+    if (!validZone(m[4]))
+      return { ok: false, error: `"${m[4]}" is not a time zone this system knows (an IANA name such as Europe/Berlin or UTC)` };
     parts.push({ days, startMin, endMin, zone: m[4], text: raw });
   }
   return parts.length ? { ok: true, parts } : { ok: false, error: 'is empty' };
@@ -61,7 +72,13 @@ export function parseWindow(text: string): ParsedWindow {
 
 /** Weekday (0 = Sunday) and minute of the day of `now` on the wall clock of `zone`. */
 function wallClock(now: Date, zone: string): { day: number; minute: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now);
   const get = (t: string) => parts.find((p) => p.type === t)!.value;
   return { day: DAYS.indexOf(get('weekday')), minute: Number(get('hour')) * 60 + Number(get('minute')) };
 }

@@ -20,7 +20,10 @@ export class JournalSink implements EventSink {
   private busy = false;
   private failed = false;
 
-  constructor(private readonly target: Target, private readonly warn: (message: string) => void) {}
+  constructor(
+    private readonly target: Target,
+    private readonly warn: (message: string) => void,
+  ) {}
 
   write(event: RunEvent): void {
     if (this.failed) return;
@@ -31,11 +34,13 @@ export class JournalSink implements EventSink {
 
   private schedule(): void {
     this.busy = true;
-    this.chain = this.chain.then(() => this.drain()).finally(() => {
-      this.busy = false;
-      // Emitted between the drain's last check and here: not left waiting for the next event.
-      if (!this.failed && this.pending.some((e) => e.runId)) this.schedule();
-    });
+    this.chain = this.chain
+      .then(() => this.drain())
+      .finally(() => {
+        this.busy = false;
+        // Emitted between the drain's last check and here: not left waiting for the next event.
+        if (!this.failed && this.pending.some((e) => e.runId)) this.schedule();
+      });
   }
 
   private async drain(): Promise<void> {
@@ -49,15 +54,21 @@ export class JournalSink implements EventSink {
       } catch (err) {
         this.failed = true;
         this.pending = [];
-        this.warn(`the live event journal (pgharden.events) stopped: ${(err as Error).message}; the run goes on, its steps are journaled as before`);
+        this.warn(
+          `the live event journal (pgharden.events) stopped: ${(err as Error).message}; the run goes on, its steps are journaled as before`,
+        );
       }
     }
   }
 
   private async open(): Promise<Client> {
     const client = await connect(this.target, {
-      appName: 'pgharden events', statementTimeoutMs: 10_000,
-      onError: (err) => { this.client = null; this.warn(`event journal session lost: ${err.message}`); },
+      appName: 'pgharden events',
+      statementTimeoutMs: 10_000,
+      onError: (err) => {
+        this.client = null;
+        this.warn(`event journal session lost: ${err.message}`);
+      },
     });
     await ensureEventsTable(client);
     return client;

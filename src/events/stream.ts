@@ -16,7 +16,10 @@ export class EventStream {
   private id: string | null = null;
   private readonly sinks: EventSink[] = [];
 
-  constructor(readonly command: EventCommand, private readonly warn: (message: string) => void = () => undefined) {}
+  constructor(
+    readonly command: EventCommand,
+    private readonly warn: (message: string) => void = () => undefined,
+  ) {}
 
   add(sink: EventSink): this {
     this.sinks.push(sink);

@@ -38,24 +38,45 @@ export type RunEventBody =
   | { type: 'stage.finished'; stage: string; ok: boolean; skipped?: boolean; ms: number; summary: string }
   | { type: 'probe.progress'; stage: string; running: string[]; remainingMs: number }
   | { type: 'change.applied'; step: string; sql: string; attempts: number; ms: number }
-  | { type: 'guard.started'; windowMs: number; intervalMs: number; triggers: { timeoutErrorsIncrease: number; latencyDegradation: number; poolExhaustion: boolean } }
   | {
-    type: 'guard.sample';
-    elapsedMs: number;
-    windowMs: number;
-    connections: number;
-    connectionLimit: number;
-    /** pool_exhaustion counts readings at or above this many connections (95 % of the limit). */
-    saturationAt: number;
-    /** Failed-transaction rate in the window (share) and where timeout_errors_increase fires. */
-    failureRate: Measured;
-    /** p95 of the latest load sample (ms) and where latency_degradation would call it slower (needs --load). */
-    p95Ms: Measured;
-    triggers: TriggerReading[];
-  }
+      type: 'guard.started';
+      windowMs: number;
+      intervalMs: number;
+      triggers: { timeoutErrorsIncrease: number; latencyDegradation: number; poolExhaustion: boolean };
+    }
+  | {
+      type: 'guard.sample';
+      elapsedMs: number;
+      windowMs: number;
+      connections: number;
+      connectionLimit: number;
+      /** pool_exhaustion counts readings at or above this many connections (95 % of the limit). */
+      saturationAt: number;
+      /** Failed-transaction rate in the window (share) and where timeout_errors_increase fires. */
+      failureRate: Measured;
+      /** p95 of the latest load sample (ms) and where latency_degradation would call it slower (needs --load). */
+      p95Ms: Measured;
+      triggers: TriggerReading[];
+    }
   | { type: 'guard.connection'; state: 'lost' | 'recovered'; elapsedMs: number; error?: string }
-  | { type: 'alert.fired' | 'alert.resolved'; rule: string; severity: string; key: string; message: string; value: number; threshold: number; elapsedMs: number }
-  | { type: 'trigger.fired'; trigger: TriggerReading['trigger']; summary: string; before: number | null; after: number | null; threshold: number | boolean | null }
+  | {
+      type: 'alert.fired' | 'alert.resolved';
+      rule: string;
+      severity: string;
+      key: string;
+      message: string;
+      value: number;
+      threshold: number;
+      elapsedMs: number;
+    }
+  | {
+      type: 'trigger.fired';
+      trigger: TriggerReading['trigger'];
+      summary: string;
+      before: number | null;
+      after: number | null;
+      threshold: number | boolean | null;
+    }
   | { type: 'rollback.step'; step: string; sql: string; ok: boolean; error?: string }
   | { type: 'report.written'; files: Record<string, string> }
   | { type: 'action.requested'; action: 'rollback'; by: string; from: string }

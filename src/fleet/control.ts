@@ -86,7 +86,10 @@ export class ControlSession {
   private client: Client | null = null;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly target: Target, private readonly onLost: (err: Error) => void = () => undefined) {}
+  constructor(
+    readonly target: Target,
+    private readonly onLost: (err: Error) => void = () => undefined,
+  ) {}
 
   /** One unit of work on the session, after those queued before it. */
   run<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -95,7 +98,14 @@ export class ControlSession {
       try {
         return await fn(client);
       } catch (err) {
-        if (isConnectFailure(err) || !(await client.query('SELECT 1').then(() => true, () => false))) await this.drop();
+        if (
+          isConnectFailure(err) ||
+          !(await client.query('SELECT 1').then(
+            () => true,
+            () => false,
+          ))
+        )
+          await this.drop();
         throw err;
       }
     });
@@ -116,8 +126,13 @@ export class ControlSession {
   private async session(): Promise<Client> {
     if (this.client) return this.client;
     const client = await connect(this.target, {
-      appName: 'pgharden fleet control', statementTimeoutMs: 30_000, lockTimeoutMs: 20_000,
-      onError: (err) => { if (this.client === client) this.client = null; this.onLost(err); },
+      appName: 'pgharden fleet control',
+      statementTimeoutMs: 30_000,
+      lockTimeoutMs: 20_000,
+      onError: (err) => {
+        if (this.client === client) this.client = null;
+        this.onLost(err);
+      },
     });
     this.client = client;
     return client;

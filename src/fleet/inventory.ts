@@ -17,33 +17,41 @@ import { parseDuration, parsePercent } from '../policy/duration.js';
 const SECRET_KEYS = ['password', 'sslpassword'];
 
 /** A connection string with no secret in it; a malformed one is named, never echoed (it may hold a password). */
-const conninfo = z.string().min(1, 'must not be empty').superRefine((s, ctx) => {
-  let params: Record<string, string | undefined>;
-  try {
-    params = parseConnString(s, 'connection string');
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: redact((err as Error).message) });
-    return;
-  }
-  const secret = SECRET_KEYS.find((k) => params[k] !== undefined);
-  if (secret) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `holds a ${secret}: an inventory must not carry secrets (it is shared, committed and copied into the control database); ` +
-        'put the password in ~/.pgpass, PGPASSWORD or a service file (pg_service.conf) instead',
-    });
-  }
-});
+const conninfo = z
+  .string()
+  .min(1, 'must not be empty')
+  .superRefine((s, ctx) => {
+    let params: Record<string, string | undefined>;
+    try {
+      params = parseConnString(s, 'connection string');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: redact((err as Error).message) });
+      return;
+    }
+    const secret = SECRET_KEYS.find((k) => params[k] !== undefined);
+    if (secret) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          `holds a ${secret}: an inventory must not carry secrets (it is shared, committed and copied into the control database); ` +
+          'put the password in ~/.pgpass, PGPASSWORD or a service file (pg_service.conf) instead',
+      });
+    }
+  });
 
 /** `env:NAME` names an environment of the policy (its db:); anything else is a URL or conninfo string. */
-const target = z.string().min(1, 'must not be empty').superRefine((s, ctx) => {
-  if (s.startsWith('env:')) {
-    if (!/^env:[A-Za-z0-9_.-]+$/.test(s)) ctx.addIssue({ code: 'custom', message: 'env: must be followed by an environment name of the policy (letters, digits, _ . -)' });
-    return;
-  }
-  const r = conninfo.safeParse(s);
-  if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
-});
+const target = z
+  .string()
+  .min(1, 'must not be empty')
+  .superRefine((s, ctx) => {
+    if (s.startsWith('env:')) {
+      if (!/^env:[A-Za-z0-9_.-]+$/.test(s))
+        ctx.addIssue({ code: 'custom', message: 'env: must be followed by an environment name of the policy (letters, digits, _ . -)' });
+      return;
+    }
+    const r = conninfo.safeParse(s);
+    if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+  });
 
 const duration = z
   .string({ error: 'expected a duration such as 0s, 30s or 5m' })
@@ -51,15 +59,27 @@ const duration = z
   .transform((s) => parseDuration(s)!);
 
 /** A count (1) or a share ("10%"): waves and max_failures. */
-const countOrShare = z.union([
-  z.number().int('must be a whole number').min(1, 'must be at least 1'),
-  z.string().refine((s) => { const p = parsePercent(s); return p !== null && p > 0 && p <= 1; }, { error: 'expected a count (e.g. 1) or a share between 0% and 100% (e.g. 10%)' }),
-], { error: 'expected a count (e.g. 1) or a share (e.g. 10%)' });
+const countOrShare = z.union(
+  [
+    z.number().int('must be a whole number').min(1, 'must be at least 1'),
+    z.string().refine(
+      (s) => {
+        const p = parsePercent(s);
+        return p !== null && p > 0 && p <= 1;
+      },
+      { error: 'expected a count (e.g. 1) or a share between 0% and 100% (e.g. 10%)' },
+    ),
+  ],
+  { error: 'expected a count (e.g. 1) or a share (e.g. 10%)' },
+);
 
 export const inventorySchema = z
   .object({
     /** Names the rollout in the control database; workers with the same name share it. Default: the file name. */
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, 'is not a fleet name (1-63 letters, digits, _ . -)').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,63}$/, 'is not a fleet name (1-63 letters, digits, _ . -)')
+      .optional(),
     /** A built-in policy name or a YAML file, relative to the inventory file. */
     policy: z.string().min(1).default('ticket-010'),
     /** URLs, keyword/value strings (`service=shop_eu`) and `env:NAME` (the policy's environments:). */
@@ -129,7 +149,13 @@ export function parseInventory(text: string, source: string): Inventory {
     throw new PolicyError(`inventory ${source} is invalid:\n  ${problems.join('\n  ')}`, problems);
   }
   const inv = result.data;
-  const name = inv.name ?? path.basename(source).replace(/\.ya?ml$/i, '').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 63);
+  const name =
+    inv.name ??
+    path
+      .basename(source)
+      .replace(/\.ya?ml$/i, '')
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .slice(0, 63);
   const builtin = /^[a-z0-9-]+$/.test(inv.policy) && !inv.policy.endsWith('.yaml');
   const policyPath = builtin || path.isAbsolute(inv.policy) ? inv.policy : path.join(path.dirname(source), inv.policy);
   return { ...inv, name, source, policyPath };
@@ -138,10 +164,14 @@ export function parseInventory(text: string, source: string): Inventory {
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const at = issue.path.map(String).join('.') || '(top level)';
   if (issue.code === 'unrecognized_keys') {
-    const allowed = issue.path.length === 0 ? Object.keys(inventorySchema.shape) : issue.path[0] === 'discover' ? ['server', 'databases', 'exclude'] : [];
+    const allowed =
+      issue.path.length === 0 ? Object.keys(inventorySchema.shape) : issue.path[0] === 'discover' ? ['server', 'databases', 'exclude'] : [];
     return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${allowed.length ? `; allowed keys: ${allowed.join(', ')}` : ''}`;
   }
-  const value = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
+  const value = issue.path.reduce<unknown>(
+    (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    raw,
+  );
   // A connection string is never echoed: it may hold the password the message is about.
   const secretish = issue.path[0] === 'targets' || issue.path[0] === 'discover';
   const shown = value === undefined ? 'missing' : secretish && typeof value === 'string' ? 'this value' : JSON.stringify(value);

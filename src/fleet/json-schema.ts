@@ -16,7 +16,8 @@ export function inventoryJsonSchema(): Record<string, unknown> {
     $schema: schema.$schema,
     $id: 'https://github.com/pgharden/pgharden/policies/fleet.schema.json',
     title: 'pgharden fleet inventory',
-    description: 'The databases a fleet rollout hardens (targets, discover), in which waves, how many at once, and when it stops. No passwords: use ~/.pgpass, PGPASSWORD or a service file.',
+    description:
+      'The databases a fleet rollout hardens (targets, discover), in which waves, how many at once, and when it stops. No passwords: use ~/.pgpass, PGPASSWORD or a service file.',
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };
 }

@@ -21,7 +21,10 @@ export function storedInventory(inv: Inventory): Record<string, unknown> {
  */
 export function inventoryHash(inv: Inventory, policy: Policy): string {
   const { source: _source, ...content } = policy;
-  return createHash('sha256').update(JSON.stringify([storedInventory(inv), content])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([storedInventory(inv), content]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Plan a fleet once: resolve and discover the targets, cut them into waves, write it all. */
@@ -35,7 +38,12 @@ export async function planFleet(client: Client, inv: Inventory): Promise<{ fleet
   const waves = planWaves(specs.length, inv.waves, inv.max_failures);
   const wave = waveOf(waves);
   const { fleet, created } = await savePlan(client, {
-    id: inv.name, inventory: storedInventory(inv), inventoryHash: hash, policy, policySource: policy.source, waves,
+    id: inv.name,
+    inventory: storedInventory(inv),
+    inventoryHash: hash,
+    policy,
+    policySource: policy.source,
+    waves,
     targets: specs.map((s, i) => ({ ...s, wave: wave[i] })),
   });
   return { fleet, created, policy };

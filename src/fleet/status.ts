@@ -74,7 +74,10 @@ export async function readFleetStatus(client: Client, fleetId?: string): Promise
     [fleet.id],
   );
   const targets: FleetTargetStatus[] = rows.map((r) => ({
-    ...r, leaseUntil: iso(r.leaseUntil), leaseExpired: Boolean(r.leaseExpired) && r.state === 'running', finishedAt: iso(r.finishedAt),
+    ...r,
+    leaseUntil: iso(r.leaseUntil),
+    leaseExpired: Boolean(r.leaseExpired) && r.state === 'running',
+    finishedAt: iso(r.finishedAt),
   }));
   const counts = zero();
   for (const t of targets) counts[t.state]++;
@@ -94,12 +97,30 @@ export async function readFleetStatus(client: Client, fleetId?: string): Promise
     byWorker.set(t.worker, w);
   }
   return {
-    fleet: fleet.id, status: fleet.status, paused: fleet.paused, pausedBy: fleet.pausedBy, stopReason: fleet.stopReason,
-    policySource: fleet.policySource, createdAt: iso(fleet.createdAt)!, startedAt: iso(fleet.startedAt), finishedAt: iso(fleet.finishedAt),
-    currentWave: fleet.currentWave, waveReadyAt: iso(fleet.waveReadyAt)!, total: targets.length, counts, waves,
-    failures: targets.filter((t) => FAILED_STATES.includes(t.state)).map((t) => ({
-      key: t.key, wave: t.wave, state: t.state, runId: t.runId, reason: t.error ?? t.outcome ?? t.state, rolledBack: t.state === 'rolled_back',
-    })),
+    fleet: fleet.id,
+    status: fleet.status,
+    paused: fleet.paused,
+    pausedBy: fleet.pausedBy,
+    stopReason: fleet.stopReason,
+    policySource: fleet.policySource,
+    createdAt: iso(fleet.createdAt)!,
+    startedAt: iso(fleet.startedAt),
+    finishedAt: iso(fleet.finishedAt),
+    currentWave: fleet.currentWave,
+    waveReadyAt: iso(fleet.waveReadyAt)!,
+    total: targets.length,
+    counts,
+    waves,
+    failures: targets
+      .filter((t) => FAILED_STATES.includes(t.state))
+      .map((t) => ({
+        key: t.key,
+        wave: t.wave,
+        state: t.state,
+        runId: t.runId,
+        reason: t.error ?? t.outcome ?? t.state,
+        rolledBack: t.state === 'rolled_back',
+      })),
     untouched: targets.filter((t) => t.state === 'pending' && t.attempts === 0).map((t) => t.key),
     workers: [...byWorker].map(([worker, w]) => ({ worker, ...w })),
     targets,

@@ -43,9 +43,18 @@ export async function getFleet(client: Client, id?: string): Promise<FleetRow | 
   return rows[0] ?? null;
 }
 
-export async function event(client: Client, fleetId: string, kind: string, e: { worker?: string; target?: string; detail?: unknown } = {}): Promise<void> {
+export async function event(
+  client: Client,
+  fleetId: string,
+  kind: string,
+  e: { worker?: string; target?: string; detail?: unknown } = {},
+): Promise<void> {
   await client.query(`INSERT INTO pgharden_fleet.events (fleet_id, worker, target, kind, detail) VALUES ($1, $2, $3, $4, $5)`, [
-    fleetId, e.worker ?? null, e.target ?? null, kind, e.detail === undefined ? null : JSON.stringify(e.detail),
+    fleetId,
+    e.worker ?? null,
+    e.target ?? null,
+    kind,
+    e.detail === undefined ? null : JSON.stringify(e.detail),
   ]);
 }
 
@@ -70,7 +79,9 @@ export async function savePlan(client: Client, plan: NewPlan): Promise<{ fleet: 
     const existing = await getFleet(client, plan.id);
     if (existing && existing.inventoryHash === plan.inventoryHash) return { fleet: existing, created: false };
     if (existing) {
-      const { rows } = await client.query(`SELECT count(*)::int AS n FROM pgharden_fleet.targets WHERE fleet_id = $1 AND attempts > 0`, [plan.id]);
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM pgharden_fleet.targets WHERE fleet_id = $1 AND attempts > 0`, [
+        plan.id,
+      ]);
       if (existing.status !== 'planned' || rows[0].n > 0) {
         throw new BlockedError(
           `fleet ${plan.id} was started (${existing.status}) from a different inventory or policy: it cannot be re-planned. ` +
@@ -82,7 +93,14 @@ export async function savePlan(client: Client, plan: NewPlan): Promise<{ fleet: 
     await client.query(
       `INSERT INTO pgharden_fleet.fleets (id, status, inventory, inventory_hash, policy, policy_source, waves)
        VALUES ($1, 'planned', $2, $3, $4, $5, $6)`,
-      [plan.id, JSON.stringify(plan.inventory), plan.inventoryHash, JSON.stringify(plan.policy), plan.policySource, JSON.stringify(plan.waves)],
+      [
+        plan.id,
+        JSON.stringify(plan.inventory),
+        plan.inventoryHash,
+        JSON.stringify(plan.policy),
+        plan.policySource,
+        JSON.stringify(plan.waves),
+      ],
     );
     // One statement for the whole set: a thousand targets are one round trip.
     await client.query(
@@ -99,7 +117,8 @@ export async function savePlan(client: Client, plan: NewPlan): Promise<{ fleet: 
 /** planned → running (idempotent): the first worker starts the rollout. */
 export async function startFleet(client: Client, id: string, worker: string): Promise<void> {
   const { rowCount } = await client.query(
-    `UPDATE pgharden_fleet.fleets SET status = 'running', started_at = now(), wave_ready_at = now() WHERE id = $1 AND status = 'planned'`, [id],
+    `UPDATE pgharden_fleet.fleets SET status = 'running', started_at = now(), wave_ready_at = now() WHERE id = $1 AND status = 'planned'`,
+    [id],
   );
   if (rowCount) await event(client, id, 'started', { worker });
 }
@@ -121,8 +140,11 @@ export interface ClaimedTarget extends TargetSpec {
  */
 export async function claimTargets(client: Client, fleetId: string, worker: string, n: number, leaseMs: number): Promise<ClaimedTarget[]> {
   return inTransaction(client, async () => {
-    const { rows: [f] } = await client.query(
-      `SELECT status, paused, current_wave AS wave, wave_ready_at <= now() AS ready FROM pgharden_fleet.fleets WHERE id = $1 FOR SHARE`, [fleetId],
+    const {
+      rows: [f],
+    } = await client.query(
+      `SELECT status, paused, current_wave AS wave, wave_ready_at <= now() AS ready FROM pgharden_fleet.fleets WHERE id = $1 FOR SHARE`,
+      [fleetId],
     );
     if (!f || f.status !== 'running' || f.paused || !f.ready) return [];
     const { rows } = await client.query(
@@ -157,7 +179,13 @@ const FENCE = `fleet_id = $1 AND key = $2 AND lease_owner = $3 AND attempts = $4
 
 /** Record the run id before the run starts: a worker that dies later leaves it for the next claim to look up. */
 export async function recordRunId(client: Client, fleetId: string, c: ClaimedTarget, worker: string, runId: string): Promise<boolean> {
-  const { rowCount } = await client.query(`UPDATE pgharden_fleet.targets SET run_id = $5 WHERE ${FENCE}`, [fleetId, c.key, worker, c.attempts, runId]);
+  const { rowCount } = await client.query(`UPDATE pgharden_fleet.targets SET run_id = $5 WHERE ${FENCE}`, [
+    fleetId,
+    c.key,
+    worker,
+    c.attempts,
+    runId,
+  ]);
   return Boolean(rowCount);
 }
 
@@ -173,7 +201,12 @@ export async function heartbeat(client: Client, fleetId: string, worker: string,
 
 /** Give a claim back at once (an interrupted worker): the next claim finds the run in the target's journal. */
 export async function releaseTarget(client: Client, fleetId: string, c: ClaimedTarget, worker: string, why: string): Promise<void> {
-  const { rowCount } = await client.query(`UPDATE pgharden_fleet.targets SET lease_owner = NULL, lease_until = now() WHERE ${FENCE}`, [fleetId, c.key, worker, c.attempts]);
+  const { rowCount } = await client.query(`UPDATE pgharden_fleet.targets SET lease_owner = NULL, lease_until = now() WHERE ${FENCE}`, [
+    fleetId,
+    c.key,
+    worker,
+    c.attempts,
+  ]);
   if (rowCount) await event(client, fleetId, 'released', { worker, target: c.key, detail: { why } });
 }
 
@@ -193,7 +226,8 @@ export interface TargetResult {
  */
 export async function finishTarget(client: Client, fleetId: string, c: ClaimedTarget, worker: string, r: TargetResult): Promise<boolean> {
   return inTransaction(client, async () => {
-    const fleet = (await client.query(`SELECT ${FLEET_COLUMNS} FROM pgharden_fleet.fleets WHERE id = $1 FOR UPDATE`, [fleetId])).rows[0] as FleetRow;
+    const fleet = (await client.query(`SELECT ${FLEET_COLUMNS} FROM pgharden_fleet.fleets WHERE id = $1 FOR UPDATE`, [fleetId]))
+      .rows[0] as FleetRow;
     const { rowCount } = await client.query(
       `UPDATE pgharden_fleet.targets SET state = $5, outcome = $6, error = $7, run_id = coalesce($8, run_id), ms = $9, worker = $3,
               finished_at = now(), lease_owner = NULL, lease_until = NULL
@@ -210,7 +244,9 @@ export async function finishTarget(client: Client, fleetId: string, c: ClaimedTa
 
 async function advance(client: Client, fleet: FleetRow): Promise<void> {
   const wave = fleet.waves.find((w) => w.wave === fleet.currentWave)!;
-  const { rows: [n] } = await client.query(
+  const {
+    rows: [n],
+  } = await client.query(
     `SELECT count(*) FILTER (WHERE state = ANY($3::text[]))::int AS failed,
             count(*) FILTER (WHERE state IN ('pending', 'running'))::int AS open
        FROM pgharden_fleet.targets WHERE fleet_id = $1 AND wave = $2`,
@@ -218,15 +254,21 @@ async function advance(client: Client, fleet: FleetRow): Promise<void> {
   );
   if (n.failed >= wave.maxFailures) {
     const reason = `wave ${wave.wave}: ${n.failed} of ${wave.size} target(s) failed (max_failures ${wave.maxFailures})`;
-    await client.query(`UPDATE pgharden_fleet.fleets SET status = 'stopped', stop_reason = $2, finished_at = now() WHERE id = $1`, [fleet.id, reason]);
+    await client.query(`UPDATE pgharden_fleet.fleets SET status = 'stopped', stop_reason = $2, finished_at = now() WHERE id = $1`, [
+      fleet.id,
+      reason,
+    ]);
     await event(client, fleet.id, 'stopped', { detail: { reason } });
     return;
   }
   if (n.open > 0) return;
   const next = fleet.waves.find((w) => w.wave > wave.wave);
   if (!next) {
-    const { rows: [t] } = await client.query(
-      `SELECT count(*) FILTER (WHERE state = ANY($2::text[]))::int AS failed FROM pgharden_fleet.targets WHERE fleet_id = $1`, [fleet.id, FAILED_STATES],
+    const {
+      rows: [t],
+    } = await client.query(
+      `SELECT count(*) FILTER (WHERE state = ANY($2::text[]))::int AS failed FROM pgharden_fleet.targets WHERE fleet_id = $1`,
+      [fleet.id, FAILED_STATES],
     );
     const status = t.failed ? 'completed' : 'passed';
     await client.query(`UPDATE pgharden_fleet.fleets SET status = $2, finished_at = now() WHERE id = $1`, [fleet.id, status]);
@@ -258,10 +300,15 @@ export async function unpauseFleet(client: Client, id: string, by: string): Prom
   const fleet = await getFleet(client, id);
   if (!fleet) throw new UsageError(`no fleet ${id} in the control database (plan it with \`pgharden fleet plan\`)`);
   if (fleet.status === 'stopped') {
-    throw new BlockedError(`fleet ${id} stopped: ${fleet.stopReason}. The failed targets rolled back; see \`pgharden fleet status\`. Fix the cause, then roll out again under a new name: (inventory name:)`);
+    throw new BlockedError(
+      `fleet ${id} stopped: ${fleet.stopReason}. The failed targets rolled back; see \`pgharden fleet status\`. Fix the cause, then roll out again under a new name: (inventory name:)`,
+    );
   }
   if (fleet.paused) {
-    await client.query(`UPDATE pgharden_fleet.fleets SET paused = false, paused_by = NULL, wave_ready_at = least(wave_ready_at, now()) WHERE id = $1`, [id]);
+    await client.query(
+      `UPDATE pgharden_fleet.fleets SET paused = false, paused_by = NULL, wave_ready_at = least(wave_ready_at, now()) WHERE id = $1`,
+      [id],
+    );
     await event(client, id, 'resumed', { worker: by });
   }
   return (await getFleet(client, id))!;

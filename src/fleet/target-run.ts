@@ -35,12 +35,15 @@ export type TargetRunResult = Omit<TargetResult, 'ms'> | { state: 'interrupted';
  * starts, so a worker that dies after applying and before reporting leaves the way to its journal.
  */
 export async function runTarget(
-  claim: ClaimedTarget, settings: TargetRunSettings,
+  claim: ClaimedTarget,
+  settings: TargetRunSettings,
   hooks: { recordRunId(runId: string): Promise<boolean>; signal: AbortSignal },
 ): Promise<TargetRunResult> {
   const target = targetOf(claim);
   const ctx: StageContext = {
-    target, policy: settings.policy, runsRoot: settings.runsRoot,
+    target,
+    policy: settings.policy,
+    runsRoot: settings.runsRoot,
     log: { info: () => undefined, warn: (m) => settings.log.warn(`${target.display}: ${m}`) },
     environment: claim.env ? environmentOf(settings.policy, claim.env) : undefined,
     // 200 round trips three times per target were a quarter of a worker's CPU (one write syscall
@@ -65,7 +68,12 @@ export async function runTarget(
       }
       if (earlier === 'rolling_back' || earlier === 'triggered') {
         const r = await rollback(ctx, client, { runId: claim.runId, lockWaitMs: settings.lockWaitMs });
-        return { state: r.ok ? 'rolled_back' : 'needs_attention', outcome: 'rolled_back', error: `an earlier worker's run stopped while ${earlier === 'triggered' ? 'a trigger had fired' : 'rolling back'}; ${r.message}`, runId: claim.runId };
+        return {
+          state: r.ok ? 'rolled_back' : 'needs_attention',
+          outcome: 'rolled_back',
+          error: `an earlier worker's run stopped while ${earlier === 'triggered' ? 'a trigger had fired' : 'rolling back'}; ${r.message}`,
+          runId: claim.runId,
+        };
       }
       if (earlier && earlier !== 'preflight' && earlier !== 'failed' && RESUMABLE.includes(earlier)) resume = claim.runId;
       // No row, preflight or failed: the earlier run changed nothing, so a new run starts.
@@ -74,10 +82,18 @@ export async function runTarget(
     if (!resume && !(await hooks.recordRunId(runId))) return { state: 'lost', runId: null };
     current = runId;
     const record = await runRunbook(ctx, client, {
-      runId: resume ? undefined : runId, resume, approvedBy: settings.approvedBy,
-      windowMs: settings.windowMs, intervalMs: Math.min(1000, Math.max(100, Math.round(settings.windowMs / 5))),
-      autoRollback: true, rehearse: false, probes: settings.probes, syntheticAlert: settings.probes,
-      lockWaitMs: settings.lockWaitMs, signal: hooks.signal, json: true,
+      runId: resume ? undefined : runId,
+      resume,
+      approvedBy: settings.approvedBy,
+      windowMs: settings.windowMs,
+      intervalMs: Math.min(1000, Math.max(100, Math.round(settings.windowMs / 5))),
+      autoRollback: true,
+      rehearse: false,
+      probes: settings.probes,
+      syntheticAlert: settings.probes,
+      lockWaitMs: settings.lockWaitMs,
+      signal: hooks.signal,
+      json: true,
     });
     if (record.outcome === 'interrupted') return { state: 'interrupted', runId };
     // A failed target's report (what fired, before/after, the restore) is what a person opens
@@ -114,8 +130,11 @@ function fromRecord(record: RunRecord | null, runId: string, journal: string | n
       return { state: 'blocked', outcome: 'blocked', error: record ? reason(record) : 'blocked by preflight', runId };
     default:
       return {
-        state: 'needs_attention', outcome: outcome ?? null,
-        error: [record?.error ?? `the run ended ${outcome ?? 'without an outcome'}`, record?.next ? `next: ${record.next}` : null].filter(Boolean).join('; '),
+        state: 'needs_attention',
+        outcome: outcome ?? null,
+        error: [record?.error ?? `the run ended ${outcome ?? 'without an outcome'}`, record?.next ? `next: ${record.next}` : null]
+          .filter(Boolean)
+          .join('; '),
         runId,
       };
   }

@@ -29,7 +29,9 @@ export function targetOf(spec: Pick<TargetSpec, 'conninfo' | 'database'>): Targe
  */
 export async function resolveTargets(inv: Inventory, policy: Policy): Promise<TargetSpec[]> {
   if (policy.database) {
-    throw new PolicyError(`policy ${policy.source} names one database (database: ${policy.database}); a fleet's policy must not, or every target would change that one database`);
+    throw new PolicyError(
+      `policy ${policy.source} names one database (database: ${policy.database}); a fleet's policy must not, or every target would change that one database`,
+    );
   }
   const specs: TargetSpec[] = [];
   for (const [i, entry] of inv.targets.entries()) {
@@ -38,10 +40,14 @@ export async function resolveTargets(inv: Inventory, policy: Policy): Promise<Ta
       const env = Object.hasOwn(policy.environments, name) ? policy.environments[name] : null;
       if (!env) {
         const names = Object.keys(policy.environments);
-        throw new PolicyError(`inventory ${inv.source}: targets.${i}: ${entry}: policy ${policy.source} has ${names.length ? `environments ${names.join(', ')}` : 'no environments:'}`);
+        throw new PolicyError(
+          `inventory ${inv.source}: targets.${i}: ${entry}: policy ${policy.source} has ${names.length ? `environments ${names.join(', ')}` : 'no environments:'}`,
+        );
       }
       if (parseConnString(env.db, `environment ${name}`).password !== undefined) {
-        throw new PolicyError(`environment ${name} of policy ${policy.source}: its db: holds a password, which a fleet would copy into its control database; use ~/.pgpass, PGPASSWORD or a service file`);
+        throw new PolicyError(
+          `environment ${name} of policy ${policy.source}: its db: holds a password, which a fleet would copy into its control database; use ~/.pgpass, PGPASSWORD or a service file`,
+        );
       }
       specs.push({ key: fromUrl(env.db, 'inventory').display, conninfo: env.db, database: null, env: name });
     } else {
@@ -64,7 +70,10 @@ async function discover(d: NonNullable<Inventory['discover']>): Promise<TargetSp
         ORDER BY datname COLLATE "C"`,
       [d.databases, d.exclude],
     );
-    if (!rows.length) throw new UsageError(`discover: no database on ${server.display} matches ${JSON.stringify(d.databases)}${d.exclude.length ? ` (excluding ${d.exclude.join(', ')})` : ''}`);
+    if (!rows.length)
+      throw new UsageError(
+        `discover: no database on ${server.display} matches ${JSON.stringify(d.databases)}${d.exclude.length ? ` (excluding ${d.exclude.join(', ')})` : ''}`,
+      );
     return rows.map((r) => ({ key: withDatabase(server, r.datname).display, conninfo: d.server, database: r.datname, env: null }));
   } finally {
     await client.end().catch(() => undefined);

@@ -3,7 +3,18 @@ import os from 'node:os';
 import type { Log } from '../log.js';
 import { formatDuration } from '../policy/duration.js';
 import type { ControlSession } from './control.js';
-import { claimTargets, finishTarget, FINISHED, getFleet, heartbeat, recordRunId, releaseTarget, type ClaimedTarget, type FleetStatusName, type TargetState } from './store.js';
+import {
+  claimTargets,
+  finishTarget,
+  FINISHED,
+  getFleet,
+  heartbeat,
+  recordRunId,
+  releaseTarget,
+  type ClaimedTarget,
+  type FleetStatusName,
+  type TargetState,
+} from './store.js';
 import { runTarget, type TargetRunSettings } from './target-run.js';
 
 export interface WorkerOptions {
@@ -16,7 +27,11 @@ export interface WorkerOptions {
   log: Log;
   signal?: AbortSignal;
   /** Called after each target's result is recorded. */
-  onTarget?: (t: ClaimedTarget, state: TargetState | 'interrupted' | 'lost', detail: { runId: string | null; error: string | null; ms: number }) => void;
+  onTarget?: (
+    t: ClaimedTarget,
+    state: TargetState | 'interrupted' | 'lost',
+    detail: { runId: string | null; error: string | null; ms: number },
+  ) => void;
 }
 
 /** Why the worker stopped: the fleet finished, stopped, was paused, or the worker was interrupted. */
@@ -37,7 +52,11 @@ export function workerId(): string {
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
-    const done = () => { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); };
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
     const t = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
@@ -58,7 +77,10 @@ export async function runWorker(control: ControlSession, opts: WorkerOptions, wo
   // Heartbeats: every third of the lease. A claim missing from the answer was taken by another
   // worker (our lease had expired): its run stops. No answer for a whole lease: assume all lost.
   const beat = async () => {
-    if (!inflight.size) { lastBeat = Date.now(); return; }
+    if (!inflight.size) {
+      lastBeat = Date.now();
+      return;
+    }
     try {
       const held = await control.run((c) => heartbeat(c, opts.fleetId, worker, opts.leaseMs));
       lastBeat = Date.now();
@@ -97,14 +119,20 @@ export async function runWorker(control: ControlSession, opts: WorkerOptions, wo
       }
       const kept = await control.run((c) => finishTarget(c, opts.fleetId, claim, worker, { ...result, ms }));
       if (!kept) {
-        opts.log.warn(`${claim.key}: the claim was lost before the result was recorded; the next claim reads run ${result.runId} from the target's journal`);
+        opts.log.warn(
+          `${claim.key}: the claim was lost before the result was recorded; the next claim reads run ${result.runId} from the target's journal`,
+        );
         opts.onTarget?.(claim, 'lost', { runId: result.runId, error: null, ms });
         return;
       }
       recorded[result.state] = (recorded[result.state] ?? 0) + 1;
       opts.onTarget?.(claim, result.state, { runId: result.runId, error: result.error, ms });
     })()
-      .catch((err) => opts.log.warn(`${claim.key}: could not record the result: ${(err as Error).message} (the next claim reads it from the target's journal)`))
+      .catch((err) =>
+        opts.log.warn(
+          `${claim.key}: could not record the result: ${(err as Error).message} (the next claim reads it from the target's journal)`,
+        ),
+      )
       .finally(() => {
         opts.signal?.removeEventListener('abort', onOuter);
         inflight.delete(claim.key);
@@ -123,8 +151,14 @@ export async function runWorker(control: ControlSession, opts: WorkerOptions, wo
       if (!inflight.size) {
         const fleet = await control.run((c) => getFleet(c, opts.fleetId));
         if (!fleet) throw new Error(`fleet ${opts.fleetId} disappeared from the control database`);
-        if (FINISHED.includes(fleet.status)) { end = fleet.status as WorkerEnd; break; }
-        if (fleet.paused) { end = 'paused'; break; }
+        if (FINISHED.includes(fleet.status)) {
+          end = fleet.status as WorkerEnd;
+          break;
+        }
+        if (fleet.paused) {
+          end = 'paused';
+          break;
+        }
         // Other workers hold the rest of the wave, or a wave pause runs: wait and look again.
         const wait = new Date(fleet.waveReadyAt).getTime() - Date.now();
         if (wait > pollMs) opts.log.info(`waiting ${formatDuration(wait)} before wave ${fleet.currentWave} (wave_pause)`);

@@ -37,9 +37,15 @@ export async function readCounters(client: Client, database: string, watchedQuer
   );
   const r = rows[0];
   return {
-    at: r.at, xactCommit: r.commit, xactRollback: r.rollback,
-    sessions: r.sessions, sessionsFatal: r.fatal, sessionsKilled: r.killed, sessionsAbandoned: r.abandoned,
-    connections: r.connections, connectionLimit: r.conn_limit,
+    at: r.at,
+    xactCommit: r.commit,
+    xactRollback: r.rollback,
+    sessions: r.sessions,
+    sessionsFatal: r.fatal,
+    sessionsKilled: r.killed,
+    sessionsAbandoned: r.abandoned,
+    connections: r.connections,
+    connectionLimit: r.conn_limit,
     statements: watchedQueryIds.length ? await readStatementTotals(client, watchedQueryIds) : null,
   };
 }
@@ -86,9 +92,14 @@ export class CounterWindow {
     this.prev = first;
     const nullable = (v: number | null) => (v === null ? null : 0);
     this.deltas = {
-      commits: 0, rollbacks: 0, sessions: nullable(first.sessions), fatal: nullable(first.sessionsFatal),
-      killed: nullable(first.sessionsKilled), abandoned: nullable(first.sessionsAbandoned),
-      statements: first.statements ? { calls: 0, totalMs: 0, sumSquaresMs: 0 } : null, resets: 0,
+      commits: 0,
+      rollbacks: 0,
+      sessions: nullable(first.sessions),
+      fatal: nullable(first.sessionsFatal),
+      killed: nullable(first.sessionsKilled),
+      abandoned: nullable(first.sessionsAbandoned),
+      statements: first.statements ? { calls: 0, totalMs: 0, sumSquaresMs: 0 } : null,
+      resets: 0,
     };
   }
 
@@ -105,15 +116,19 @@ export class CounterWindow {
     d.rollbacks += step(p.xactRollback, next.xactRollback);
     if (d.sessions !== null && p.sessions !== null && next.sessions !== null) d.sessions += step(p.sessions, next.sessions);
     if (d.fatal !== null && p.sessionsFatal !== null && next.sessionsFatal !== null) d.fatal += step(p.sessionsFatal, next.sessionsFatal);
-    if (d.killed !== null && p.sessionsKilled !== null && next.sessionsKilled !== null) d.killed += step(p.sessionsKilled, next.sessionsKilled);
-    if (d.abandoned !== null && p.sessionsAbandoned !== null && next.sessionsAbandoned !== null) d.abandoned += step(p.sessionsAbandoned, next.sessionsAbandoned);
+    if (d.killed !== null && p.sessionsKilled !== null && next.sessionsKilled !== null)
+      d.killed += step(p.sessionsKilled, next.sessionsKilled);
+    if (d.abandoned !== null && p.sessionsAbandoned !== null && next.sessionsAbandoned !== null)
+      d.abandoned += step(p.sessionsAbandoned, next.sessionsAbandoned);
     if (d.statements && p.statements && next.statements) {
       // Σ time² is derived from stddev (float rounding): never let it go below the window's own sum.
       const calls = step(p.statements.calls, next.statements.calls);
       const fromZero = next.statements.calls < p.statements.calls;
       d.statements.calls += calls;
       d.statements.totalMs += fromZero ? next.statements.totalMs : Math.max(0, next.statements.totalMs - p.statements.totalMs);
-      d.statements.sumSquaresMs += fromZero ? next.statements.sumSquaresMs : Math.max(0, next.statements.sumSquaresMs - p.statements.sumSquaresMs);
+      d.statements.sumSquaresMs += fromZero
+        ? next.statements.sumSquaresMs
+        : Math.max(0, next.statements.sumSquaresMs - p.statements.sumSquaresMs);
     }
     if (reset) d.resets++;
     this.prev = next;

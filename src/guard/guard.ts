@@ -80,7 +80,11 @@ export function guardBaseline(baseline: Baseline, load: LoadSample | null): Guar
   const statements = (baseline.statements ?? []).slice(0, 10);
   const calls = statements.reduce((n, st) => n + st.calls, 0);
   return {
-    failureRate: statementFailureRate({ commits: Number(s.xact_commit ?? 0), rollbacks: Number(s.xact_rollback ?? 0), fatal: s.sessions_fatal == null ? null : Number(s.sessions_fatal) }),
+    failureRate: statementFailureRate({
+      commits: Number(s.xact_commit ?? 0),
+      rollbacks: Number(s.xact_rollback ?? 0),
+      fatal: s.sessions_fatal == null ? null : Number(s.sessions_fatal),
+    }),
     load,
     statementMeanMs: calls > 0 ? statements.reduce((n, st) => n + st.meanMs * st.calls, 0) / calls : null,
     watchedQueryIds: statements.map((st) => st.queryid),
@@ -94,7 +98,10 @@ export function guardBaseline(baseline: Baseline, load: LoadSample | null): Guar
  */
 export async function flushStatistics(client: Client): Promise<void> {
   const flushed = await Promise.race([
-    client.query('SELECT pg_stat_force_next_flush()').then(() => true, () => false),
+    client.query('SELECT pg_stat_force_next_flush()').then(
+      () => true,
+      () => false,
+    ),
     sleep(2_000).then(() => false),
   ]);
   if (!flushed) await sleep(700); // PG 13/14: the statistics collector catches up within 500 ms
@@ -103,12 +110,17 @@ export async function flushStatistics(client: Client): Promise<void> {
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
-    const done = () => { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); };
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
     const t = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
 
-const message = (err: unknown) => `${(err as Error).message ?? err}${(err as { code?: string }).code ? ` (${(err as { code?: string }).code})` : ''}`;
+const message = (err: unknown) =>
+  `${(err as Error).message ?? err}${(err as { code?: string }).code ? ` (${(err as { code?: string }).code})` : ''}`;
 
 /**
  * Watch the database for the window and evaluate the rollback triggers after every reading;
@@ -139,7 +151,11 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
     return open;
   };
   // The server may also end the session between readings (pg_terminate_backend while idle): an outage too.
-  const session = new LazySession(ctx.target, { appName: 'pgharden guard', statementTimeoutMs: Math.max(10_000, 2 * interval), onLost: lost });
+  const session = new LazySession(ctx.target, {
+    appName: 'pgharden guard',
+    statementTimeoutMs: Math.max(10_000, 2 * interval),
+    onLost: lost,
+  });
 
   /** One reading on the guard's session; null while the server is unreachable (backoff inside, bounded overall). */
   const read = async <T>(fn: (c: Client) => Promise<T>): Promise<T | null> => {
@@ -168,7 +184,10 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
 
   let logError: string | null = null;
   const log = opts.logFile
-    ? await LogScanner.open(opts.logFile, db).catch((err) => { logError = `--log ${opts.logFile}: ${message(err)}`; return null; })
+    ? await LogScanner.open(opts.logFile, db).catch((err) => {
+        logError = `--log ${opts.logFile}: ${message(err)}`;
+        return null;
+      })
     : null;
   await flushStatistics(client);
 
@@ -178,9 +197,21 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
     if (!first) await sleep(Math.min(interval, 1000), opts.signal);
   }
   const window = first ? new CounterWindow(first) : null;
-  const observation: WindowObservation | null = first && window
-    ? { first, last: first, deltas: window.deltas, ownTransactions: 0, loads: [], log: null, saturatedSamples: 0, peakConnections: first.connections, poolReadings: 1, checkFailures: [] }
-    : null;
+  const observation: WindowObservation | null =
+    first && window
+      ? {
+          first,
+          last: first,
+          deltas: window.deltas,
+          ownTransactions: 0,
+          loads: [],
+          log: null,
+          saturatedSamples: 0,
+          peakConnections: first.connections,
+          poolReadings: 1,
+          checkFailures: [],
+        }
+      : null;
   const samples: GuardSample[] = [];
   const engine = new AlertEngine(rulesFromPolicy(ctx.policy.alerts));
   const alerts: GuardResult['alerts'] = [];
@@ -191,8 +222,14 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
   let done = false;
   const limits = ctx.policy.rollback_triggers;
   ctx.events?.emit({
-    type: 'guard.started', windowMs: opts.windowMs, intervalMs: interval,
-    triggers: { timeoutErrorsIncrease: limits.timeout_errors_increase, latencyDegradation: limits.latency_degradation, poolExhaustion: limits.pool_exhaustion },
+    type: 'guard.started',
+    windowMs: opts.windowMs,
+    intervalMs: interval,
+    triggers: {
+      timeoutErrorsIncrease: limits.timeout_errors_increase,
+      latencyDegradation: limits.latency_degradation,
+      poolExhaustion: limits.pool_exhaustion,
+    },
   });
 
   // Load samples run back to back beside the sampler until the window closes. Each is awaited
@@ -219,8 +256,14 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
         for (const t of engine.update(reading.activity)) {
           alerts.push({ at: t.at, elapsedMs: elapsed(), state: t.state, rule: t.rule, severity: t.severity, message: t.message });
           ctx.events?.emit({
-            type: t.state === 'firing' ? 'alert.fired' : 'alert.resolved', rule: t.rule, severity: t.severity, key: t.key,
-            message: t.message, value: t.value, threshold: t.threshold, elapsedMs: elapsed(),
+            type: t.state === 'firing' ? 'alert.fired' : 'alert.resolved',
+            rule: t.rule,
+            severity: t.severity,
+            key: t.key,
+            message: t.message,
+            value: t.value,
+            threshold: t.threshold,
+            elapsedMs: elapsed(),
           });
         }
         const { connections, connectionLimit } = reading.counters;
@@ -228,15 +271,31 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
         saturatedRun = connectionLimit > 0 && connections >= 0.95 * connectionLimit ? saturatedRun + 1 : 0;
         observation.saturatedSamples = Math.max(observation.saturatedSamples, saturatedRun);
       } else saturatedRun = 0; // no reading: the run of saturated readings is broken, not extended
-      if (log) observation.log = await log.scan().catch((err) => { logError ??= `--log ${opts.logFile}: ${message(err)}`; return observation.log; });
+      if (log)
+        observation.log = await log.scan().catch((err) => {
+          logError ??= `--log ${opts.logFile}: ${message(err)}`;
+          return observation.log;
+        });
       if (ctx.policy.rollback_triggers.checks.length && !checking && Date.now() - lastCheck >= checkEvery) {
         lastCheck = Date.now();
         checking = runChecks(ctx.target, ctx.policy.rollback_triggers.checks)
-          .then((failed) => { observation.checkFailures.push(...failed); }, () => undefined)
-          .finally(() => { checking = null; });
+          .then(
+            (failed) => {
+              observation.checkFailures.push(...failed);
+            },
+            () => undefined,
+          )
+          .finally(() => {
+            checking = null;
+          });
       }
       const last = observation.last;
-      const sample = { at: new Date().toISOString(), elapsedMs: elapsed(), connections: last.connections, connectionLimit: last.connectionLimit };
+      const sample = {
+        at: new Date().toISOString(),
+        elapsedMs: elapsed(),
+        connections: last.connections,
+        connectionLimit: last.connectionLimit,
+      };
       if (reading) samples.push(sample);
       triggers = evaluateTriggers(ctx.policy, opts.baseline, observation);
       opts.onSample?.(sample, triggers);
@@ -258,13 +317,29 @@ export async function guard(ctx: StageContext, client: Client, opts: GuardOption
   }
   const fired = triggers.filter((t) => t.fired);
   for (const t of fired) {
-    ctx.events?.emit({ type: 'trigger.fired', trigger: t.trigger, summary: t.summary, before: t.before ?? null, after: t.after ?? null, threshold: t.threshold ?? null });
+    ctx.events?.emit({
+      type: 'trigger.fired',
+      trigger: t.trigger,
+      summary: t.summary,
+      before: t.before ?? null,
+      after: t.after ?? null,
+      threshold: t.threshold ?? null,
+    });
   }
   return {
     passed: !interrupted && !lostConnection && observation !== null && fired.length === 0,
-    interrupted, lostConnection, outages, fired, triggers,
+    interrupted,
+    lostConnection,
+    outages,
+    fired,
+    triggers,
     notMeasured: triggers.filter((t) => !t.measured && t.trigger !== 'checks').map((t) => t.trigger),
-    windowMs: opts.windowMs, observedMs: elapsed(), samples, loads: observation?.loads ?? [],
-    counters: observation?.deltas ?? null, logError, alerts,
+    windowMs: opts.windowMs,
+    observedMs: elapsed(),
+    samples,
+    loads: observation?.loads ?? [],
+    counters: observation?.deltas ?? null,
+    logError,
+    alerts,
   };
 }

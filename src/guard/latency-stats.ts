@@ -124,13 +124,24 @@ const median = (xs: number[]) => {
  * when the lower bound of window/baseline exceeds (1 + share) × noise and the increase is more
  * than the absolute noise floor.
  */
-export function compareQuantile(p: number, base: LatencyDistribution, window: LatencyDistribution[], share: number, floorMs = LATENCY_NOISE_FLOOR_MS, machine = 1): QuantileComparison {
+export function compareQuantile(
+  p: number,
+  base: LatencyDistribution,
+  window: LatencyDistribution[],
+  share: number,
+  floorMs = LATENCY_NOISE_FLOOR_MS,
+  machine = 1,
+): QuantileComparison {
   const before = quantileCI(base.all, p);
   const after = quantileCI(mergeHistograms(window.map((w) => w.all)), p);
   if (!before || !after || before.lo <= 0) {
     const need = minimumSamples(p);
     return {
-      p, measured: false, fired: false, before: before ?? undefined, after: after ?? undefined,
+      p,
+      measured: false,
+      fired: false,
+      before: before ?? undefined,
+      after: after ?? undefined,
       reason: `too few samples for the ${label(p)} (${total(base.all)} before, ${window.reduce((n, w) => n + total(w.all), 0)} in the window; it needs ${need} each)`,
     };
   }
@@ -140,8 +151,17 @@ export function compareQuantile(p: number, base: LatencyDistribution, window: La
   const ratioLo = after.lo / before.hi;
   const fired = ratioLo > threshold && after.lo - before.hi > floorMs;
   return {
-    p, measured: true, fired, before, after, noise, machine, threshold, ratioLo,
-    ratio: after.estimate / before.estimate, ratioHi: after.hi / before.lo,
+    p,
+    measured: true,
+    fired,
+    before,
+    after,
+    noise,
+    machine,
+    threshold,
+    ratioLo,
+    ratio: after.estimate / before.estimate,
+    ratioHi: after.hi / before.lo,
   };
 }
 
@@ -151,10 +171,12 @@ export const label = (p: number) => (p === 0.5 ? 'median' : `p${Math.round(p * 1
 export function describeComparison(c: QuantileComparison): string {
   if (!c.measured) return `${label(c.p)} not measured: ${c.reason}`;
   const f = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0));
-  return `${label(c.p)} ${f(c.before!.estimate)}ms → ${f(c.after!.estimate)}ms (×${c.ratio!.toFixed(2)}, 99% bounds ×${c.ratioLo!.toFixed(2)}–×${c.ratioHi!.toFixed(2)}` +
+  return (
+    `${label(c.p)} ${f(c.before!.estimate)}ms → ${f(c.after!.estimate)}ms (×${c.ratio!.toFixed(2)}, 99% bounds ×${c.ratioLo!.toFixed(2)}–×${c.ratioHi!.toFixed(2)}` +
     `; fires when the lower bound passes ×${c.threshold!.toFixed(2)}${c.noise! > 1.001 ? `, +share × the environment's own spread ×${c.noise!.toFixed(2)}` : ''}` +
     `${(c.machine ?? 1) > 1.001 ? `, × the control session's own slowdown ×${c.machine!.toFixed(2)}` : ''}` +
-    ` and the increase exceeds ${LATENCY_NOISE_FLOOR_MS}ms)`;
+    ` and the increase exceeds ${LATENCY_NOISE_FLOOR_MS}ms)`
+  );
 }
 
 /** Running totals of statement times (pg_stat_statements: calls, Σ time, Σ time²). */
@@ -176,10 +198,22 @@ export function compareMeans(before: TimeTotals, window: TimeTotals, share: numb
     const half = (Z * Math.sqrt(variance)) / Math.sqrt(t.calls);
     return { n: t.calls, estimate: mean, lo: Math.max(0, mean - half), hi: mean + half };
   };
-  if (before.calls < minCalls || window.calls < minCalls) return { measured: false as const, fired: false, reason: `too few calls (${before.calls} before, ${window.calls} in the window; it needs ${minCalls} each)` };
+  if (before.calls < minCalls || window.calls < minCalls)
+    return {
+      measured: false as const,
+      fired: false,
+      reason: `too few calls (${before.calls} before, ${window.calls} in the window; it needs ${minCalls} each)`,
+    };
   const b = stat(before);
   const a = stat(window);
   if (b.estimate <= 0) return { measured: false as const, fired: false, reason: 'no measurable time before' };
   const ratioLo = b.hi > 0 ? a.lo / b.hi : 0;
-  return { measured: true as const, before: b, after: a, ratio: a.estimate / b.estimate, ratioLo, fired: ratioLo > 1 + share && a.lo - b.hi > floorMs };
+  return {
+    measured: true as const,
+    before: b,
+    after: a,
+    ratio: a.estimate / b.estimate,
+    ratioLo,
+    fired: ratioLo > 1 + share && a.lo - b.hi > floorMs,
+  };
 }

@@ -12,7 +12,9 @@ export async function drawLoadSample(load: (durationMs: number) => Promise<LoadS
   } catch (err) {
     const code = loginSqlstate(err);
     return {
-      transactions: 0, failedTransactions: 0, errors: { [code]: 1 },
+      transactions: 0,
+      failedTransactions: 0,
+      errors: { [code]: 1 },
       latency: { p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 },
       failure: `${(err as Error).message ?? String(err)}`,
     };

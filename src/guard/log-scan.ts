@@ -46,7 +46,10 @@ export class LogScanner {
   private decoder = new StringDecoder('utf8');
   private readonly counts: LogCounts = { format: null, bySqlstate: {}, fromMessageText: false, reopened: 0 };
 
-  private constructor(private readonly file: string, private readonly database: string | null) {}
+  private constructor(
+    private readonly file: string,
+    private readonly database: string | null,
+  ) {}
 
   /** Start at the log's current end, so only entries from now on count. Throws when it cannot be read. */
   static async open(file: string, database: string | null = null): Promise<LogScanner> {
@@ -124,7 +127,9 @@ export class LogScanner {
         try {
           const e = JSON.parse(line) as { error_severity?: string; state_code?: string; dbname?: string };
           this.count(e.error_severity, e.state_code, e.dbname);
-        } catch { /* not a log record */ }
+        } catch {
+          /* not a log record */
+        }
       } else this.countStderr(line);
     }
   }
@@ -183,11 +188,16 @@ export function splitCsvRecords(text: string): { records: string[][]; rest: stri
     const c = text[i];
     if (quoted) {
       if (c === '"') {
-        if (text[i + 1] === '"') { field += '"'; i++; } else quoted = false;
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
       } else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') { fields.push(field); field = ''; }
-    else if (c === '\n') {
+    else if (c === ',') {
+      fields.push(field);
+      field = '';
+    } else if (c === '\n') {
       fields.push(field);
       records.push(fields);
       fields = [];

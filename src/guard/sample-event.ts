@@ -11,13 +11,21 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
  * which its trigger fires, so the chart can draw the threshold line without knowing the rules.
  */
 export function guardSampleEvent(
-  sample: GuardSample, opts: Pick<GuardOptions, 'windowMs' | 'baseline'>, triggers: TriggerResult[], loads: LoadSample[],
+  sample: GuardSample,
+  opts: Pick<GuardOptions, 'windowMs' | 'baseline'>,
+  triggers: TriggerResult[],
+  loads: LoadSample[],
   limits: Policy['rollback_triggers'],
 ): Extract<RunEventBody, { type: 'guard.sample' }> {
   const timeouts = triggers.find((t) => t.trigger === 'timeout_errors_increase');
   const readings: TriggerReading[] = triggers.map((t) => ({
-    trigger: t.trigger, fired: t.fired, measured: t.measured,
-    before: num(t.before), after: num(t.after), threshold: t.threshold ?? null, summary: t.summary,
+    trigger: t.trigger,
+    fired: t.fired,
+    measured: t.measured,
+    before: num(t.before),
+    after: num(t.after),
+    threshold: t.threshold ?? null,
+    summary: t.summary,
   }));
   // timeout_errors_increase fires when the window's rate exceeds the baseline's by more than the share (in points).
   const rateBefore = num(timeouts?.before) ?? 0;

@@ -94,9 +94,13 @@ export const POOL_STATES = ['53300'];
 
 const pct = (n: number | null | undefined) => (n === null || n === undefined ? 'n/a' : `${(n * 100).toFixed(2)}%`);
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-const pick = (codes: Record<string, number>, states: string[]) => Object.fromEntries(states.filter((s) => codes[s]).map((s) => [s, codes[s]]));
+const pick = (codes: Record<string, number>, states: string[]) =>
+  Object.fromEntries(states.filter((s) => codes[s]).map((s) => [s, codes[s]]));
 const countOf = (codes: Record<string, number>, states: string[]) => sum(states.map((s) => codes[s] ?? 0));
-const codesText = (codes: Record<string, number>) => Object.entries(codes).map(([k, v]) => `${v}× ${k}`).join(', ') || 'none';
+const codesText = (codes: Record<string, number>) =>
+  Object.entries(codes)
+    .map(([k, v]) => `${v}× ${k}`)
+    .join(', ') || 'none';
 
 function addCodes(samples: LoadSample[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -130,7 +134,9 @@ export function timeoutErrorsTrigger(policy: Policy, base: GuardBaseline, w: Win
     const after = tried ? timeouts / tried : null;
     const measured = tried >= MIN_ATTEMPTS;
     sources.push({
-      source: 'load', measured, fired: measured && timeouts >= MIN_EVENTS && after! - before > threshold,
+      source: 'load',
+      measured,
+      fired: measured && timeouts >= MIN_EVENTS && after! - before > threshold,
       summary: measured
         ? `load sample: ${codesText(loadCodes)} in ${tried} transactions = ${pct(after)} (before ${pct(before)}; ${limit})`
         : `load sample: not measured, ${tried} transaction(s) attempted (needs ${MIN_ATTEMPTS})`,
@@ -147,7 +153,9 @@ export function timeoutErrorsTrigger(policy: Policy, base: GuardBaseline, w: Win
     const after = tx.total ? timeouts / tx.total : null;
     const note = w.log.fromMessageText ? ' (stderr log: read from English message text, lc_messages dependent)' : '';
     sources.push({
-      source: 'log', measured, fired: measured && timeouts >= MIN_EVENTS && after! - dbBefore > threshold,
+      source: 'log',
+      measured,
+      fired: measured && timeouts >= MIN_EVENTS && after! - dbBefore > threshold,
       summary: measured
         ? `server log (${w.log.format ?? 'empty'}): ${codesText(logCodes)} over ${tx.total} transactions = ${pct(after)} (before ≤ ${pct(dbBefore)}; ${limit})${note}`
         : `server log: ${codesText(logCodes)}, but only ${tx.total} transaction(s) in the window (needs ${MIN_ATTEMPTS})${note}`,
@@ -159,11 +167,13 @@ export function timeoutErrorsTrigger(policy: Policy, base: GuardBaseline, w: Win
   const dbMeasured = tx.total >= MIN_ATTEMPTS;
   const poolPressure = w.deltas.fatal === null && (countOf(addCodes(w.loads), POOL_STATES) > 0 || w.saturatedSamples > 0);
   const d = w.deltas;
-  const sessions = d.fatal === null
-    ? 'sessions_fatal not available before PostgreSQL 14: refused logins and terminations count as rollbacks here'
-    : `sessions ended by FATAL ${d.fatal} (idle-in-transaction terminations or refused logins: --log or --load tells which), killed ${d.killed ?? 0}, abandoned ${d.abandoned ?? 0}`;
+  const sessions =
+    d.fatal === null
+      ? 'sessions_fatal not available before PostgreSQL 14: refused logins and terminations count as rollbacks here'
+      : `sessions ended by FATAL ${d.fatal} (idle-in-transaction terminations or refused logins: --log or --load tells which), killed ${d.killed ?? 0}, abandoned ${d.abandoned ?? 0}`;
   sources.push({
-    source: 'pg_stat_database', measured: dbMeasured,
+    source: 'pg_stat_database',
+    measured: dbMeasured,
     fired: dbMeasured && !w.log && !poolPressure && tx.rolledBack >= MIN_EVENTS && after! - dbBefore > threshold,
     summary: dbMeasured
       ? `pg_stat_database: ${tx.rolledBack} of ${tx.total} transactions rolled back by a statement error = ${pct(after)} (before ${pct(base.failureRate)}; cause not named by this source; ${sessions})`
@@ -175,11 +185,17 @@ export function timeoutErrorsTrigger(policy: Policy, base: GuardBaseline, w: Win
   const sqlstates = { ...loadCodes };
   for (const [k, v] of Object.entries(logCodes)) sqlstates[k] = Math.max(sqlstates[k] ?? 0, v);
   return {
-    trigger: 'timeout_errors_increase', measured, fired: fired.length > 0, threshold, sqlstates,
-    before: base.failureRate, after,
+    trigger: 'timeout_errors_increase',
+    measured,
+    fired: fired.length > 0,
+    threshold,
+    sqlstates,
+    before: base.failureRate,
+    after,
     notMeasured: measured ? undefined : 'too little traffic in the window: ' + sources.map((s) => s.summary).join('; '),
-    source: 'SQLSTATE 57014/25P03/25P04 in the load sample and the server log; pg_stat_database statement rollbacks (FATAL session ends kept apart)',
-    summary: (fired.length ? `timeouts: ${fired.map((s) => s.summary).join('; ')}` : sources.map((s) => s.summary).join('; ')),
+    source:
+      'SQLSTATE 57014/25P03/25P04 in the load sample and the server log; pg_stat_database statement rollbacks (FATAL session ends kept apart)',
+    summary: fired.length ? `timeouts: ${fired.map((s) => s.summary).join('; ')}` : sources.map((s) => s.summary).join('; '),
     sources,
   };
 }
@@ -191,7 +207,12 @@ export function latencyTrigger(policy: Policy, base: GuardBaseline, w: WindowObs
   let headline: { before: number; after: number } | null = null;
   if (w.loads.length) {
     if (!base.load?.distribution) {
-      sources.push({ source: 'load', measured: false, fired: false, summary: 'load sample: not measured, the baseline sample kept no latency distribution' });
+      sources.push({
+        source: 'load',
+        measured: false,
+        fired: false,
+        summary: 'load sample: not measured, the baseline sample kept no latency distribution',
+      });
     } else {
       // The median is the typical transaction; the p95 the tail (measured only when the samples are large enough for it).
       // The control session's slowdown over the same periods is the machine's, not the change's: the bar rises with it.
@@ -202,8 +223,11 @@ export function latencyTrigger(policy: Policy, base: GuardBaseline, w: WindowObs
       const median = comparisons[0];
       if (median.measured) headline = { before: median.before!.estimate, after: median.after!.estimate };
       sources.push({
-        source: 'load', measured: comparisons.some((c) => c.measured), fired: comparisons.some((c) => c.fired),
-        summary: `load sample (${total(base.load.distribution.all)} transactions before, ${sum(windows.map((d) => total(d.all)))} in the window): ` +
+        source: 'load',
+        measured: comparisons.some((c) => c.measured),
+        fired: comparisons.some((c) => c.fired),
+        summary:
+          `load sample (${total(base.load.distribution.all)} transactions before, ${sum(windows.map((d) => total(d.all)))} in the window): ` +
           comparisons.map(describeComparison).join('; '),
       });
     }
@@ -212,7 +236,9 @@ export function latencyTrigger(policy: Policy, base: GuardBaseline, w: WindowObs
   if (!loadMeasured && w.first.statements && w.deltas.statements) {
     const c = compareMeans(w.first.statements, w.deltas.statements, share);
     sources.push({
-      source: 'pg_stat_statements', measured: c.measured, fired: c.fired,
+      source: 'pg_stat_statements',
+      measured: c.measured,
+      fired: c.fired,
       summary: c.measured
         ? `pg_stat_statements, the baseline's top statements: mean ${c.before.estimate.toFixed(2)}ms → ${c.after.estimate.toFixed(2)}ms over ${c.after.n} calls (×${c.ratio.toFixed(2)}, 99% lower bound ×${c.ratioLo.toFixed(2)}; fires above ×${(1 + share).toFixed(2)} and +1ms)`
         : `pg_stat_statements: not measured, ${c.reason}`,
@@ -225,10 +251,15 @@ export function latencyTrigger(policy: Policy, base: GuardBaseline, w: WindowObs
     ? sources.map((s) => s.summary).join('; ')
     : 'no load sample (--load) and no pg_stat_statements totals of the baseline statements';
   return {
-    trigger: 'latency_degradation', measured, fired: fired.length > 0, threshold: share,
-    before: headline?.before ?? null, after: headline?.after ?? null,
+    trigger: 'latency_degradation',
+    measured,
+    fired: fired.length > 0,
+    threshold: share,
+    before: headline?.before ?? null,
+    after: headline?.after ?? null,
     notMeasured: measured ? undefined : why,
-    source: 'median and p95 of the load sample against the baseline sample, with distribution-free 99% bounds; else pg_stat_statements mean time',
+    source:
+      'median and p95 of the load sample against the baseline sample, with distribution-free 99% bounds; else pg_stat_statements mean time',
     summary: measured ? (fired.length ? fired : sources).map((s) => s.summary).join('; ') : `not measured: ${why}`,
     sources,
   };
@@ -240,21 +271,41 @@ export function poolTrigger(policy: Policy, w: WindowObservation): TriggerResult
   const logRefused = w.log ? countOf(w.log.bySqlstate, POOL_STATES) : 0;
   const saturated = w.saturatedSamples >= SATURATION_SAMPLES;
   const sources: TriggerSource[] = [];
-  if (w.loads.length) sources.push({ source: 'load', measured: true, fired: enabled && loadRefused > 0, summary: `load sample: ${loadRefused} login(s) refused with 53300` });
-  if (w.log) sources.push({ source: 'log', measured: true, fired: enabled && logRefused > 0, summary: `server log: ${logRefused} login(s) refused with 53300` });
+  if (w.loads.length)
+    sources.push({
+      source: 'load',
+      measured: true,
+      fired: enabled && loadRefused > 0,
+      summary: `load sample: ${loadRefused} login(s) refused with 53300`,
+    });
+  if (w.log)
+    sources.push({
+      source: 'log',
+      measured: true,
+      fired: enabled && logRefused > 0,
+      summary: `server log: ${logRefused} login(s) refused with 53300`,
+    });
   sources.push({
-    source: 'connections', measured: w.poolReadings > 0, fired: enabled && saturated,
+    source: 'connections',
+    measured: w.poolReadings > 0,
+    fired: enabled && saturated,
     summary: `connections peaked at ${w.peakConnections} of the limit ${w.last.connectionLimit}; ${w.saturatedSamples} consecutive reading(s) at ≥ 95% (fires at ${SATURATION_SAMPLES})`,
   });
   const fired = sources.filter((s) => s.fired);
   const measured = sources.some((s) => s.measured);
   const refused = loadRefused + logRefused;
   return {
-    trigger: 'pool_exhaustion', measured, fired: fired.length > 0, after: refused, threshold: enabled,
+    trigger: 'pool_exhaustion',
+    measured,
+    fired: fired.length > 0,
+    after: refused,
+    threshold: enabled,
     sqlstates: refused ? { '53300': Math.max(loadRefused, logRefused) } : {},
     notMeasured: measured ? undefined : 'no reading of the connection count in the window',
     source: 'SQLSTATE 53300 in the load sample and the server log; connections against the limit each reading',
-    summary: (fired.length ? `pool exhausted: ${fired.map((s) => s.summary).join('; ')}` : sources.map((s) => s.summary).join('; ')) + (enabled ? '' : ' — trigger disabled by policy'),
+    summary:
+      (fired.length ? `pool exhausted: ${fired.map((s) => s.summary).join('; ')}` : sources.map((s) => s.summary).join('; ')) +
+      (enabled ? '' : ' — trigger disabled by policy'),
     sources,
   };
 }
@@ -263,11 +314,17 @@ export function checksTrigger(policy: Policy, w: WindowObservation): TriggerResu
   const checks = policy.rollback_triggers.checks;
   const failed = w.checkFailures;
   return {
-    trigger: 'checks', measured: checks.length > 0, fired: failed.length > 0, after: failed.length, threshold: true,
+    trigger: 'checks',
+    measured: checks.length > 0,
+    fired: failed.length > 0,
+    after: failed.length,
+    threshold: true,
     notMeasured: checks.length ? undefined : 'no checks in the policy',
-    source: 'the policy\'s rollback_triggers.checks (SQL on a fresh session, or shell commands)',
+    source: "the policy's rollback_triggers.checks (SQL on a fresh session, or shell commands)",
     summary: checks.length
-      ? failed.length ? `check(s) failed: ${failed.map((f) => `${f.name} (${f.error})`).join('; ')}` : `${checks.length} check(s) kept succeeding`
+      ? failed.length
+        ? `check(s) failed: ${failed.map((f) => `${f.name} (${f.error})`).join('; ')}`
+        : `${checks.length} check(s) kept succeeding`
       : 'no checks in the policy',
     sources: [{ source: 'checks', measured: checks.length > 0, fired: failed.length > 0, summary: `${failed.length} failure(s)` }],
   };
@@ -277,12 +334,28 @@ export function checksTrigger(policy: Policy, w: WindowObservation): TriggerResu
  * All triggers. `final` (the window is over): a trigger the policy's require_measured names and
  * that could not be measured fails the guard — during the window it may still get its data.
  */
-export function evaluateTriggers(policy: Policy, base: GuardBaseline, w: WindowObservation, opts: { final?: boolean } = {}): TriggerResult[] {
-  const results = [timeoutErrorsTrigger(policy, base, w), latencyTrigger(policy, base, w), poolTrigger(policy, w), checksTrigger(policy, w)];
+export function evaluateTriggers(
+  policy: Policy,
+  base: GuardBaseline,
+  w: WindowObservation,
+  opts: { final?: boolean } = {},
+): TriggerResult[] {
+  const results = [
+    timeoutErrorsTrigger(policy, base, w),
+    latencyTrigger(policy, base, w),
+    poolTrigger(policy, w),
+    checksTrigger(policy, w),
+  ];
   if (!opts.final) return results;
   const required = new Set<string>(policy.require_measured);
   return results.map((t) =>
     required.has(t.trigger) && !t.measured
-      ? { ...t, fired: true, requiredButNotMeasured: true, summary: `not measured, and the policy requires it (require_measured): ${t.notMeasured ?? t.summary}` }
-      : t);
+      ? {
+          ...t,
+          fired: true,
+          requiredButNotMeasured: true,
+          summary: `not measured, and the policy requires it (require_measured): ${t.notMeasured ?? t.summary}`,
+        }
+      : t,
+  );
 }

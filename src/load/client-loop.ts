@@ -66,7 +66,11 @@ export class ClientLoop {
   private onTime = false;
   private idleWaiter: (() => void) | null = null;
 
-  constructor(private readonly workload: Workload, private readonly stats: LoadStats, private readonly opts: LoopOptions) {
+  constructor(
+    private readonly workload: Workload,
+    private readonly stats: LoadStats,
+    private readonly opts: LoopOptions,
+  ) {
     const depth = opts.pipeline;
     this.trips = workload.transactions.map((t) => t.roundTrips.map((rt) => encode(rt, depth)));
     this.weights = workload.transactions.map((t) => t.weight);
@@ -116,7 +120,12 @@ export class ClientLoop {
       let startMs = performance.now();
       if (this.opts.ratePerMs) {
         if (this.nextArrival > startMs) {
-          if (!this.arrivalTimer) this.arrivalTimer = setTimeout(() => { this.arrivalTimer = null; this.onTime = true; this.fill(); }, this.nextArrival - startMs);
+          if (!this.arrivalTimer)
+            this.arrivalTimer = setTimeout(() => {
+              this.arrivalTimer = null;
+              this.onTime = true;
+              this.fill();
+            }, this.nextArrival - startMs);
           return;
         }
         // An arrival that came due while the session was busy counts from when it was due,
@@ -194,7 +203,10 @@ export class ClientLoop {
       const next = trips[++this.trip];
       this.stepOf[h] = 0;
       if (next.def.thinkMs) {
-        this.thinking = setTimeout(() => { this.thinking = null; if (this.conn) this.send(next); }, next.def.thinkMs);
+        this.thinking = setTimeout(() => {
+          this.thinking = null;
+          if (this.conn) this.send(next);
+        }, next.def.thinkMs);
       } else this.send(next);
       return;
     }
@@ -261,7 +273,10 @@ function encode(def: RoundTripDef, depth: number): EncodedRoundTrip {
   let at = 0;
   for (const step of def.steps) {
     const { bytes, paramOffsets } = bindExecute(step.statement, step.params.length);
-    paramOffsets.forEach((o, k) => { offsets.push(at + o); generators.push(step.params[k]); });
+    paramOffsets.forEach((o, k) => {
+      offsets.push(at + o);
+      generators.push(step.params[k]);
+    });
     parts.push(bytes);
     at += bytes.length;
   }

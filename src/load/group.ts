@@ -37,7 +37,10 @@ export interface GroupProgress {
  * (`begin` resolves when every client is connected), run for the duration, let in-flight work
  * finish within the grace period, and return what was measured.
  */
-export async function runGroup(spec: GroupSpec, onTick?: (p: GroupProgress) => void): Promise<{ stats: StatsSnapshot; elapsedMs: number; connectMs: number; connects: number }> {
+export async function runGroup(
+  spec: GroupSpec,
+  onTick?: (p: GroupProgress) => void,
+): Promise<{ stats: StatsSnapshot; elapsedMs: number; connectMs: number; connects: number }> {
   const stats = new LoadStats();
   const loops: ClientLoop[] = [];
   const script = spec.scripts ? compileScripts(spec.scripts, spec.workloadOptions.scale) : null;
@@ -47,26 +50,40 @@ export async function runGroup(spec: GroupSpec, onTick?: (p: GroupProgress) => v
     for (let i = 0; i < spec.clients; i++) {
       const workload = script ? script((spec.clientOffset ?? 0) + i) : buildWorkload(spec.workload, spec.workloadOptions);
       const loop = new ClientLoop(workload, stats, {
-        target: spec.target, pipeline: spec.pipeline, appName: 'pgharden loadtest',
+        target: spec.target,
+        pipeline: spec.pipeline,
+        appName: 'pgharden loadtest',
         ratePerMs: spec.rate ? spec.rate / spec.clients / 1000 : undefined,
       });
       loops.push(loop);
       const t0 = performance.now();
-      await loop.connect().then(() => {
-        connectMs += performance.now() - t0;
-        connects++;
-      }, (err) => {
-        // Past the connection limit is a measurement, not a reason to stop: count it, retry under load.
-        if (!RETRYABLE_LOGIN.has(loginSqlstate(err)) || (spec.first && i === 0)) throw err;
-        stats.error('connect', loginSqlstate(err), (err as Error).message);
-      });
+      await loop.connect().then(
+        () => {
+          connectMs += performance.now() - t0;
+          connects++;
+        },
+        (err) => {
+          // Past the connection limit is a measurement, not a reason to stop: count it, retry under load.
+          if (!RETRYABLE_LOGIN.has(loginSqlstate(err)) || (spec.first && i === 0)) throw err;
+          stats.error('connect', loginSqlstate(err), (err as Error).message);
+        },
+      );
     }
     const started = performance.now();
     for (const loop of loops) loop.start();
     const half = setTimeout(() => (stats.secondHalf = true), spec.durationMs / 2);
-    const ticker = onTick && setInterval(() => onTick({
-      transactions: stats.transactions, errors: stats.errorCount, sumUs: stats.latency.sumUs, sumSqUs: stats.latency.sumSqUs,
-    }), 1000);
+    const ticker =
+      onTick &&
+      setInterval(
+        () =>
+          onTick({
+            transactions: stats.transactions,
+            errors: stats.errorCount,
+            sumUs: stats.latency.sumUs,
+            sumSqUs: stats.latency.sumSqUs,
+          }),
+        1000,
+      );
     await new Promise((r) => setTimeout(r, spec.durationMs));
     clearTimeout(half);
     if (ticker) clearInterval(ticker);

@@ -23,7 +23,7 @@ function bucketOf(us: number): number {
 function bucketValue(bucket: number): number {
   if (bucket < LINEAR) return bucket;
   const shift = Math.floor((bucket - LINEAR) / SUB) + 1;
-  const low = ((bucket - LINEAR) % SUB + SUB) * 2 ** shift;
+  const low = (((bucket - LINEAR) % SUB) + SUB) * 2 ** shift;
   return low + 2 ** shift / 2;
 }
 

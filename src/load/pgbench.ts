@@ -42,16 +42,35 @@ export function pgbenchAvailable(): Promise<boolean> {
  * pgbench aborts a client on most errors, so its error counts are "aborted clients", not SQLSTATEs.
  */
 export async function runPgbench(target: Target, opts: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<LoadResult> {
-  if (opts.workload === 'app') throw new UsageError('--pgbench runs the select and tpcb workloads only (app is pgharden\'s own)');
+  if (opts.workload === 'app') throw new UsageError("--pgbench runs the select and tpcb workloads only (app is pgharden's own)");
   if ((opts.pipeline ?? 1) > 1) throw new UsageError('--pgbench does not take --pipeline');
-  if (!(await pgbenchAvailable())) throw new UsageError('--pgbench: no pgbench on PATH (install the PostgreSQL client tools), or run without --pgbench');
+  if (!(await pgbenchAvailable()))
+    throw new UsageError('--pgbench: no pgbench on PATH (install the PostgreSQL client tools), or run without --pgbench');
   const { scale } = opts.scripts
     ? { scale: opts.scale ?? 1 }
     : await withClient(target, (c) => ensureBenchData(c, opts.scale), { appName: 'pgharden loadtest setup' });
   const threads = Math.max(1, Math.min(opts.threads ?? os.availableParallelism(), opts.clients));
   const seconds = Math.max(1, Math.ceil(opts.durationMs / 1000));
-  const scripts = opts.scripts ? opts.scripts.flatMap((s) => ['-f', `${path.resolve(s.file)}@${s.weight}`]) : [...SCRIPTS[opts.workload as 'select' | 'tpcb']];
-  const args = ['-n', '-M', 'prepared', ...scripts, '-c', String(opts.clients), '-j', String(threads), '-T', String(seconds), '-P', '1', '-l', '--log-prefix', 'tx'];
+  const scripts = opts.scripts
+    ? opts.scripts.flatMap((s) => ['-f', `${path.resolve(s.file)}@${s.weight}`])
+    : [...SCRIPTS[opts.workload as 'select' | 'tpcb']];
+  const args = [
+    '-n',
+    '-M',
+    'prepared',
+    ...scripts,
+    '-c',
+    String(opts.clients),
+    '-j',
+    String(threads),
+    '-T',
+    String(seconds),
+    '-P',
+    '1',
+    '-l',
+    '--log-prefix',
+    'tx',
+  ];
   if (opts.rate) args.push('--rate', String(opts.rate));
   if (opts.scripts) args.push('-s', String(scale)); // :scale of the scripts, as ours
 
@@ -62,7 +81,8 @@ export async function runPgbench(target: Target, opts: LoadOptions, onProgress?:
     const { stdout, stderr, code } = await run(args, dir, pgbenchEnv(target), onProgress);
     const cpuAfter = childrenCpuMs();
     const processed = number(stdout, /number of transactions actually processed: (\d+)/);
-    if (code !== 0 && processed === null) throw new UsageError(`pgbench failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`);
+    if (code !== 0 && processed === null)
+      throw new UsageError(`pgbench failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`);
     const latency = await readLogs(dir);
     const aborted = [...stderr.matchAll(/client \d+ aborted in command (\d+)[^;]*; (.*)/g)];
     const errors: Record<string, number> = {};
@@ -79,14 +99,27 @@ export async function runPgbench(target: Target, opts: LoadOptions, onProgress?:
     const clientCpuMs = cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null;
     const s = latency.summary();
     return {
-      engine: 'pgbench', workload: opts.workload, clients: opts.clients, threads, pipeline: 1, scale, rate: opts.rate ?? null,
-      durationMs: seconds * 1000, elapsedMs: seconds * 1000, transactions,
+      engine: 'pgbench',
+      workload: opts.workload,
+      clients: opts.clients,
+      threads,
+      pipeline: 1,
+      scale,
+      rate: opts.rate ?? null,
+      durationMs: seconds * 1000,
+      elapsedMs: seconds * 1000,
+      transactions,
       failedTransactions: number(stdout, /number of failed transactions: (\d+)/) ?? 0,
-      tps, latency: { p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, maxMs: s.maxMs, meanMs: s.meanMs, stddevMs: s.stddevMs },
+      tps,
+      latency: { p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, maxMs: s.maxMs, meanMs: s.meanMs, stddevMs: s.stddevMs },
       initialConnectionMs: number(stdout, /initial connection time = ([\d.]+) ms/),
       ...(opts.scripts ? { scripts: opts.scripts.map(({ file, weight }) => ({ file, weight })) } : {}),
-      errors, errorsByStep, errorMessages, reconnects: 0,
-      clientCpuMs, cpuUsPerTransaction: clientCpuMs !== null && transactions ? Math.round((clientCpuMs * 1000 / transactions) * 100) / 100 : null,
+      errors,
+      errorsByStep,
+      errorMessages,
+      reconnects: 0,
+      clientCpuMs,
+      cpuUsPerTransaction: clientCpuMs !== null && transactions ? Math.round(((clientCpuMs * 1000) / transactions) * 100) / 100 : null,
       startedAt,
     };
   } finally {
@@ -112,7 +145,10 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv, onProgress?: (
       for (const m of d.toString().matchAll(/progress: ([\d.]+) s, ([\d.]+) tps(?:, lat ([\d.]+) ms stddev ([\d.]+))?/g)) {
         transactions += Number(m[2]);
         onProgress?.({
-          elapsedMs: Number(m[1]) * 1000, transactions: Math.round(transactions), tps: Number(m[2]), errors: 0,
+          elapsedMs: Number(m[1]) * 1000,
+          transactions: Math.round(transactions),
+          tps: Number(m[2]),
+          errors: 0,
           ...(m[3] ? { latMs: Number(m[3]), stddevMs: Number(m[4]) } : {}),
         });
       }

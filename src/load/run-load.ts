@@ -98,9 +98,11 @@ export const DEFAULT_THINK_MS = 200;
  */
 export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<LoadResult> {
   const pipeline = opts.pipeline ?? 1;
-  if (pipeline > 1 && opts.workload === 'app') throw new UsageError('--pipeline works with the select and tpcb workloads only (app transactions think between round trips)');
+  if (pipeline > 1 && opts.workload === 'app')
+    throw new UsageError('--pipeline works with the select and tpcb workloads only (app transactions think between round trips)');
   if (pipeline > 1 && opts.rate) throw new UsageError('--pipeline is for closed-loop runs; --rate already sets the arrival rate');
-  if (pipeline > 1 && opts.scripts) throw new UsageError('--pipeline does not apply to --script (each command is its own round trip, as in pgbench)');
+  if (pipeline > 1 && opts.scripts)
+    throw new UsageError('--pipeline does not apply to --script (each command is its own round trip, as in pgbench)');
   if (opts.scripts) compileScripts(opts.scripts, opts.scale ?? 1); // bad scripts are refused before anything connects
   // A script runs the team's own queries on its own tables: no bench data (its :scale is --scale, default 1).
   const { scale } = opts.scripts
@@ -115,7 +117,11 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
   const specs: GroupSpec[] = Array.from({ length: groups }, (_, g) => {
     const clients = Math.floor(opts.clients / groups) + (g < opts.clients % groups ? 1 : 0);
     return {
-      target, workload: opts.workload, clients, durationMs: opts.durationMs, pipeline,
+      target,
+      workload: opts.workload,
+      clients,
+      durationMs: opts.durationMs,
+      pipeline,
       workloadOptions: { scale, slowMs: opts.slowMs ?? DEFAULT_SLOW_MS, thinkMs: opts.thinkMs ?? DEFAULT_THINK_MS },
       rate: opts.rate ? (opts.rate * clients) / opts.clients : undefined,
       graceMs: Math.max(1000, opts.slowMs ?? 0, opts.thinkMs ?? 0),
@@ -129,10 +135,12 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
   const cpuBefore = process.cpuUsage();
   const progress = onProgress && secondsProgress(groups, onProgress);
   const workers: Worker[] = [];
-  const results = await Promise.all(specs.map((spec, g) => {
-    const tick = (p: GroupProgress) => progress?.(g, p);
-    return inWorkers ? inWorker(spec, tick, workers) : runGroup(spec, tick);
-  })).catch(async (err) => {
+  const results = await Promise.all(
+    specs.map((spec, g) => {
+      const tick = (p: GroupProgress) => progress?.(g, p);
+      return inWorkers ? inWorker(spec, tick, workers) : runGroup(spec, tick);
+    }),
+  ).catch(async (err) => {
     // One group failed: stop its siblings now, or their clients would load the server until their duration ends.
     await Promise.all(workers.map((w) => w.terminate()));
     throw err;
@@ -146,18 +154,42 @@ export async function runLoad(target: Target, opts: LoadOptions, onProgress?: (p
   const latency = stats.latency.summary();
   const clientCpuMs = (cpu.user + cpu.system) / 1000;
   return {
-    engine: 'pgharden', workload: opts.workload, clients: opts.clients, threads: groups, pipeline, scale,
-    rate: opts.rate ?? null, durationMs: opts.durationMs, elapsedMs: round(elapsedMs),
-    transactions: stats.transactions, failedTransactions: stats.failed,
+    engine: 'pgharden',
+    workload: opts.workload,
+    clients: opts.clients,
+    threads: groups,
+    pipeline,
+    scale,
+    rate: opts.rate ?? null,
+    durationMs: opts.durationMs,
+    elapsedMs: round(elapsedMs),
+    transactions: stats.transactions,
+    failedTransactions: stats.failed,
     tps: round((stats.transactions / elapsedMs) * 1000),
-    latency: { p50Ms: latency.p50Ms, p95Ms: latency.p95Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, meanMs: latency.meanMs, stddevMs: latency.stddevMs },
+    latency: {
+      p50Ms: latency.p50Ms,
+      p95Ms: latency.p95Ms,
+      p99Ms: latency.p99Ms,
+      maxMs: latency.maxMs,
+      meanMs: latency.meanMs,
+      stddevMs: latency.stddevMs,
+    },
     initialConnectionMs: connects ? round(results.reduce((a, r) => a + r.connectMs, 0) / connects) : null,
     ...(opts.scripts ? { scripts: opts.scripts.map(({ file, weight }) => ({ file, weight })) } : {}),
-    errors: stats.errors, errorsByStep: stats.errorsByStep, errorMessages: stats.messages, reconnects: stats.reconnects,
-    clientCpuMs: round(clientCpuMs), cpuUsPerTransaction: stats.transactions ? round((clientCpuMs * 1000) / stats.transactions) : null,
+    errors: stats.errors,
+    errorsByStep: stats.errorsByStep,
+    errorMessages: stats.messages,
+    reconnects: stats.reconnects,
+    clientCpuMs: round(clientCpuMs),
+    cpuUsPerTransaction: stats.transactions ? round((clientCpuMs * 1000) / stats.transactions) : null,
     startedAt,
     ...(opts.distribution
-      ? { distribution: { all: stats.latency.sparse(), halves: [stats.latency.sparse(stats.lateLatency), stats.lateLatency.sparse()] as [SparseHistogram, SparseHistogram] } }
+      ? {
+          distribution: {
+            all: stats.latency.sparse(),
+            halves: [stats.latency.sparse(stats.lateLatency), stats.lateLatency.sparse()] as [SparseHistogram, SparseHistogram],
+          },
+        }
       : {}),
   };
 }
@@ -178,8 +210,12 @@ function secondsProgress(groups: number, onProgress: (p: LoadProgress) => void) 
       const variance = n ? Math.max(0, (now.sumSqUs - last.sumSqUs) / n - mean * mean) : 0;
       reported++;
       onProgress({
-        elapsedMs: reported * 1000, transactions: now.transactions, tps: n, errors: sum((t) => t.errors),
-        latMs: mean / 1000, stddevMs: Math.sqrt(variance) / 1000,
+        elapsedMs: reported * 1000,
+        transactions: now.transactions,
+        tps: n,
+        errors: sum((t) => t.errors),
+        latMs: mean / 1000,
+        stddevMs: Math.sqrt(variance) / 1000,
       });
       last = now;
     }
@@ -188,7 +224,11 @@ function secondsProgress(groups: number, onProgress: (p: LoadProgress) => void) 
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-function inWorker(spec: GroupSpec, onTick: (p: GroupProgress) => void, workers: Worker[]): Promise<{ stats: StatsSnapshot; elapsedMs: number; connectMs: number; connects: number }> {
+function inWorker(
+  spec: GroupSpec,
+  onTick: (p: GroupProgress) => void,
+  workers: Worker[],
+): Promise<{ stats: StatsSnapshot; elapsedMs: number; connectMs: number; connects: number }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, { workerData: spec });
     workers.push(worker);
@@ -196,9 +236,14 @@ function inWorker(spec: GroupSpec, onTick: (p: GroupProgress) => void, workers: 
       if (m.type === 'tick') onTick(m);
       else if (m.type === 'done') resolve(m);
       // The SQLSTATE travels with the error: the guard counts a refused login (53300) as pool evidence.
-      else reject(m.name === 'ConnectionError'
-        ? new ConnectionError(m.message, m.code)
-        : Object.assign(new PghardenError(`loadtest could not run: ${m.message}${m.code ? ` (${m.code})` : ''}`, m.exitCode ?? 3), { code: m.code }));
+      else
+        reject(
+          m.name === 'ConnectionError'
+            ? new ConnectionError(m.message, m.code)
+            : Object.assign(new PghardenError(`loadtest could not run: ${m.message}${m.code ? ` (${m.code})` : ''}`, m.exitCode ?? 3), {
+                code: m.code,
+              }),
+        );
     });
     worker.on('error', reject);
     worker.on('exit', (code) => code !== 0 && reject(new Error(`loadtest worker exited with code ${code}`)));

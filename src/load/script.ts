@@ -27,7 +27,10 @@ const BUILTINS = ['scale', 'client_id'];
 
 /** A value outside int4, a division by zero, an empty random() range: counted as SQLSTATE 22003/22012 on the command's step. */
 export class ScriptRuntimeError extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
   }
 }
@@ -81,7 +84,11 @@ export function compileScripts(specs: ScriptSpec[], scale: number): (clientId: n
         const step = `${s.name}:${c.line}`;
         return {
           ...(c.sleepMs ? { thinkMs: c.sleepMs, thinkStep: `${step} (sleep)` } : {}),
-          prepare: c.sets.length ? () => { for (const set of c.sets) vars[set.slot] = set.expr(vars); } : undefined,
+          prepare: c.sets.length
+            ? () => {
+                for (const set of c.sets) vars[set.slot] = set.expr(vars);
+              }
+            : undefined,
           steps: [{ step, statement: name, params: c.params.map((slot) => () => int4(vars[slot], step)) }],
         };
       }),
@@ -117,7 +124,10 @@ function compileOne(spec: ScriptSpec, slots: Map<string, number>): Compiled {
     }
     if (text[i] === '\\') {
       const end = text.indexOf('\n', i);
-      const meta = text.slice(i + 1, end < 0 ? text.length : end).replace(/--.*$/, '').trim();
+      const meta = text
+        .slice(i + 1, end < 0 ? text.length : end)
+        .replace(/--.*$/, '')
+        .trim();
       const [cmd, ...args] = meta.split(/\s+/);
       if (cmd === 'set') {
         if (args.length < 2 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(args[0])) fail(line, '\\set needs a variable name and an expression');
@@ -128,7 +138,7 @@ function compileOne(spec: ScriptSpec, slots: Map<string, number>): Compiled {
       } else if (cmd === 'sleep') {
         const m = /^(\d+)\s*(us|ms|s)?$/.exec(args.join(' '));
         if (!m) fail(line, '\\sleep takes a constant: \\sleep 10 ms (units us, ms, s; default s)');
-        pendingSleep += Number(m![1]) * ({ us: 0.001, ms: 1, s: 1000 }[(m![2] ?? 's') as 'us' | 'ms' | 's']);
+        pendingSleep += Number(m![1]) * { us: 0.001, ms: 1, s: 1000 }[(m![2] ?? 's') as 'us' | 'ms' | 's'];
       } else {
         fail(line, `\\${cmd} is not supported (this subset of pgbench has \\set and \\sleep)`);
       }
@@ -229,7 +239,8 @@ function parseExpr(src: string, known: Set<string>, slots: Map<string, number>, 
     let left = term();
     while (peek() === '+' || peek() === '-') {
       const op = take();
-      const l = left, r = term();
+      const l = left,
+        r = term();
       left = op === '+' ? (v) => l(v) + r(v) : (v) => l(v) - r(v);
     }
     return left;
@@ -238,10 +249,9 @@ function parseExpr(src: string, known: Set<string>, slots: Map<string, number>, 
     let left = unary();
     while (peek() === '*' || peek() === '/' || peek() === '%') {
       const op = take();
-      const l = left, r = unary();
-      left = op === '*' ? (v) => l(v) * r(v)
-        : op === '/' ? (v) => Math.trunc(l(v) / nonZero(r(v)))
-        : (v) => l(v) % nonZero(r(v));
+      const l = left,
+        r = unary();
+      left = op === '*' ? (v) => l(v) * r(v) : op === '/' ? (v) => Math.trunc(l(v) / nonZero(r(v))) : (v) => l(v) % nonZero(r(v));
     }
     return left;
   };
@@ -305,7 +315,8 @@ function call(name: string, args: Expr[], fail: (why: string) => never): Expr {
       arity(2);
       const [lo, hi] = args;
       return (v) => {
-        const a = lo(v), b = hi(v);
+        const a = lo(v),
+          b = hi(v);
         if (a > b) throw new ScriptRuntimeError(`empty range given to random(${a}, ${b})`, '22003');
         return a + Math.floor(Math.random() * (b - a + 1));
       };

@@ -54,10 +54,23 @@ export class LoadStats {
   snapshot(): StatsSnapshot {
     const h = this.latency;
     return {
-      counts: h.counts, count: h.count, maxUs: h.maxUs, sumUs: h.sumUs, sumSqUs: h.sumSqUs,
-      late: { counts: this.lateLatency.counts, count: this.lateLatency.count, maxUs: this.lateLatency.maxUs, sumUs: this.lateLatency.sumUs },
-      transactions: this.transactions, failed: this.failed, reconnects: this.reconnects,
-      errors: this.errors, errorsByStep: this.errorsByStep, messages: this.messages,
+      counts: h.counts,
+      count: h.count,
+      maxUs: h.maxUs,
+      sumUs: h.sumUs,
+      sumSqUs: h.sumSqUs,
+      late: {
+        counts: this.lateLatency.counts,
+        count: this.lateLatency.count,
+        maxUs: this.lateLatency.maxUs,
+        sumUs: this.lateLatency.sumUs,
+      },
+      transactions: this.transactions,
+      failed: this.failed,
+      reconnects: this.reconnects,
+      errors: this.errors,
+      errorsByStep: this.errorsByStep,
+      messages: this.messages,
     };
   }
 

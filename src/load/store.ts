@@ -4,7 +4,6 @@ import { ensureStateTable } from '../state/store.js';
 import type { LoadResult } from './run-load.js';
 import { ADVISORY_LOCKS } from '../pg/advisory-locks.js';
 
-
 const DDL = `
 CREATE TABLE IF NOT EXISTS pgharden.loadtests (
   id          bigserial PRIMARY KEY,
@@ -41,8 +40,22 @@ export async function saveLoadResult(client: Client, runDir: RunDir, result: Loa
   await client.query(
     `INSERT INTO pgharden.loadtests (run_id, label, engine, workload, clients, duration_ms, tps, p50_ms, p95_ms, p99_ms, max_ms, errors, result, started_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-    [runDir.runId, label ?? null, result.engine, result.workload, result.clients, result.durationMs, result.tps,
-      l.p50Ms, l.p95Ms, l.p99Ms, l.maxMs, JSON.stringify(result.errors), JSON.stringify(result), result.startedAt],
+    [
+      runDir.runId,
+      label ?? null,
+      result.engine,
+      result.workload,
+      result.clients,
+      result.durationMs,
+      result.tps,
+      l.p50Ms,
+      l.p95Ms,
+      l.p99Ms,
+      l.maxMs,
+      JSON.stringify(result.errors),
+      JSON.stringify(result),
+      result.startedAt,
+    ],
   );
   return file;
 }

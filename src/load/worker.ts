@@ -7,5 +7,11 @@ try {
   const result = await runGroup(workerData as GroupSpec, (p) => port.postMessage({ type: 'tick', ...p }));
   port.postMessage({ type: 'done', ...result });
 } catch (err) {
-  port.postMessage({ type: 'error', message: (err as Error).message, code: (err as { code?: string }).code, name: (err as Error).name, exitCode: (err as { exitCode?: number }).exitCode });
+  port.postMessage({
+    type: 'error',
+    message: (err as Error).message,
+    code: (err as { code?: string }).code,
+    name: (err as Error).name,
+    exitCode: (err as { exitCode?: number }).exitCode,
+  });
 }

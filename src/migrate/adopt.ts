@@ -41,18 +41,36 @@ export async function baseline(ctx: StageContext, client: Client, dir: string, t
     await ensureJournal(client);
     const history = await readHistory(client);
     const above = [...history.keys()].filter((v) => v > to);
-    if (above.length) throw new UsageError(`migration(s) ${above.join(', ')} above ${to} are already applied: a baseline adopts a database only up to where it is`);
+    if (above.length)
+      throw new UsageError(
+        `migration(s) ${above.join(', ')} above ${to} are already applied: a baseline adopts a database only up to where it is`,
+      );
     const chosen = folder.migrations.filter((m) => m.version <= to && !history.has(m.version));
     await inTransaction(client, async () => {
       for (const m of chosen) {
         // The settings the file changed (it ran under psql): for `pgharden status`; unknown when a ${name} has no value here.
-        const settings = await migrationPlan(m, 'up', ctx.target.database, placeholderValues()).then((p) => recordedSettings(p.statements), () => null);
-        await recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: 0, transactional: false, settings });
+        const settings = await migrationPlan(m, 'up', ctx.target.database, placeholderValues()).then(
+          (p) => recordedSettings(p.statements),
+          () => null,
+        );
+        await recordApplied(client, {
+          version: m.version,
+          name: m.name,
+          checksum: m.forward.checksum,
+          durationMs: 0,
+          transactional: false,
+          settings,
+        });
         await journal(client, { action: 'baseline', version: m.version, oldChecksum: null, newChecksum: m.forward.checksum, reason });
       }
     });
     for (const m of chosen) ctx.log.info(`baseline: ${label(m)} recorded as applied (not run)`);
-    return { ok: true, database: ctx.target.database, action: 'baseline', versions: chosen.map((m) => ({ version: m.version, migration: label(m), oldChecksum: null, newChecksum: m.forward.checksum })) };
+    return {
+      ok: true,
+      database: ctx.target.database,
+      action: 'baseline',
+      versions: chosen.map((m) => ({ version: m.version, migration: label(m), oldChecksum: null, newChecksum: m.forward.checksum })),
+    };
   });
 }
 
@@ -76,6 +94,16 @@ export async function repair(ctx: StageContext, client: Client, dir: string, rea
     for (const c of changed) ctx.log.info(`repair: ${c.file}: checksum ${c.now.slice(0, 12)}… accepted (was ${c.applied.slice(0, 12)}…)`);
     if (!changed.length) ctx.log.info('repair: no applied migration changed; nothing to accept');
     const byVersion = new Map(folder.migrations.map((m) => [m.version, m]));
-    return { ok: true, database: ctx.target.database, action: 'repair', versions: changed.map((c) => ({ version: c.version, migration: label(byVersion.get(c.version)!), oldChecksum: c.applied, newChecksum: c.now })) };
+    return {
+      ok: true,
+      database: ctx.target.database,
+      action: 'repair',
+      versions: changed.map((c) => ({
+        version: c.version,
+        migration: label(byVersion.get(c.version)!),
+        oldChecksum: c.applied,
+        newChecksum: c.now,
+      })),
+    };
   });
 }

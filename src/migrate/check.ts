@@ -45,12 +45,29 @@ type Direction = 'up' | 'down';
 /** Where a file fails to parse: planFile's message starts with `path:line:col: `. */
 function syntaxFinding(m: Migration, file: string, err: PghardenError): CheckFinding {
   const at = /^.*?:(\d+):(\d+): ([\s\S]*)$/.exec(err.message);
-  return { rule: 'syntax-error', severity: 'error', file, line: Number(at?.[1] ?? 1), col: Number(at?.[2] ?? 1), message: at?.[3] ?? err.message, migration: label(m) };
+  return {
+    rule: 'syntax-error',
+    severity: 'error',
+    file,
+    line: Number(at?.[1] ?? 1),
+    col: Number(at?.[2] ?? 1),
+    message: at?.[3] ?? err.message,
+    migration: label(m),
+  };
 }
 
 function failedFinding(m: Migration, rule: string, what: string, err: MigrationFailedError): CheckFinding {
   const f = err.failure;
-  return { rule, severity: 'error', file: err.path, line: f.line, col: f.col, migration: label(m), pg: f, message: `${what}: ${describePgFailure(f)}` };
+  return {
+    rule,
+    severity: 'error',
+    file: err.path,
+    line: f.line,
+    col: f.col,
+    migration: label(m),
+    pg: f,
+    message: `${what}: ${describePgFailure(f)}`,
+  };
 }
 
 /**
@@ -85,13 +102,18 @@ export async function migrateCheck(log: Log, server: Target, serverLabel: string
     try {
       p = await migrationPlan(m, d, shadow.name, opts.placeholders);
       const retargeted = new Map<string, number[]>();
-      p = { ...p, statements: p.statements.map((s) => {
-        const r = retargetDatabase(s, shadow.quoted, shadow.name);
-        if (r.from) retargeted.set(r.from, [...(retargeted.get(r.from) ?? []), s.line]);
-        return r.stmt;
-      }) };
+      p = {
+        ...p,
+        statements: p.statements.map((s) => {
+          const r = retargetDatabase(s, shadow.quoted, shadow.name);
+          if (r.from) retargeted.set(r.from, [...(retargeted.get(r.from) ?? []), s.line]);
+          return r.stmt;
+        }),
+      };
       for (const [db, lines] of retargeted) {
-        notes.push(`${file.path} names database "${db}" (line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}): checked on the shadow database instead; write \${database}`);
+        notes.push(
+          `${file.path} names database "${db}" (line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}): checked on the shadow database instead; write \${database}`,
+        );
       }
     } catch (err) {
       if (!(err instanceof PghardenError) || err instanceof UsageError) throw err; // a missing --set value is bad usage, not a finding
@@ -101,7 +123,8 @@ export async function migrateCheck(log: Log, server: Target, serverLabel: string
     return p;
   };
   const allStatements = [];
-  for (const m of migrations) for (const d of ['up', 'down'] as const) if (d === 'up' || m.rollback) allStatements.push(...((await plan(m, d))?.statements ?? []));
+  for (const m of migrations)
+    for (const d of ['up', 'down'] as const) if (d === 'up' || m.rollback) allStatements.push(...((await plan(m, d))?.statements ?? []));
   const roles = rolesNamed(allStatements);
 
   const run = async (m: Migration, d: Direction): Promise<void> => {
@@ -140,8 +163,15 @@ export async function migrateCheck(log: Log, server: Target, serverLabel: string
       const m = migrations[k - 1];
       const name = label(m);
       if (!m.rollback) {
-        findings.push({ rule: 'rollback-missing', severity: 'error', file: m.forward.path, line: 1, col: 1, migration: name,
-          message: `no rollback file: ${name}_rollback.sql does not exist, so this migration cannot be undone` });
+        findings.push({
+          rule: 'rollback-missing',
+          severity: 'error',
+          file: m.forward.path,
+          line: 1,
+          col: 1,
+          migration: name,
+          message: `no rollback file: ${name}_rollback.sql does not exist, so this migration cannot be undone`,
+        });
         continue;
       }
       const down = await plan(m, 'down');
@@ -158,14 +188,30 @@ export async function migrateCheck(log: Log, server: Target, serverLabel: string
       const diff = diffFingerprints(before[k - 1], await fingerprint());
       const forwardDoesSomething = ((await plan(m, 'up'))?.statements.length ?? 0) > 0;
       if (!down.statements.length && forwardDoesSomething) {
-        findings.push({ rule: 'rollback-empty', severity: 'error', file: m.rollback.path, line: 1, col: 1, migration: name, objects: diff,
-          message: `the rollback has no statements (only comments): it rolls back nothing${isEmptyDiff(diff) ? '' : `; ${describeDiff(diff)}`}` });
+        findings.push({
+          rule: 'rollback-empty',
+          severity: 'error',
+          file: m.rollback.path,
+          line: 1,
+          col: 1,
+          migration: name,
+          objects: diff,
+          message: `the rollback has no statements (only comments): it rolls back nothing${isEmptyDiff(diff) ? '' : `; ${describeDiff(diff)}`}`,
+        });
         state = k;
         continue;
       }
       if (!isEmptyDiff(diff)) {
-        findings.push({ rule: 'rollback-incomplete', severity: 'error', file: m.rollback.path, line: 1, col: 1, migration: name, objects: diff,
-          message: `after the rollback the schema is not what it was before ${name}: ${describeDiff(diff)}` });
+        findings.push({
+          rule: 'rollback-incomplete',
+          severity: 'error',
+          file: m.rollback.path,
+          line: 1,
+          col: 1,
+          migration: name,
+          objects: diff,
+          message: `after the rollback the schema is not what it was before ${name}: ${describeDiff(diff)}`,
+        });
         state = -1;
         continue;
       }
@@ -179,8 +225,16 @@ export async function migrateCheck(log: Log, server: Target, serverLabel: string
       }
       const again = diffFingerprints(before[k], await fingerprint());
       if (!isEmptyDiff(again)) {
-        findings.push({ rule: 'reapply-differs', severity: 'error', file: m.forward.path, line: 1, col: 1, migration: name, objects: again,
-          message: `applied again after its rollback, it builds a different schema than the first time: ${describeDiff(again)}` });
+        findings.push({
+          rule: 'reapply-differs',
+          severity: 'error',
+          file: m.forward.path,
+          line: 1,
+          col: 1,
+          migration: name,
+          objects: again,
+          message: `applied again after its rollback, it builds a different schema than the first time: ${describeDiff(again)}`,
+        });
         state = -1;
         continue;
       }
@@ -189,13 +243,23 @@ export async function migrateCheck(log: Log, server: Target, serverLabel: string
       state = k - 1;
     }
   } finally {
-    await shadow.drop().catch((err) => log.warn(`could not drop the shadow database ${shadow.name}: ${(err as Error).message}; drop it by hand`));
+    await shadow
+      .drop()
+      .catch((err) => log.warn(`could not drop the shadow database ${shadow.name}: ${(err as Error).message}; drop it by hand`));
     await admin.end().catch(() => undefined);
   }
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
   return {
-    ok: findings.length === 0, exitCode: findings.length ? 1 : 0, dir: opts.dir, server: serverLabel, shadowDatabase: shadow.name,
-    migrations: migrations.length, roundTrips, notChecked: migrations.slice(applied + 1).map(label),
-    findings, notes, durationMs: Math.round(performance.now() - started),
+    ok: findings.length === 0,
+    exitCode: findings.length ? 1 : 0,
+    dir: opts.dir,
+    server: serverLabel,
+    shadowDatabase: shadow.name,
+    migrations: migrations.length,
+    roundTrips,
+    notChecked: migrations.slice(applied + 1).map(label),
+    findings,
+    notes,
+    durationMs: Math.round(performance.now() - started),
   };
 }

@@ -10,7 +10,7 @@ const words = (s: string) => s.trim().split(/\s+/);
 
 /** PostgreSQL 18: every built-in parameter by context (names lower-cased, as the parser gives them). */
 const PG18: Record<ParamContext, string[]> = {
-  'user': words(`
+  user: words(`
     datestyle intervalstyle timezone application_name array_nulls backend_flush_after backslash_quote
     bytea_output check_function_bodies client_connection_check_interval client_encoding client_min_messages
     commit_siblings constraint_exclusion cpu_index_tuple_cost cpu_operator_cost cpu_tuple_cost
@@ -45,13 +45,13 @@ const PG18: Record<ParamContext, string[]> = {
     vacuum_multixact_freeze_min_age vacuum_multixact_freeze_table_age vacuum_truncate wal_sender_timeout
     wal_skip_threshold work_mem xmlbinary xmloption
   `),
-  'internal': words(`
+  internal: words(`
     block_size data_checksums data_directory_mode debug_assertions huge_pages_status in_hot_standby
     integer_datetimes max_function_args max_identifier_length max_index_keys num_os_semaphores segment_size
     server_encoding server_version server_version_num shared_memory_size shared_memory_size_in_huge_pages
     ssl_library wal_block_size wal_segment_size
   `),
-  'postmaster': words(`
+  postmaster: words(`
     archive_mode autovacuum_freeze_max_age autovacuum_multixact_freeze_max_age autovacuum_worker_slots
     bonjour bonjour_name cluster_name commit_timestamp_buffers config_file data_directory data_sync_retry
     debug_io_direct dynamic_shared_memory_type event_source external_pid_file hba_file hot_standby
@@ -67,7 +67,7 @@ const PG18: Record<ParamContext, string[]> = {
     track_activity_query_size track_commit_timestamp transaction_buffers unix_socket_directories
     unix_socket_group unix_socket_permissions wal_buffers wal_decode_buffer_size wal_level wal_log_hints
   `),
-  'sighup': words(`
+  sighup: words(`
     allow_alter_system archive_cleanup_command archive_command archive_library archive_timeout
     authentication_timeout autovacuum autovacuum_analyze_scale_factor autovacuum_analyze_threshold
     autovacuum_max_workers autovacuum_naptime autovacuum_vacuum_cost_delay autovacuum_vacuum_cost_limit
@@ -96,10 +96,10 @@ const PG18: Record<ParamContext, string[]> = {
   'superuser-backend': words(`
     jit_debugging_support jit_profiling_support log_connections log_disconnections
   `),
-  'backend': words(`
+  backend: words(`
     ignore_system_indexes post_auth_delay
   `),
-  'superuser': words(`
+  superuser: words(`
     allow_in_place_tablespaces allow_system_table_mods backtrace_functions commit_delay compute_query_id
     deadlock_timeout debug_discard_caches dynamic_library_path event_triggers extension_control_path
     ignore_checksum_failure jit_dump_bitcode lc_messages lo_compat_privileges log_duration
@@ -116,7 +116,12 @@ const PG18: Record<ParamContext, string[]> = {
 /** How older majors differ from 18 (parameters since removed, or with another context). */
 const OLDER: Record<number, Record<string, ParamContext>> = {
   17: { autovacuum_max_workers: 'postmaster' },
-  16: { autovacuum_max_workers: 'postmaster', old_snapshot_threshold: 'postmaster', db_user_namespace: 'sighup', trace_recovery_messages: 'sighup' },
+  16: {
+    autovacuum_max_workers: 'postmaster',
+    old_snapshot_threshold: 'postmaster',
+    db_user_namespace: 'sighup',
+    trace_recovery_messages: 'sighup',
+  },
   15: {
     autovacuum_max_workers: 'postmaster',
     force_parallel_mode: 'user',

@@ -156,5 +156,7 @@ export function describeDiff(d: FingerprintDiff, max = 8): string {
     d.leftBehind.length ? `left behind: ${list(d.leftBehind)}` : '',
     d.lost.length ? `lost: ${list(d.lost)}` : '',
     d.changed.length ? `changed: ${list(d.changed.map((c) => c.object))}` : '',
-  ].filter(Boolean).join('; ');
+  ]
+    .filter(Boolean)
+    .join('; ');
 }

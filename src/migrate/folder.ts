@@ -64,7 +64,9 @@ export async function readMigrations(dir: string): Promise<{ migrations: Migrati
   try {
     names = (await fs.readdir(dir)).filter((n) => n.endsWith('.sql')).sort();
   } catch (err) {
-    throw new UsageError(`cannot read the migrations folder ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (err as Error).message} (--dir)`);
+    throw new UsageError(
+      `cannot read the migrations folder ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (err as Error).message} (--dir)`,
+    );
   }
   const byVersion = new Map<number, { id: string; name: string; forward?: string; rollback?: string }>();
   const ignored: string[] = [];
@@ -75,7 +77,8 @@ export async function readMigrations(dir: string): Promise<{ migrations: Migrati
       continue;
     }
     const version = Number(parts.id);
-    if (!Number.isSafeInteger(version)) throw new UsageError(`${path.join(dir, base)}: version ${parts.id} is too large (at most ${MAX_VERSION})`);
+    if (!Number.isSafeInteger(version))
+      throw new UsageError(`${path.join(dir, base)}: version ${parts.id} is too large (at most ${MAX_VERSION})`);
     const entry = byVersion.get(version) ?? { id: parts.id, name: parts.name };
     const slot = parts.rollback ? 'rollback' : 'forward';
     if (entry[slot] || entry.name !== parts.name || entry.id !== parts.id) {
@@ -88,14 +91,17 @@ export async function readMigrations(dir: string): Promise<{ migrations: Migrati
   const versions = [...byVersion.keys()].sort((a, b) => a - b);
   // Timestamp versions are all gaps: only sequential numbering (below 10^6) is worth a warning.
   const gaps: number[] = [];
-  if (versions.length && versions.at(-1)! < 1_000_000) for (let v = versions[0]; v < versions.at(-1)!; v++) if (!byVersion.has(v)) gaps.push(v);
+  if (versions.length && versions.at(-1)! < 1_000_000)
+    for (let v = versions[0]; v < versions.at(-1)!; v++) if (!byVersion.has(v)) gaps.push(v);
 
   const migrations: Migration[] = [];
   for (const version of versions) {
     const e = byVersion.get(version)!;
     if (!e.forward) throw new UsageError(`${path.join(dir, e.rollback!)} has no forward file ${e.id}_${e.name}.sql`);
     migrations.push({
-      version, id: e.id, name: e.name,
+      version,
+      id: e.id,
+      name: e.name,
       forward: await readMigrationFile(path.join(dir, e.forward)),
       rollback: e.rollback ? await readMigrationFile(path.join(dir, e.rollback)) : null,
     });

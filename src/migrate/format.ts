@@ -33,18 +33,30 @@ export function sarifDocument(diagnostics: Diagnostic[], rules: { name: string; 
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
-    runs: [{
-      tool: { driver: {
-        name: 'pgharden', version,
-        rules: rules.map((r) => ({ id: r.name, shortDescription: { text: r.summary } })),
-      } },
-      results: diagnostics.map((d) => ({
-        ruleId: d.rule,
-        level: d.severity,
-        message: { text: d.fix ? `${d.message}\ninstead: ${d.fix}` : d.message },
-        locations: [{ physicalLocation: { artifactLocation: { uri: d.file.split('\\').join('/') }, region: { startLine: d.line, startColumn: d.col } } }],
-      })),
-    }],
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'pgharden',
+            version,
+            rules: rules.map((r) => ({ id: r.name, shortDescription: { text: r.summary } })),
+          },
+        },
+        results: diagnostics.map((d) => ({
+          ruleId: d.rule,
+          level: d.severity,
+          message: { text: d.fix ? `${d.message}\ninstead: ${d.fix}` : d.message },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: d.file.split('\\').join('/') },
+                region: { startLine: d.line, startColumn: d.col },
+              },
+            },
+          ],
+        })),
+      },
+    ],
   };
 }
 

@@ -59,9 +59,13 @@ export async function historyExists(client: Client): Promise<boolean> {
 export async function ensureHistory(client: Client): Promise<void> {
   if (await historyExists(client)) {
     // Tables made before versions could be timestamps had an integer version.
-    const { rows } = await client.query(`SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = 'pgharden.schema_migrations'::regclass AND attname = 'version'`);
+    const { rows } = await client.query(
+      `SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = 'pgharden.schema_migrations'::regclass AND attname = 'version'`,
+    );
     if (rows[0]?.t === 'integer') await client.query('ALTER TABLE pgharden.schema_migrations ALTER COLUMN version TYPE bigint');
-    await client.query('ALTER TABLE pgharden.schema_migrations ADD COLUMN IF NOT EXISTS partial_statements integer, ADD COLUMN IF NOT EXISTS settings jsonb');
+    await client.query(
+      'ALTER TABLE pgharden.schema_migrations ADD COLUMN IF NOT EXISTS partial_statements integer, ADD COLUMN IF NOT EXISTS settings jsonb',
+    );
     return;
   }
   await ensureStateSchema(client);
@@ -80,7 +84,9 @@ export async function readHistory(client: Client): Promise<Map<number, AppliedMi
        FROM pgharden.schema_migrations ORDER BY version`,
   );
   // bigint comes back as text: versions are safe integers (folder.ts MAX_VERSION).
-  return new Map(rows.map((r) => [Number(r.version), { ...r, version: Number(r.version), appliedAt: new Date(r.appliedAt).toISOString() }]));
+  return new Map(
+    rows.map((r) => [Number(r.version), { ...r, version: Number(r.version), appliedAt: new Date(r.appliedAt).toISOString() }]),
+  );
 }
 
 /** Applied (complete); replaces a row that said "partially applied". */
@@ -89,7 +95,15 @@ export async function recordApplied(client: Client, m: Omit<AppliedMigration, 'a
     `INSERT INTO pgharden.schema_migrations (version, name, checksum, duration_ms, transactional, partial_statements, settings) VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, applied_at = now(), applied_by = current_user,
        duration_ms = EXCLUDED.duration_ms, transactional = EXCLUDED.transactional, partial_statements = EXCLUDED.partial_statements, settings = EXCLUDED.settings`,
-    [m.version, m.name, m.checksum, Math.round(m.durationMs), m.transactional, m.partialStatements ?? null, m.settings ? JSON.stringify(m.settings) : null],
+    [
+      m.version,
+      m.name,
+      m.checksum,
+      Math.round(m.durationMs),
+      m.transactional,
+      m.partialStatements ?? null,
+      m.settings ? JSON.stringify(m.settings) : null,
+    ],
   );
 }
 

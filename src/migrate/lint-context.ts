@@ -4,8 +4,12 @@ import { builtinContexts, DEFAULT_MAJOR, type ParamContext } from './contexts.js
 import { readHistory } from './history.js';
 import type { LintCatalog, LintContext } from './lint-types.js';
 
-const catalogOf = (description: string, major: number, contexts: Map<string, ParamContext>): LintCatalog =>
-  ({ description, major, contextOf: (name) => contexts.get(name.toLowerCase()), names: () => [...contexts.keys()] });
+const catalogOf = (description: string, major: number, contexts: Map<string, ParamContext>): LintCatalog => ({
+  description,
+  major,
+  contextOf: (name) => contexts.get(name.toLowerCase()),
+  names: () => [...contexts.keys()],
+});
 
 /** Offline: the built-in context table for one PostgreSQL major. */
 export function offlineContext(major = DEFAULT_MAJOR): LintContext {

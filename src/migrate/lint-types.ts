@@ -80,5 +80,9 @@ export interface Rule {
 }
 
 /** A finding at a statement's start. */
-export const at = (stmt: Statement, message: string, extra: Partial<Finding> = {}): Finding =>
-  ({ line: stmt.line, col: stmt.col, message, ...extra });
+export const at = (stmt: Statement, message: string, extra: Partial<Finding> = {}): Finding => ({
+  line: stmt.line,
+  col: stmt.col,
+  message,
+  ...extra,
+});

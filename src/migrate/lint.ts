@@ -43,11 +43,12 @@ export async function lintInputsFromPaths(paths: string[], stdin?: { path: strin
   const named = paths.map((p) => (p === '-' && stdin ? stdin.path : p));
   const given = new Set(named.map((p) => path.resolve(p)));
   for (const [i, p] of named.entries()) {
-    const file = paths[i] === '-' && stdin
-      ? { path: stdin.path, text: stdin.text.replace(/^\uFEFF/, ''), checksum: '', rawChecksum: '' }
-      : await readMigrationFile(p).catch((err: NodeJS.ErrnoException) => {
-        throw new UsageError(`cannot read ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-      });
+    const file =
+      paths[i] === '-' && stdin
+        ? { path: stdin.path, text: stdin.text.replace(/^\uFEFF/, ''), checksum: '', rawChecksum: '' }
+        : await readMigrationFile(p).catch((err: NodeJS.ErrnoException) => {
+            throw new UsageError(`cannot read ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+          });
     const parts = parseFileName(path.basename(p));
     if (parts?.rollback) {
       // Linted with its forward file when that was named too.
@@ -62,10 +63,22 @@ export async function lintInputsFromPaths(paths: string[], stdin?: { path: strin
   return inputs;
 }
 
-async function parseOne(file: MigrationFile, kind: LintFile['kind'], version: number | null, errors: Diagnostic[]): Promise<LintFile | null> {
+async function parseOne(
+  file: MigrationFile,
+  kind: LintFile['kind'],
+  version: number | null,
+  errors: Diagnostic[],
+): Promise<LintFile | null> {
   const parsed = await parseSql(forLint(file.text));
   if (parsed.ok) return { path: file.path, kind, version, statements: parsed.statements, text: file.text };
-  errors.push({ rule: 'syntax-error', severity: 'error', file: file.path, ...parsed.position, message: parsed.error, fix: 'fix the SQL: nothing in this file can run' });
+  errors.push({
+    rule: 'syntax-error',
+    severity: 'error',
+    file: file.path,
+    ...parsed.position,
+    message: parsed.error,
+    fix: 'fix the SQL: nothing in this file can run',
+  });
   return null;
 }
 
@@ -92,8 +105,12 @@ export function parametersTouched(files: LintFile[]): string[] {
   return [...new Set(files.flatMap((f) => f.statements.map((s) => settingChange(s)?.name).filter((n): n is string => Boolean(n))))];
 }
 
-
-export function runRules(parsed: ParsedInputs, ctx: LintContext, rules: Rule[] = RULES, severity: Record<string, Severity | 'off'> = {}): LintReport {
+export function runRules(
+  parsed: ParsedInputs,
+  ctx: LintContext,
+  rules: Rule[] = RULES,
+  severity: Record<string, Severity | 'off'> = {},
+): LintReport {
   const found = [...parsed.syntaxErrors];
   for (const file of parsed.files) {
     for (const rule of rules) {
@@ -101,14 +118,24 @@ export function runRules(parsed: ParsedInputs, ctx: LintContext, rules: Rule[] =
       if (override === 'off') continue;
       for (const f of rule.check(file, ctx)) {
         // A team's severity (pgharden.yaml lint.severity) beats the rule's own, offline or connected.
-        found.push({ rule: rule.name, severity: override ?? f.severity ?? rule.severity, file: f.file ?? file.path, line: f.line, col: f.col, message: f.message, fix: f.fix });
+        found.push({
+          rule: rule.name,
+          severity: override ?? f.severity ?? rule.severity,
+          file: f.file ?? file.path,
+          line: f.line,
+          col: f.col,
+          message: f.message,
+          fix: f.fix,
+        });
       }
     }
   }
   const { kept: diagnostics, ignored } = applyIgnores(found, parsed.files);
   // Files in the order given (a forward file before its rollback), then by position.
   const fileOrder = new Map([...parsed.syntaxErrors.map((d) => d.file), ...parsed.files.map((f) => f.path)].map((f, i) => [f, i]));
-  diagnostics.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col || a.rule.localeCompare(b.rule));
+  diagnostics.sort(
+    (a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col || a.rule.localeCompare(b.rule),
+  );
   return {
     catalog: ctx.catalog.description,
     connected: ctx.target !== null,
@@ -124,6 +151,7 @@ export function runRules(parsed: ParsedInputs, ctx: LintContext, rules: Rule[] =
 export function selectRules(only: string[] = [], exclude: string[] = []): Rule[] {
   const known = new Set(RULES.map((r) => r.name));
   const unknown = [...only, ...exclude].filter((n) => !known.has(n));
-  if (unknown.length) throw new UsageError(`unknown rule${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; rules: ${[...known].join(', ')}`);
+  if (unknown.length)
+    throw new UsageError(`unknown rule${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; rules: ${[...known].join(', ')}`);
   return RULES.filter((r) => (!only.length || only.includes(r.name)) && !exclude.includes(r.name));
 }

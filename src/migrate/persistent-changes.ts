@@ -20,7 +20,13 @@ export function persistentChanges(file: LintFile): PersistentChange[] {
     const setting = settingChange(stmt);
     if (setting && (setting.scope === 'database' || setting.scope === 'role')) {
       const who = setting.scope === 'role' ? ` for role ${setting.role ?? 'ALL'}${setting.database ? ' in the database' : ''}` : '';
-      out.push({ key: `${setting.scope}:${setting.role ?? ''}:${Boolean(setting.database)}:${setting.name}`, label: setting.name + who, stmt, setting, limit: null });
+      out.push({
+        key: `${setting.scope}:${setting.role ?? ''}:${Boolean(setting.database)}:${setting.name}`,
+        label: setting.name + who,
+        stmt,
+        setting,
+        limit: null,
+      });
     }
     const cl = connectionLimit(stmt);
     if (cl) out.push({ key: 'connection_limit', label: 'CONNECTION LIMIT', stmt, setting: null, limit: cl.limit });

@@ -26,17 +26,20 @@ export const PSQL_PLACEHOLDER_DBNAME = '$dbname';
 const PSQL_LINT_STAND_IN = quoteIdent(PSQL_PLACEHOLDER_DBNAME);
 
 /** A database name the linter parsed in place of `${database}` or `:"DBNAME"`. */
-export const isDatabasePlaceholder = (name: string | null | undefined): boolean => name === PLACEHOLDER_DBNAME || name === PSQL_PLACEHOLDER_DBNAME;
+export const isDatabasePlaceholder = (name: string | null | undefined): boolean =>
+  name === PLACEHOLDER_DBNAME || name === PSQL_PLACEHOLDER_DBNAME;
 
 /** Values from `PGHARDEN_SET_name` in the environment, then `--set name=value` (the flag wins). */
 export function placeholderValues(sets: string[] = [], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const values: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('PGHARDEN_SET_') && v !== undefined) values[k.slice('PGHARDEN_SET_'.length)] = v;
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith('PGHARDEN_SET_') && v !== undefined) values[k.slice('PGHARDEN_SET_'.length)] = v;
   for (const s of sets) {
     const eq = s.indexOf('=');
     const name = eq > 0 ? s.slice(0, eq) : '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--set ${s}: write --set name=value (name: letters, digits, _)`);
-    if (name === 'database') throw new UsageError('--set database=…: ${database} is always the target database (quoted); choose another name');
+    if (name === 'database')
+      throw new UsageError('--set database=…: ${database} is always the target database (quoted); choose another name');
     values[name] = s.slice(eq + 1);
   }
   return values;
@@ -57,12 +60,16 @@ export function forDatabase(sql: string, database: string, values: Record<string
   });
   if (missing.size) {
     const names = [...missing];
-    throw new UsageError(`${file}: no value for ${names.map((n) => `\${${n}}`).join(', ')}: give ${names.map((n) => `--set ${n}=…`).join(' ')} (or PGHARDEN_SET_${names[0]}=…); nothing was changed`);
+    throw new UsageError(
+      `${file}: no value for ${names.map((n) => `\${${n}}`).join(', ')}: give ${names.map((n) => `--set ${n}=…`).join(' ')} (or PGHARDEN_SET_${names[0]}=…); nothing was changed`,
+    );
   }
   return out;
 }
 
 /** The file as the linter parses it (same offsets as the original): other placeholders become identifiers of the same length. */
 export function forLint(sql: string): string {
-  return sql.replace(PSQL_DBNAME_RE, PSQL_LINT_STAND_IN).replace(PLACEHOLDER, (whole, name: string) => (name === 'database' ? LINT_STAND_IN : `_${'x'.repeat(whole.length - 1)}`));
+  return sql
+    .replace(PSQL_DBNAME_RE, PSQL_LINT_STAND_IN)
+    .replace(PLACEHOLDER, (whole, name: string) => (name === 'database' ? LINT_STAND_IN : `_${'x'.repeat(whole.length - 1)}`));
 }

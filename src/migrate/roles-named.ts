@@ -13,7 +13,9 @@ export function rolesNamed(statements: Statement[]): string[] {
     for (const [key, value] of Object.entries(node)) {
       if (key === 'RoleSpec' && (value as { rolename?: string }).rolename) names.add((value as { rolename: string }).rolename);
       else if (key === 'CreateRoleStmt' && (value as { role?: string }).role) names.add((value as { role: string }).role);
-      else if (key === 'GrantRoleStmt') for (const p of (value as { granted_roles?: any[] }).granted_roles ?? []) if (p.AccessPriv?.priv_name) names.add(p.AccessPriv.priv_name);
+      else if (key === 'GrantRoleStmt')
+        for (const p of (value as { granted_roles?: any[] }).granted_roles ?? [])
+          if (p.AccessPriv?.priv_name) names.add(p.AccessPriv.priv_name);
       walk(value);
     }
   };

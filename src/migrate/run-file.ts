@@ -20,8 +20,12 @@ export interface FilePlan {
 }
 
 /** A transactional plan, split after ADD VALUE where needed. */
-const transactionalPlan = (statements: Statement[]): FilePlan =>
-  ({ transactional: true, reason: null, statements, commitAfter: enumCommitPoints(statements) });
+const transactionalPlan = (statements: Statement[]): FilePlan => ({
+  transactional: true,
+  reason: null,
+  statements,
+  commitAfter: enumCommitPoints(statements),
+});
 
 /**
  * Decide by parsing. A file wrapped in its own BEGIN … COMMIT runs inside ours with the two
@@ -36,13 +40,18 @@ export async function planFile(path: string, sql: string): Promise<FilePlan> {
     .map((s) => ({ s, what: nonTransactionalReason(s) }))
     .filter((x) => x.what)
     .map((x) => `${x.what} (line ${x.s.line})`);
-  if (outside.length) return { transactional: false, reason: `${outside.join(', ')} cannot run inside a transaction`, statements, commitAfter: [] };
+  if (outside.length)
+    return { transactional: false, reason: `${outside.join(', ')} cannot run inside a transaction`, statements, commitAfter: [] };
 
   const control = statements.filter((s) => s.type === 'TransactionStmt');
   if (!control.length) return transactionalPlan(statements);
   const [first, last] = [statements[0], statements.at(-1)!];
-  const wrapped = control.length === 2 && control[0] === first && control[1] === last
-    && transactionEffect(first) === 'begin' && last.node.kind === 'TRANS_STMT_COMMIT';
+  const wrapped =
+    control.length === 2 &&
+    control[0] === first &&
+    control[1] === last &&
+    transactionEffect(first) === 'begin' &&
+    last.node.kind === 'TRANS_STMT_COMMIT';
   // The file asked for one transaction: honour it (all or nothing), never split after ADD VALUE
   // (the enum-value-in-transaction rule refuses a file that would need that).
   if (wrapped) return { transactional: true, reason: null, statements: statements.slice(1, -1), commitAfter: [] };
@@ -55,7 +64,12 @@ export class MigrationFailedError extends PghardenError {
   get committedStatements(): number {
     return this.transactional ? 0 : this.statementIndex;
   }
-  constructor(readonly path: string, readonly failure: PgFailure, readonly statementIndex: number, readonly transactional: boolean) {
+  constructor(
+    readonly path: string,
+    readonly failure: PgFailure,
+    readonly statementIndex: number,
+    readonly transactional: boolean,
+  ) {
     const [first, ...rest] = describePgFailure(failure).split('\n');
     const undone = transactional
       ? 'rolled back: nothing of this migration was applied'
@@ -72,7 +86,12 @@ export async function runFile(client: Client, path: string, plan: FilePlan, reco
       await client.query(stmt.sql);
     } catch (err) {
       if (!plan.transactional) await client.query('ROLLBACK').catch(() => undefined); // in case the file's own BEGIN is open
-      throw new MigrationFailedError(path, pgFailure(stmt, err), plan.transactional ? committed : index, plan.transactional && committed === 0);
+      throw new MigrationFailedError(
+        path,
+        pgFailure(stmt, err),
+        plan.transactional ? committed : index,
+        plan.transactional && committed === 0,
+      );
     }
   };
   if (!plan.transactional) {

@@ -62,7 +62,9 @@ function selectUp(migrations: Migration[], history: Map<number, AppliedMigration
   const pending = migrations.filter((m) => !history.has(m.version) || history.get(m.version)!.partialStatements != null);
   const late = pending.filter((m) => m.version < highest);
   if (late.length) {
-    throw new BlockedError(`${late.map((m) => m.forward.path).join(', ')} ${late.length > 1 ? 'are' : 'is'} pending but numbered below ${highest}, which is applied; renumber it after ${highest}. Nothing was changed.`);
+    throw new BlockedError(
+      `${late.map((m) => m.forward.path).join(', ')} ${late.length > 1 ? 'are' : 'is'} pending but numbered below ${highest}, which is applied; renumber it after ${highest}. Nothing was changed.`,
+    );
   }
   return pending.filter((m) => to === undefined || m.version <= to);
 }
@@ -74,19 +76,29 @@ function selectDown(migrations: Migration[], history: Map<number, AppliedMigrati
   const chosen = sel.to !== undefined ? applied.filter((v) => v > sel.to!) : applied.slice(0, sel.steps ?? 1);
   return chosen.map((v) => {
     const m = byVersion.get(v);
-    if (!m) throw new BlockedError(`cannot roll back migration ${v} (${history.get(v)!.name}): it is applied but its files are not in the folder. Nothing was changed.`);
+    if (!m)
+      throw new BlockedError(
+        `cannot roll back migration ${v} (${history.get(v)!.name}): it is applied but its files are not in the folder. Nothing was changed.`,
+      );
     if (!m.rollback) throw new BlockedError(`cannot roll back ${label(m)}: ${label(m)}_rollback.sql does not exist. Nothing was changed.`);
     return m;
   });
 }
 
-async function lintBeforeRunning(client: Client, database: string, inputs: LintInput[], settings: MigrateOptions['lint']): Promise<LintReport> {
+async function lintBeforeRunning(
+  client: Client,
+  database: string,
+  inputs: LintInput[],
+  settings: MigrateOptions['lint'],
+): Promise<LintReport> {
   const parsed = await parseInputs(inputs);
   // require-lock-timeout is for files run by psql -f: this runner sets lock_timeout for every migration itself.
   const rules = RULES.filter((r) => r.name !== 'require-lock-timeout' && !settings?.exclude.includes(r.name));
   const report = runRules(parsed, await connectedContext(client, database, parametersTouched(parsed.files)), rules, settings?.severity);
   if (report.errors) {
-    const lines = humanLines(report.diagnostics).map((l) => `  ${l}`).join('\n');
+    const lines = humanLines(report.diagnostics)
+      .map((l) => `  ${l}`)
+      .join('\n');
     throw new BlockedError(`blocked by lint (${report.errors} error(s)); nothing was changed:\n${lines}`).withDetails({ lint: report });
   }
   return report;
@@ -101,7 +113,12 @@ export function howItRuns(plan: FilePlan): string {
 }
 
 /** How one migration's forward (`up`) or rollback (`down`) file runs on `database`. */
-export async function migrationPlan(m: Migration, direction: Direction, database: string, placeholders: Record<string, string> = {}): Promise<FilePlan> {
+export async function migrationPlan(
+  m: Migration,
+  direction: Direction,
+  database: string,
+  placeholders: Record<string, string> = {},
+): Promise<FilePlan> {
   const file = direction === 'up' ? m.forward : m.rollback!;
   return planFile(file.path, forDatabase(file.text, database, placeholders, file.path));
 }
@@ -112,22 +129,40 @@ export async function migrationPlan(m: Migration, direction: Direction, database
  * Returns the duration in ms.
  */
 export async function executeMigration(
-  client: Client, m: Migration, direction: Direction, plan: FilePlan, timeouts: Pick<MigrateOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
+  client: Client,
+  m: Migration,
+  direction: Direction,
+  plan: FilePlan,
+  timeouts: Pick<MigrateOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
 ): Promise<number> {
   const file = direction === 'up' ? m.forward : m.rollback!;
   await prepareMigrationSession(client, timeouts);
   const started = performance.now();
   const settings = recordedSettings(plan.statements);
   try {
-    await runFile(client, file.path, plan, () => direction === 'up'
-      ? recordApplied(client, { version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started, transactional: plan.transactional, settings })
-      : recordRolledBack(client, m.version));
+    await runFile(client, file.path, plan, () =>
+      direction === 'up'
+        ? recordApplied(client, {
+            version: m.version,
+            name: m.name,
+            checksum: m.forward.checksum,
+            durationMs: performance.now() - started,
+            transactional: plan.transactional,
+            settings,
+          })
+        : recordRolledBack(client, m.version),
+    );
   } catch (err) {
     // Statements 1–N stayed committed: say so in the history rather than pretend nothing happened.
     if (direction === 'up' && err instanceof MigrationFailedError && err.committedStatements > 0) {
       await recordApplied(client, {
-        version: m.version, name: m.name, checksum: m.forward.checksum, durationMs: performance.now() - started,
-        transactional: false, partialStatements: err.committedStatements, settings: settings.filter((x) => x.line < plan.statements[err.committedStatements]!.line),
+        version: m.version,
+        name: m.name,
+        checksum: m.forward.checksum,
+        durationMs: performance.now() - started,
+        transactional: false,
+        partialStatements: err.committedStatements,
+        settings: settings.filter((x) => x.line < plan.statements[err.committedStatements]!.line),
       }).catch(() => undefined);
     }
     throw err;
@@ -137,7 +172,11 @@ export async function executeMigration(
 
 /** `migrate up` and `migrate down`: one change lock for the whole command, each migration in its own transaction when it can be. */
 export async function migrate(
-  ctx: StageContext, client: Client, direction: Direction, opts: MigrateOptions, sel: { to?: number; steps?: number } = {},
+  ctx: StageContext,
+  client: Client,
+  direction: Direction,
+  opts: MigrateOptions,
+  sel: { to?: number; steps?: number } = {},
 ): Promise<MigrateResult> {
   const folder = await readMigrations(opts.dir);
   const { migrations } = folder;
@@ -145,17 +184,17 @@ export async function migrate(
   const database = ctx.target.database;
   if (!opts.dryRun) {
     await acquireChangeLock(client, opts.lockWaitMs, (h) =>
-      ctx.log.info(`waiting for another pgharden changing this database${h ? ` (pid ${h.pid}, ${h.usename}, ${h.applicationName})` : ''}…`));
+      ctx.log.info(`waiting for another pgharden changing this database${h ? ` (pid ${h.pid}, ${h.usename}, ${h.applicationName})` : ''}…`),
+    );
   }
   try {
     const history = await readHistory(client);
     const inFolder = new Set(migrations.map((m) => m.version));
-    for (const h of history.values()) if (!inFolder.has(h.version)) ctx.log.warn(`migration ${h.version} (${h.name}) is applied but its file is not in ${opts.dir}`);
+    for (const h of history.values())
+      if (!inFolder.has(h.version)) ctx.log.warn(`migration ${h.version} (${h.name}) is applied but its file is not in ${opts.dir}`);
     const changed = refuseChanged(migrations, history, opts.allowChanged);
     const chosen = direction === 'up' ? selectUp(migrations, history, sel.to) : selectDown(migrations, history, sel);
-    const inputs: LintInput[] = direction === 'up'
-      ? lintInputs(chosen)
-      : chosen.map((m) => ({ file: m.rollback!, version: m.version }));
+    const inputs: LintInput[] = direction === 'up' ? lintInputs(chosen) : chosen.map((m) => ({ file: m.rollback!, version: m.version }));
     const lint = await lintBeforeRunning(client, database, inputs, opts.lint);
 
     const steps: StepReport[] = [];
@@ -167,8 +206,14 @@ export async function migrate(
       const file: MigrationFile = direction === 'up' ? m.forward : m.rollback!;
       const plan = plans.get(m.version)!;
       const step: StepReport = {
-        version: m.version, migration: label(m), file: file.path, transactional: plan.transactional,
-        reason: plan.reason, runs: howItRuns(plan), statements: plan.statements.map((s) => s.sql), durationMs: null,
+        version: m.version,
+        migration: label(m),
+        file: file.path,
+        transactional: plan.transactional,
+        reason: plan.reason,
+        runs: howItRuns(plan),
+        statements: plan.statements.map((s) => s.sql),
+        durationMs: null,
       };
       steps.push(step);
       if (opts.dryRun) continue;

@@ -17,7 +17,10 @@ export interface SettingChange {
 }
 
 const SET_KINDS: Record<string, SettingChange['action']> = {
-  VAR_SET_VALUE: 'set', VAR_SET_DEFAULT: 'reset', VAR_SET_CURRENT: 'set', VAR_RESET: 'reset',
+  VAR_SET_VALUE: 'set',
+  VAR_SET_DEFAULT: 'reset',
+  VAR_SET_CURRENT: 'set',
+  VAR_RESET: 'reset',
 };
 
 /** The parameter change `stmt` makes, or null (RESET ALL and SET TRANSACTION name no parameter). */
@@ -58,9 +61,19 @@ export function recordedSettings(statements: Statement[]): MigrationSetting[] {
   const out: MigrationSetting[] = [];
   for (const stmt of statements) {
     const s = settingChange(stmt);
-    if (s && s.scope !== 'session') out.push({ line: stmt.line, scope: s.scope, database: s.database, role: s.role, name: s.name, action: s.action, value: s.value });
+    if (s && s.scope !== 'session')
+      out.push({ line: stmt.line, scope: s.scope, database: s.database, role: s.role, name: s.name, action: s.action, value: s.value });
     const cl = connectionLimit(stmt);
-    if (cl) out.push({ line: stmt.line, scope: 'database', database: cl.database, role: null, name: 'connection_limit', action: 'set', value: String(cl.limit) });
+    if (cl)
+      out.push({
+        line: stmt.line,
+        scope: 'database',
+        database: cl.database,
+        role: null,
+        name: 'connection_limit',
+        action: 'set',
+        value: String(cl.limit),
+      });
   }
   return out;
 }

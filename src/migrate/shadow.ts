@@ -14,7 +14,10 @@ export class ShadowDatabase {
   client: Client | null = null;
   private exists = false;
 
-  constructor(private readonly admin: Client, private readonly server: Target) {}
+  constructor(
+    private readonly admin: Client,
+    private readonly server: Target,
+  ) {}
 
   /** (Re)create it empty and connect to it. */
   async fresh(): Promise<Client> {

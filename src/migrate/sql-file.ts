@@ -17,9 +17,7 @@ export interface Position {
   col: number;
 }
 
-export type ParsedFile =
-  | { ok: true; statements: Statement[] }
-  | { ok: false; error: string; position: Position };
+export type ParsedFile = { ok: true; statements: Statement[] } | { ok: false; error: string; position: Position };
 
 /** Parse SQL with the real PostgreSQL parser; a syntax error says where. */
 export async function parseSql(text: string): Promise<ParsedFile> {
@@ -65,9 +63,13 @@ function leadingTrivia(s: string): number {
     } else if (s.startsWith('/*', i)) {
       let depth = 0;
       do {
-        if (s.startsWith('/*', i)) { depth++; i += 2; }
-        else if (s.startsWith('*/', i)) { depth--; i += 2; }
-        else i++;
+        if (s.startsWith('/*', i)) {
+          depth++;
+          i += 2;
+        } else if (s.startsWith('*/', i)) {
+          depth--;
+          i += 2;
+        } else i++;
       } while (depth > 0 && i < s.length);
     } else return i;
   }

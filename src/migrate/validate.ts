@@ -16,7 +16,9 @@ export function changedSinceApplied(migrations: Migration[], history: Map<number
     // A partially applied file is expected to be edited (made re-runnable) before `up` runs it again.
     if (h?.partialStatements != null) return [];
     // Recorded before checksums ignored CRLF and BOM: the raw bytes' checksum still matches.
-    return h && h.checksum !== m.forward.checksum && h.checksum !== m.forward.rawChecksum ? [{ version: m.version, file: m.forward.path, applied: h.checksum, now: m.forward.checksum }] : [];
+    return h && h.checksum !== m.forward.checksum && h.checksum !== m.forward.rawChecksum
+      ? [{ version: m.version, file: m.forward.path, applied: h.checksum, now: m.forward.checksum }]
+      : [];
   });
 }
 
@@ -27,9 +29,8 @@ export function refuseChanged(migrations: Migration[], history: Map<number, Appl
     const list = changed.map((c) => `  ${c.file}: sha256 ${c.now.slice(0, 12)}…, applied as ${c.applied.slice(0, 12)}…`).join('\n');
     throw new CheckFailedError(
       `applied migration(s) changed since they ran; nothing was changed:\n${list}\n` +
-      'restore the applied version, or write a new migration for the change (--allow-changed to proceed anyway)',
+        'restore the applied version, or write a new migration for the change (--allow-changed to proceed anyway)',
     ).withDetails({ changed });
   }
   return changed;
 }
-

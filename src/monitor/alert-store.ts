@@ -26,7 +26,6 @@ CREATE TABLE IF NOT EXISTS pgharden.alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_database_at ON pgharden.alerts (database, at);`;
 
-
 export async function ensureAlertsTable(client: Client): Promise<void> {
   await ensureStateTable(client, 'alerts', DDL, ADVISORY_LOCKS.alertsTable);
 }
@@ -35,7 +34,21 @@ export async function recordTransition(client: Client, t: AlertTransition): Prom
   await client.query(
     `INSERT INTO pgharden.alerts (database, rule, severity, state, key, at, since, value, threshold, pid, usename, message, query)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [t.database, t.rule, t.severity, t.state, t.key, t.at, t.since, t.value, t.threshold, t.pid ?? null, t.usename ?? null, t.message, t.query ?? null],
+    [
+      t.database,
+      t.rule,
+      t.severity,
+      t.state,
+      t.key,
+      t.at,
+      t.since,
+      t.value,
+      t.threshold,
+      t.pid ?? null,
+      t.usename ?? null,
+      t.message,
+      t.query ?? null,
+    ],
   );
 }
 

@@ -43,7 +43,8 @@ export function settingGauge(name: string, meta: SettingRow, raw: string): Setti
   if (!['bool', 'integer', 'real'].includes(meta.vartype)) return null;
   const parsed = parseValue(meta, raw);
   if (!parsed.ok) return null;
-  if (meta.vartype === 'bool') return { metric: `pg_settings_${name}`, name, value: parsed.canonical === 'on' || parsed.canonical === 'true' ? 1 : 0 };
+  if (meta.vartype === 'bool')
+    return { metric: `pg_settings_${name}`, name, value: parsed.canonical === 'on' || parsed.canonical === 'true' ? 1 : 0 };
   const n = Number(parsed.canonical);
   const m = meta.unit ? /^(\d*)(.+)$/.exec(meta.unit) : null;
   const multiple = m?.[1] ? Number(m[1]) : 1;

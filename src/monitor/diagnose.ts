@@ -16,7 +16,10 @@ import { latestApplyTime } from './rollout.js';
  */
 export function whyNoLimit(state: DatabaseState, s: SessionRow, appliedAt: string | null, timeout: number): NoLimit {
   if (appliedAt && s.backendStart < appliedAt) {
-    return { cause: 'before-apply', text: `started before the apply: backend_start ${s.backendStart} < applied ${appliedAt}, so it still runs on the old settings (reconnect it, or monitor --recycle-idle once it is idle)` };
+    return {
+      cause: 'before-apply',
+      text: `started before the apply: backend_start ${s.backendStart} < applied ${appliedAt}, so it still runs on the old settings (reconnect it, or monitor --recycle-idle once it is idle)`,
+    };
   }
   const eff = s.usename ? effectiveFor(state, s.usename, 'statement_timeout') : null;
   if (eff && (eff.from === 'role in database' || eff.from === 'role')) {
@@ -24,14 +27,20 @@ export function whyNoLimit(state: DatabaseState, s: SessionRow, appliedAt: strin
     const parsed = meta ? parseValue(meta, eff.value) : null;
     const ms = meta && parsed?.ok ? toMilliseconds(meta, parsed.canonical) : null;
     if (ms === null || ms === 0 || ms > timeout) {
-      return { cause: 'role-override', text: `role override: ALTER ROLE ${s.usename}${eff.from === 'role in database' ? ` IN DATABASE ${state.database.name}` : ''} SET statement_timeout = '${eff.value}'` };
+      return {
+        cause: 'role-override',
+        text: `role override: ALTER ROLE ${s.usename}${eff.from === 'role in database' ? ` IN DATABASE ${state.database.name}` : ''} SET statement_timeout = '${eff.value}'`,
+      };
     }
   }
   // Without a journaled apply, the change time is unknown: a session from before an ALTER DATABASE made by hand looks the same.
   return {
     cause: 'session-override',
-    text: `a session-level override: the session set statement_timeout itself (SET, PGOPTIONS at connect, or a function's SET clause); no catalog value explains it` +
-      (appliedAt ? '' : ` (no pgharden apply is recorded, so a session from before a manual change of the timeout looks the same: backend_start ${s.backendStart})`),
+    text:
+      `a session-level override: the session set statement_timeout itself (SET, PGOPTIONS at connect, or a function's SET clause); no catalog value explains it` +
+      (appliedAt
+        ? ''
+        : ` (no pgharden apply is recorded, so a session from before a manual change of the timeout looks the same: backend_start ${s.backendStart})`),
   };
 }
 
@@ -89,7 +98,12 @@ function timeoutMs(state: DatabaseState, name: string): number {
 }
 
 const involved = (s: SessionRow, durationMs: number): InvolvedSession => ({
-  pid: s.pid, usename: s.usename, applicationName: s.applicationName, state: s.state, durationMs, query: s.query,
+  pid: s.pid,
+  usename: s.usename,
+  applicationName: s.applicationName,
+  state: s.state,
+  durationMs,
+  query: s.query,
 });
 
 export async function diagnose(ctx: StageContext, client: Client): Promise<DiagnoseResult> {
@@ -107,11 +121,17 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
   const active = state.sessions.filter((s) => s.state === 'active' && (s.queryMs ?? 0) >= nearQuery);
   const past = (s: SessionRow) => statementTimeout > 0 && (s.queryMs ?? 0) > statementTimeout;
   const byDuration = (a: InvolvedSession, b: InvolvedSession) => b.durationMs - a.durationMs;
-  const slow = active.filter((s) => !past(s)).map((s) => involved(s, s.queryMs ?? 0)).sort(byDuration);
-  const unlimited = active.filter(past).map((s) => {
-    const why = whyNoLimit(state, s, appliedAt, statementTimeout);
-    return { ...involved(s, s.queryMs ?? 0), noLimit: why.text, noLimitCause: why.cause };
-  }).sort(byDuration);
+  const slow = active
+    .filter((s) => !past(s))
+    .map((s) => involved(s, s.queryMs ?? 0))
+    .sort(byDuration);
+  const unlimited = active
+    .filter(past)
+    .map((s) => {
+      const why = whyNoLimit(state, s, appliedAt, statementTimeout);
+      return { ...involved(s, s.queryMs ?? 0), noLimit: why.text, noLimitCause: why.cause };
+    })
+    .sort(byDuration);
   const slowStatements = (state.statements ?? []).filter((s) => s.maxMs >= nearQuery);
   const idle = state.sessions
     .filter((s) => s.state?.startsWith('idle in transaction') && (s.stateMs ?? 0) >= nearIdle)
@@ -124,17 +144,26 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
   const limitSource = state.database.connLimit >= 0 ? 'datconnlimit' : 'max_connections';
   const limit = limitSource === 'datconnlimit' ? state.database.connLimit : state.server.maxConnections - state.server.reservedConnections;
   const share = limit > 0 ? total / limit : 1;
-  const idleInTx = Object.entries(byState).filter(([k]) => k.startsWith('idle in transaction')).reduce((n, [, v]) => n + v, 0);
+  const idleInTx = Object.entries(byState)
+    .filter(([k]) => k.startsWith('idle in transaction'))
+    .reduce((n, [, v]) => n + v, 0);
 
-  const timeoutText = statementTimeout > 0 ? `the ${formatDuration(statementTimeout)} statement_timeout` : 'the long-query alert threshold (statement_timeout is off)';
+  const timeoutText =
+    statementTimeout > 0
+      ? `the ${formatDuration(statementTimeout)} statement_timeout`
+      : 'the long-query alert threshold (statement_timeout is off)';
   const findings: DiagnoseFinding[] = [
     {
       code: 'queries-near-timeout',
       issue: 'Application queries timing out',
       problem: slow.length > 0 || slowStatements.length > 0,
-      summary: `${slow.length} active quer${slow.length === 1 ? 'y' : 'ies'} running for ${formatDuration(nearQuery)} or more (near ${timeoutText})` +
-        (state.statements ? `; ${slowStatements.length} statement(s) in pg_stat_statements whose slowest run took that long` : '; pg_stat_statements not available'),
-      remedy: 'Optimize the queries (EXPLAIN ANALYZE, indexes), or raise the timeout for those operations only: ' +
+      summary:
+        `${slow.length} active quer${slow.length === 1 ? 'y' : 'ies'} running for ${formatDuration(nearQuery)} or more (near ${timeoutText})` +
+        (state.statements
+          ? `; ${slowStatements.length} statement(s) in pg_stat_statements whose slowest run took that long`
+          : '; pg_stat_statements not available'),
+      remedy:
+        'Optimize the queries (EXPLAIN ANALYZE, indexes), or raise the timeout for those operations only: ' +
         "ALTER ROLE batch_role SET statement_timeout = '5min', or SET LOCAL statement_timeout in that transaction.",
       sessions: slow,
       statements: slowStatements.map(({ queryid, query, calls, maxMs, meanMs }) => ({ queryid, query, calls, maxMs, meanMs })),
@@ -143,11 +172,15 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
       code: 'sessions-without-limit',
       issue: 'Sessions without the statement timeout',
       problem: unlimited.length > 0,
-      summary: statementTimeout > 0
-        ? `${unlimited.length} active quer${unlimited.length === 1 ? 'y' : 'ies'} running past ${timeoutText}: ` +
-          (unlimited.length ? `${unlimited.length === 1 ? 'that session does' : 'those sessions do'} not have the limit` : 'every running session has the limit')
-        : 'statement_timeout is off for new sessions: no session has a limit to miss',
-      remedy: 'A session started before the apply gets the limit when it reconnects (restart the pool, or monitor --recycle-idle); ' +
+      summary:
+        statementTimeout > 0
+          ? `${unlimited.length} active quer${unlimited.length === 1 ? 'y' : 'ies'} running past ${timeoutText}: ` +
+            (unlimited.length
+              ? `${unlimited.length === 1 ? 'that session does' : 'those sessions do'} not have the limit`
+              : 'every running session has the limit')
+          : 'statement_timeout is off for new sessions: no session has a limit to miss',
+      remedy:
+        'A session started before the apply gets the limit when it reconnects (restart the pool, or monitor --recycle-idle); ' +
         'a role override: ALTER ROLE … RESET statement_timeout (or keep it deliberately, for that role only); a session override: find the SET in the application or its PGOPTIONS.',
       sessions: unlimited,
     },
@@ -155,9 +188,15 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
       code: 'connection-pool',
       issue: 'Connection pool exhaustion',
       problem: share > alerts.connections.over,
-      summary: `${total} of ${limit} connections (${percent(share)} of ${limitSource === 'datconnlimit' ? 'the database limit' : 'max_connections minus reserved'}; ` +
-        `alert over ${percent(alerts.connections.over)}): ${Object.entries(byState).map(([k, v]) => `${v} ${k}`).join(', ') || 'no other sessions'}`,
-      remedy: 'Review application connection management: pool sizes against the limit, connections returned to the pool, ' +
+      summary:
+        `${total} of ${limit} connections (${percent(share)} of ${limitSource === 'datconnlimit' ? 'the database limit' : 'max_connections minus reserved'}; ` +
+        `alert over ${percent(alerts.connections.over)}): ${
+          Object.entries(byState)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ') || 'no other sessions'
+        }`,
+      remedy:
+        'Review application connection management: pool sizes against the limit, connections returned to the pool, ' +
         `no sessions left idle in transaction${idleInTx ? ` (${idleInTx} now)` : ''}.`,
       sessions: [],
     },
@@ -165,9 +204,11 @@ export async function diagnose(ctx: StageContext, client: Client): Promise<Diagn
       code: 'idle-transactions',
       issue: 'Idle transaction buildup',
       problem: idle.length > 0,
-      summary: `${idle.length} session(s) idle in transaction for ${formatDuration(nearIdle)} or more (state_change)` +
+      summary:
+        `${idle.length} session(s) idle in transaction for ${formatDuration(nearIdle)} or more (state_change)` +
         (idleTimeout > 0 ? `; the server ends them at ${formatDuration(idleTimeout)}` : '; idle_in_transaction_session_timeout is off'),
-      remedy: 'Fix application transaction management: commit or roll back before waiting on anything else; never keep a transaction open across user think time.',
+      remedy:
+        'Fix application transaction management: commit or roll back before waiting on anything else; never keep a transaction open across user think time.',
       sessions: idle,
     },
   ];

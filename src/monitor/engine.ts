@@ -52,6 +52,8 @@ export class AlertEngine {
 
   /** Firing alerts, most severe and oldest first. */
   firing(): Alert[] {
-    return [...this.active.values()].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.since.localeCompare(b.since));
+    return [...this.active.values()].sort(
+      (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.since.localeCompare(b.since),
+    );
   }
 }

@@ -24,7 +24,10 @@ export const sessionBroken = (err: unknown): boolean =>
 export class LazySession {
   private client: Client | null = null;
 
-  constructor(readonly target: Target, private readonly opts: LazySessionOptions) {}
+  constructor(
+    readonly target: Target,
+    private readonly opts: LazySessionOptions,
+  ) {}
 
   get connected(): boolean {
     return this.client !== null;

@@ -76,13 +76,20 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
     log: opts.log,
     applyRefreshMs: opts.refreshMs,
     poolers: opts.poolers,
-    onConfigError: (err) => event({ type: 'warning', at: nowIso(), message: `cannot read the configuration (settings gauges, pgharden_policy_compliant): ${err.message}` }),
+    onConfigError: (err) =>
+      event({
+        type: 'warning',
+        at: nowIso(),
+        message: `cannot read the configuration (settings gauges, pgharden_policy_compliant): ${err.message}`,
+      }),
     scope: opts.scope,
   });
-  emit((s) => s.attach?.({
-    signalBackend: (pid, action) => sampler.signalBackend(pid, action),
-    setScope: (scope) => (sampler.scope = scope),
-  }));
+  emit((s) =>
+    s.attach?.({
+      signalBackend: (pid, action) => sampler.signalBackend(pid, action),
+      setScope: (scope) => (sampler.scope = scope),
+    }),
+  );
 
   let failures = 0;
   let lastRecycle = -Infinity;
@@ -96,7 +103,8 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
         if (!wasConnected) event({ type: 'connected', at: nowIso(), target: opts.target.display, reconnected: !first });
         if (first && !(await sampler.seesAllSessions())) {
           event({
-            type: 'warning', at: nowIso(),
+            type: 'warning',
+            at: nowIso(),
             message: `${opts.target.display}: this role is not a member of pg_monitor or pg_read_all_stats: other roles' sessions are counted (state "unknown") but their durations and queries are hidden, so they raise no session alerts`,
           });
         }
@@ -122,8 +130,13 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
         const retryInMs = backoffMs(failures, opts.maxBackoffMs ?? 5_000);
         const e = err as { message?: string; code?: string };
         event({
-          type: 'poll_failed', at: nowIso(), error: e.message || String(err), code: e.code,
-          connectionLost: !sampler.connected, attempt: failures, retryInMs,
+          type: 'poll_failed',
+          at: nowIso(),
+          error: e.message || String(err),
+          code: e.code,
+          connectionLost: !sampler.connected,
+          attempt: failures,
+          retryInMs,
         });
         await sleep(retryInMs, opts.signal);
         continue;

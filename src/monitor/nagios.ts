@@ -23,8 +23,11 @@ export function nagiosCheck(sample: Sample, rules: AlertRule[]): NagiosResult {
   const engine = new AlertEngine(rules);
   engine.update(sample);
   const alerts = engine.firing();
-  const status: NagiosStatus = alerts.some((a) => a.severity === 'critical') ? 'CRITICAL'
-    : alerts.some((a) => a.severity === 'warning') ? 'WARNING' : 'OK';
+  const status: NagiosStatus = alerts.some((a) => a.severity === 'critical')
+    ? 'CRITICAL'
+    : alerts.some((a) => a.severity === 'warning')
+      ? 'WARNING'
+      : 'OK';
   const { total, limit } = sample.connections;
   const summary = alerts.length
     ? alerts.map((a) => `${a.severity}: ${a.message}`).join('; ')
@@ -52,10 +55,12 @@ function perfdata(s: Sample, rules: AlertRule[]): string {
   const items = [
     has('connections') && `connections=${s.connections.total};${slots('connections', (f) => String(Math.floor(f * limit)))};0;${limit}`,
     has('long_query') && `longest_query=${seconds(s.longestActiveMs)}s;${slots('long_query', seconds)};0`,
-    has('idle_in_transaction') && `longest_idle_in_transaction=${seconds(s.longestIdleInTransactionMs)}s;${slots('idle_in_transaction', seconds)};0`,
+    has('idle_in_transaction') &&
+      `longest_idle_in_transaction=${seconds(s.longestIdleInTransactionMs)}s;${slots('idle_in_transaction', seconds)};0`,
     has('transaction_age') && `longest_transaction=${seconds(s.longestTransactionMs)}s;${slots('transaction_age', seconds)};0`,
   ].filter((x): x is string => Boolean(x));
   if (s.rollout) items.push(`sessions_on_old_settings=${s.rollout.onOldSettings};;;0`);
-  if (s.rollout?.poolers?.length) items.push(`pgbouncer_servers_on_old_settings=${s.rollout.poolers.reduce((n, p) => n + p.onOldSettings, 0)};;;0`);
+  if (s.rollout?.poolers?.length)
+    items.push(`pgbouncer_servers_on_old_settings=${s.rollout.poolers.reduce((n, p) => n + p.onOldSettings, 0)};;;0`);
   return items.join(' ');
 }

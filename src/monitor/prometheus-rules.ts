@@ -21,10 +21,13 @@ const ALERT_NAMES: Record<RuleName, string> = {
 };
 
 const REMEDY: Record<RuleName, string> = {
-  long_query: 'Optimize the query, or raise statement_timeout for that role or operation only (runbook: Troubleshooting, "Application queries timing out"). Run `pgharden diagnose`.',
-  idle_in_transaction: 'Fix application transaction management: commit or roll back promptly (runbook: "Idle transaction buildup"). Run `pgharden diagnose`.',
+  long_query:
+    'Optimize the query, or raise statement_timeout for that role or operation only (runbook: Troubleshooting, "Application queries timing out"). Run `pgharden diagnose`.',
+  idle_in_transaction:
+    'Fix application transaction management: commit or roll back promptly (runbook: "Idle transaction buildup"). Run `pgharden diagnose`.',
   connections: 'Review application connection management and pool sizes (runbook: "Connection pool exhaustion"). Run `pgharden diagnose`.',
-  transaction_age: 'A transaction held open this long keeps its locks and holds back vacuum (xmin), even when each statement and idle gap is short. Find it with `pgharden diagnose`; commit sooner.',
+  transaction_age:
+    'A transaction held open this long keeps its locks and holds back vacuum (xmin), even when each statement and idle gap is short. Find it with `pgharden diagnose`; commit sooner.',
 };
 
 /** `, usename!~"pg_dump|backup"` … from the rule's exclusions (PromQL regexes match the whole value, as ours do). */
@@ -44,24 +47,34 @@ function expression(rule: AlertRule, source: MetricSource): string {
   const seconds = +(rule.over / 1000).toFixed(3);
   if (source === 'pgharden') {
     // A rule with exclusions reads the monitor's per-rule gauge, computed over the sessions it does not exclude.
-    if (rule.name !== 'connections' && hasExclusions(rule)) return `pgharden_rule_longest_seconds{rule="${rule.name}",${CLIENT}} > ${seconds}`;
+    if (rule.name !== 'connections' && hasExclusions(rule))
+      return `pgharden_rule_longest_seconds{rule="${rule.name}",${CLIENT}} > ${seconds}`;
     switch (rule.name) {
-      case 'long_query': return `pgharden_longest_active_query_seconds{${CLIENT}} > ${seconds}`;
-      case 'idle_in_transaction': return `pgharden_longest_idle_in_transaction_seconds{${CLIENT}} > ${seconds}`;
-      case 'transaction_age': return `pgharden_longest_transaction_seconds{${CLIENT}} > ${seconds}`;
-      case 'connections': return `pgharden_connections_used_ratio > ${rule.over}`;
+      case 'long_query':
+        return `pgharden_longest_active_query_seconds{${CLIENT}} > ${seconds}`;
+      case 'idle_in_transaction':
+        return `pgharden_longest_idle_in_transaction_seconds{${CLIENT}} > ${seconds}`;
+      case 'transaction_age':
+        return `pgharden_longest_transaction_seconds{${CLIENT}} > ${seconds}`;
+      case 'connections':
+        return `pgharden_connections_used_ratio > ${rule.over}`;
     }
   }
   const ex = exclusionMatchers(rule);
   const labels = 'usename, application_name, wait_event_type, wait_event';
   switch (rule.name) {
-    case 'long_query': return `max without (${labels}) (pg_stat_activity_max_tx_duration{state="active",${CLIENT}${ex}}) > ${seconds}`;
-    case 'idle_in_transaction': return `max without (state, ${labels}) (pg_stat_activity_max_tx_duration{state=~"idle in transaction.*",${CLIENT}${ex}}) > ${seconds}`;
-    case 'transaction_age': return `max without (state, ${labels}) (pg_stat_activity_max_tx_duration{${CLIENT}${ex}}) > ${seconds}`;
+    case 'long_query':
+      return `max without (${labels}) (pg_stat_activity_max_tx_duration{state="active",${CLIENT}${ex}}) > ${seconds}`;
+    case 'idle_in_transaction':
+      return `max without (state, ${labels}) (pg_stat_activity_max_tx_duration{state=~"idle in transaction.*",${CLIENT}${ex}}) > ${seconds}`;
+    case 'transaction_age':
+      return `max without (state, ${labels}) (pg_stat_activity_max_tx_duration{${CLIENT}${ex}}) > ${seconds}`;
     case 'connections':
       // Databases with a limit against it; the server's client slots for all databases together.
-      return `(sum by (instance, datname) (pg_stat_activity_count{backend_type="client backend"}) / on (instance, datname) (pg_database_connection_limit > 0)) > ${rule.over}\n` +
-        `or (sum by (instance) (pg_stat_activity_count{backend_type="client backend"}) / on (instance) (pg_settings_max_connections - pg_settings_superuser_reserved_connections)) > ${rule.over}`;
+      return (
+        `(sum by (instance, datname) (pg_stat_activity_count{backend_type="client backend"}) / on (instance, datname) (pg_database_connection_limit > 0)) > ${rule.over}\n` +
+        `or (sum by (instance) (pg_stat_activity_count{backend_type="client backend"}) / on (instance) (pg_settings_max_connections - pg_settings_superuser_reserved_connections)) > ${rule.over}`
+      );
   }
 }
 
@@ -72,22 +85,26 @@ const promDuration = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${Mat
 
 export function prometheusRules(rules: AlertRule[], source: MetricSource = 'pgharden'): string {
   const doc = {
-    groups: [{
-      name: 'pgharden',
-      rules: rules.map((r) => ({
-        alert: ALERT_NAMES[r.name],
-        expr: expression(r, source),
-        for: promDuration(r.for ?? (r.name === 'connections' ? 60_000 : 0)),
-        labels: { severity: r.severity, pgharden_rule: r.name },
-        annotations: {
-          summary: `PostgreSQL ${r.severity}: ${describeRule(r)} ({{ $labels.datname }} on {{ $labels.instance }})`,
-          description: `${r.name === 'connections' ? 'Connection share is {{ $value | humanizePercentage }}' : 'Longest is {{ $value | humanize }}s'}; the threshold is ` +
-            `${r.name === 'connections' ? percent(r.over) : formatDuration(r.over)}. ${REMEDY[r.name]}`,
-        },
-      })),
-    }],
+    groups: [
+      {
+        name: 'pgharden',
+        rules: rules.map((r) => ({
+          alert: ALERT_NAMES[r.name],
+          expr: expression(r, source),
+          for: promDuration(r.for ?? (r.name === 'connections' ? 60_000 : 0)),
+          labels: { severity: r.severity, pgharden_rule: r.name },
+          annotations: {
+            summary: `PostgreSQL ${r.severity}: ${describeRule(r)} ({{ $labels.datname }} on {{ $labels.instance }})`,
+            description:
+              `${r.name === 'connections' ? 'Connection share is {{ $value | humanizePercentage }}' : 'Longest is {{ $value | humanize }}s'}; the threshold is ` +
+              `${r.name === 'connections' ? percent(r.over) : formatDuration(r.over)}. ${REMEDY[r.name]}`,
+          },
+        })),
+      },
+    ],
   };
-  const header = `# Generated by pgharden alerts export --format prometheus-rules --metrics ${source}\n` +
+  const header =
+    `# Generated by pgharden alerts export --format prometheus-rules --metrics ${source}\n` +
     `# from the policy's alerts: block. Load with rule_files: in prometheus.yml; check with promtool check rules.\n`;
   return header + YAML.stringify(doc, { lineWidth: 0 });
 }

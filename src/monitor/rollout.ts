@@ -20,8 +20,10 @@ export async function latestApplyTime(client: Client, database: string, onNote?:
     return latest.rows[0].at ? new Date(latest.rows[0].at).toISOString() : null;
   } catch (err) {
     if ((err as { code?: string }).code !== '42501') throw err;
-    onNote?.(`rollout tracking skipped: this role may not read the pgharden schema (${(err as Error).message}); ` +
-      'pgharden grants it to pg_monitor when it creates the schema, or: GRANT USAGE ON SCHEMA pgharden TO <role>; GRANT SELECT ON ALL TABLES IN SCHEMA pgharden TO <role>');
+    onNote?.(
+      `rollout tracking skipped: this role may not read the pgharden schema (${(err as Error).message}); ` +
+        'pgharden grants it to pg_monitor when it creates the schema, or: GRANT USAGE ON SCHEMA pgharden TO <role>; GRANT SELECT ON ALL TABLES IN SCHEMA pgharden TO <role>',
+    );
     return null;
   }
 }
@@ -39,7 +41,12 @@ export interface Recycled {
  * the window in which it could have started work is as small as PostgreSQL allows.
  * A pool notices the closed connection and opens a new one, on the new settings.
  */
-export async function recycleIdleSessions(client: Client, database: string, appliedAt: string, opts: { max: number; minIdleMs: number }): Promise<Recycled[]> {
+export async function recycleIdleSessions(
+  client: Client,
+  database: string,
+  appliedAt: string,
+  opts: { max: number; minIdleMs: number },
+): Promise<Recycled[]> {
   const { rows } = await client.query(
     `SELECT pid, usename, backend_start
        FROM pg_stat_activity

@@ -68,16 +68,25 @@ export function rulesFromPolicy(alerts: Policy['alerts']): AlertRule[] {
 export function excluded(rule: AlertRule, s: { usename: string | null; applicationName: string; backendType?: string }): boolean {
   const full = (re: RegExp | undefined, v: string) => re !== undefined && new RegExp(`^(?:${re.source})$`).test(v);
   const ex = rule.exclude;
-  return Boolean(ex) && (full(ex!.user, s.usename ?? '') || full(ex!.application, s.applicationName) || full(ex!.backendType, s.backendType ?? 'client backend'));
+  return (
+    Boolean(ex) &&
+    (full(ex!.user, s.usename ?? '') ||
+      full(ex!.application, s.applicationName) ||
+      full(ex!.backendType, s.backendType ?? 'client backend'))
+  );
 }
 
 /** What each rule measures, in words, for help text, exports and diagnose. */
 export function describeRule(rule: AlertRule): string {
   switch (rule.name) {
-    case 'long_query': return `a query active for more than ${formatDuration(rule.over)}`;
-    case 'idle_in_transaction': return `a session idle in transaction for more than ${formatDuration(rule.over)}`;
-    case 'connections': return `connections above ${percent(rule.over)} of the database's limit`;
-    case 'transaction_age': return `a transaction open for more than ${formatDuration(rule.over)}`;
+    case 'long_query':
+      return `a query active for more than ${formatDuration(rule.over)}`;
+    case 'idle_in_transaction':
+      return `a session idle in transaction for more than ${formatDuration(rule.over)}`;
+    case 'connections':
+      return `connections above ${percent(rule.over)} of the database's limit`;
+    case 'transaction_age':
+      return `a transaction open for more than ${formatDuration(rule.over)}`;
   }
 }
 
@@ -111,22 +120,41 @@ export function evaluate(rule: AlertRule, sample: Sample, firing: (key: string) 
     const key = `${rule.leveled ? `connections/${rule.severity}` : 'connections'}:${sample.database}`;
     if (share <= rule.over - (firing(key) ? CONNECTIONS_CLEAR_MARGIN : 0)) return [];
     const of = limitSource === 'datconnlimit' ? 'the database connection limit' : 'max_connections minus reserved slots';
-    return [{
-      ...base, key, value: share,
-      message: `${total} connections on ${sample.database}: ${percent(share)} of ${of} (${limit}), ` +
-        (share > rule.over ? `over ${percent(rule.over)}` : `no longer over ${percent(rule.over)}, resolves at ${percent(rule.over - CONNECTIONS_CLEAR_MARGIN)}`),
-    }];
+    return [
+      {
+        ...base,
+        key,
+        value: share,
+        message:
+          `${total} connections on ${sample.database}: ${percent(share)} of ${of} (${limit}), ` +
+          (share > rule.over
+            ? `over ${percent(rule.over)}`
+            : `no longer over ${percent(rule.over)}, resolves at ${percent(rule.over - CONNECTIONS_CLEAR_MARGIN)}`),
+      },
+    ];
   }
   const idle = rule.name === 'idle_in_transaction';
   const xact = rule.name === 'transaction_age';
   return sample.sessions.flatMap((s) => {
     const ms = ruleMeasure(rule, s);
     if (ms === null || ms <= rule.over || excluded(rule, s)) return [];
-    const what = xact ? `transaction open for ${elapsed(ms)} (${s.state})` : idle ? `idle in transaction for ${elapsed(ms)}` : `query running for ${elapsed(ms)}`;
-    return [{
-      ...base, key: sessionKey(rule, s), value: ms,
-      message: `pid ${s.pid} (${s.usename ?? '?'}${s.applicationName ? `, ${s.applicationName}` : ''}) ${what}, over ${formatDuration(rule.over)}`,
-      pid: s.pid, backendStart: s.backendStart, usename: s.usename, applicationName: s.applicationName, query: s.query,
-    }];
+    const what = xact
+      ? `transaction open for ${elapsed(ms)} (${s.state})`
+      : idle
+        ? `idle in transaction for ${elapsed(ms)}`
+        : `query running for ${elapsed(ms)}`;
+    return [
+      {
+        ...base,
+        key: sessionKey(rule, s),
+        value: ms,
+        message: `pid ${s.pid} (${s.usename ?? '?'}${s.applicationName ? `, ${s.applicationName}` : ''}) ${what}, over ${formatDuration(rule.over)}`,
+        pid: s.pid,
+        backendStart: s.backendStart,
+        usename: s.usename,
+        applicationName: s.applicationName,
+        query: s.query,
+      },
+    ];
   });
 }

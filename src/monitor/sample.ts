@@ -138,9 +138,13 @@ const sampleSql = (sessionCounters: boolean, instance: boolean) => {
           'numbackends', pg_stat_get_db_numbackends(oid), 'xact_commit', pg_stat_get_db_xact_commit(oid),
           'xact_rollback', pg_stat_get_db_xact_rollback(oid), 'blks_read', pg_stat_get_db_blocks_fetched(oid) - pg_stat_get_db_blocks_hit(oid),
           'blks_hit', pg_stat_get_db_blocks_hit(oid), 'deadlocks', pg_stat_get_db_deadlocks(oid),
-          'temp_files', pg_stat_get_db_temp_files(oid), 'conflicts', pg_stat_get_db_conflict_all(oid)${sessionCounters ? `,
+          'temp_files', pg_stat_get_db_temp_files(oid), 'conflicts', pg_stat_get_db_conflict_all(oid)${
+            sessionCounters
+              ? `,
           'sessions_killed', pg_stat_get_db_sessions_killed(oid), 'sessions_fatal', pg_stat_get_db_sessions_fatal(oid),
-          'sessions_abandoned', pg_stat_get_db_sessions_abandoned(oid)` : ''})`;
+          'sessions_abandoned', pg_stat_get_db_sessions_abandoned(oid)`
+              : ''
+          })`;
   const serverLimit = `current_setting('max_connections')::int
          - current_setting('superuser_reserved_connections')::int
          - coalesce(current_setting('reserved_connections', true)::int, 0)`;
@@ -158,8 +162,12 @@ a AS (SELECT * FROM all_b WHERE backend_type = 'client backend')
 SELECT now() AS at, pg_backend_pid() AS my_pid,
        (SELECT datconnlimit FROM focus) AS datconnlimit,
        ${serverLimit} AS server_limit,
-       (SELECT ${counters} FROM focus) AS stats,${instance ? `
-       (SELECT jsonb_agg(jsonb_build_array(datname, datconnlimit, (SELECT count(*) FROM a WHERE a.datid = db.oid), ${counters})) FROM db) AS per_db,` : ''}
+       (SELECT ${counters} FROM focus) AS stats,${
+         instance
+           ? `
+       (SELECT jsonb_agg(jsonb_build_array(datname, datconnlimit, (SELECT count(*) FROM a WHERE a.datid = db.oid), ${counters})) FROM db) AS per_db,`
+           : ''
+       }
        (SELECT count(*) FROM a)::int AS total,
        (SELECT coalesce(jsonb_object_agg(st, jsonb_build_array(n, max_tx_ms)), '{}')
           FROM (SELECT coalesce(state, 'unknown') AS st, count(*) AS n,
@@ -254,10 +262,17 @@ export async function sampleOnce(client: Client, database: string, opts: SampleO
   return {
     database,
     scope: instance ? 'instance' : 'database',
-    ...(instance ? {
-      databases: (r.per_db as [string, number, number, Record<string, number>][]).map(([datname, datconnlimit, total, stats]) =>
-        ({ datname, datconnlimit, limit: datconnlimit >= 0 ? datconnlimit : r.server_limit, total, stats })),
-    } : {}),
+    ...(instance
+      ? {
+          databases: (r.per_db as [string, number, number, Record<string, number>][]).map(([datname, datconnlimit, total, stats]) => ({
+            datname,
+            datconnlimit,
+            limit: datconnlimit >= 0 ? datconnlimit : r.server_limit,
+            total,
+            stats,
+          })),
+        }
+      : {}),
     at: new Date(r.at).toISOString(),
     pollMs,
     myPid: r.my_pid,
@@ -273,12 +288,20 @@ export async function sampleOnce(client: Client, database: string, opts: SampleO
     longestIdleInTransactionMs: Math.max(0, ...sessions.filter((s) => isIdleInTransaction(s.state)).map((s) => s.stateMs)),
     longestTransactionMs: Math.max(0, ...sessions.map((s) => s.xactMs ?? 0)),
     sessions,
-    rollout: opts.appliedAt
-      ? { appliedAt: opts.appliedAt, onOldSettings: r.old, idleOnOldSettings: r.old_idle, sessions: r.others }
-      : null,
+    rollout: opts.appliedAt ? { appliedAt: opts.appliedAt, onOldSettings: r.old, idleOnOldSettings: r.old_idle, sessions: r.others } : null,
     stats: r.stats ?? {},
     activity: (r.activity as [string, string, string, string, string, string, number, number, string][]).map(
-      ([state, usename, applicationName, backendType, waitEventType, waitEvent, count, maxTxSeconds, datname]) =>
-        ({ datname, state, usename, applicationName, backendType, waitEventType, waitEvent, count, maxTxSeconds })),
+      ([state, usename, applicationName, backendType, waitEventType, waitEvent, count, maxTxSeconds, datname]) => ({
+        datname,
+        state,
+        usename,
+        applicationName,
+        backendType,
+        waitEventType,
+        waitEvent,
+        count,
+        maxTxSeconds,
+      }),
+    ),
   };
 }

@@ -48,7 +48,10 @@ export class Sampler {
   /** Which databases the next poll covers (the live view switches it). */
   scope: SampleScope;
 
-  constructor(readonly target: Target, private readonly opts: SamplerOptions = {}) {
+  constructor(
+    readonly target: Target,
+    private readonly opts: SamplerOptions = {},
+  ) {
     this.scope = opts.scope ?? 'database';
     this.session = new LazySession(target, {
       appName: opts.appName ?? 'pgharden monitor',
@@ -79,8 +82,16 @@ export class Sampler {
 
   /** SHOW SERVERS on each PgBouncer, at most every applyRefreshMs (a new admin-console login each time). */
   private async poolerRollout(client: Parameters<Parameters<LazySession['use']>[0]>[0], appliedAt: string): Promise<PoolerRollout[]> {
-    const fresh = this.poolers && this.poolers.appliedAt === appliedAt && performance.now() - this.poolers.at < (this.opts.applyRefreshMs ?? 10_000) / 2;
-    if (!fresh) this.poolers = { at: performance.now(), appliedAt, rollout: await poolerRollout(this.opts.poolers!, this.target.database, appliedAt, client) };
+    const fresh =
+      this.poolers &&
+      this.poolers.appliedAt === appliedAt &&
+      performance.now() - this.poolers.at < (this.opts.applyRefreshMs ?? 10_000) / 2;
+    if (!fresh)
+      this.poolers = {
+        at: performance.now(),
+        appliedAt,
+        rollout: await poolerRollout(this.opts.poolers!, this.target.database, appliedAt, client),
+      };
     return this.poolers!.rollout;
   }
 
@@ -109,12 +120,14 @@ export class Sampler {
   async signalBackend(pid: number, action: 'cancel' | 'terminate'): Promise<string> {
     if (!Number.isInteger(pid) || pid <= 0) return `refused: ${pid} is not a backend pid`;
     try {
-      const { rows } = await this.session.use((client) => client.query(
-        `SELECT pg_backend_pid() AS me,
+      const { rows } = await this.session.use((client) =>
+        client.query(
+          `SELECT pg_backend_pid() AS me,
                 CASE WHEN $1::int = pg_backend_pid() THEN NULL
                      WHEN $2 THEN pg_terminate_backend($1::int) ELSE pg_cancel_backend($1::int) END AS sent`,
-        [pid, action === 'terminate'],
-      ));
+          [pid, action === 'terminate'],
+        ),
+      );
       if (rows[0].me === pid) return `refused: pid ${pid} is this monitor's own session`;
       return rows[0].sent ? `${action} sent to pid ${pid}` : `pid ${pid} is no longer there: nothing to ${action}`;
     } catch (err) {

@@ -30,7 +30,10 @@ SELECT pid, datname, usename, application_name, client_addr, backend_start, xact
  WHERE datname = current_database() AND backend_type = 'client backend'`;
 
 async function viewComment(client: Client): Promise<string | null | undefined> {
-  const { rows } = await client.query(`SELECT obj_description(to_regclass($1), 'pg_class') AS comment, to_regclass($1) IS NOT NULL AS present`, [VIEW]);
+  const { rows } = await client.query(
+    `SELECT obj_description(to_regclass($1), 'pg_class') AS comment, to_regclass($1) IS NOT NULL AS present`,
+    [VIEW],
+  );
   return rows[0].present ? (rows[0].comment ?? null) : undefined;
 }
 

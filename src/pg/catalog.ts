@@ -92,9 +92,19 @@ export async function readSettings(client: Client): Promise<Map<string, SettingR
     rows.map((r) => [
       r.name.toLowerCase(),
       {
-        name: r.name.toLowerCase(), setting: r.setting, unit: r.unit, vartype: r.vartype, context: r.context,
-        source: r.source, sourcefile: r.sourcefile, bootVal: r.boot_val, resetVal: r.reset_val,
-        shortDesc: r.short_desc, min: r.min, max: r.max, enumvals: r.enumvals,
+        name: r.name.toLowerCase(),
+        setting: r.setting,
+        unit: r.unit,
+        vartype: r.vartype,
+        context: r.context,
+        source: r.source,
+        sourcefile: r.sourcefile,
+        bootVal: r.boot_val,
+        resetVal: r.reset_val,
+        shortDesc: r.short_desc,
+        min: r.min,
+        max: r.max,
+        enumvals: r.enumvals,
       } satisfies SettingRow,
     ]),
   );
@@ -131,7 +141,9 @@ export async function readDatabaseState(client: Client, database: string, params
        FROM pg_roles WHERE rolcanlogin AND has_database_privilege(oid, $1::oid, 'CONNECT') ORDER BY rolname`,
     [d.oid],
   );
-  const allRoles = await client.query(`SELECT rolname AS name, rolcanlogin AS login FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`);
+  const allRoles = await client.query(
+    `SELECT rolname AS name, rolcanlogin AS login FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`,
+  );
   const sessions = await readSessions(client, database);
   const canSet = await readSetPrivileges(client, params, d.superuser, d.version_num);
   const statements = await readStatements(client, d.oid);
@@ -180,8 +192,14 @@ export async function readSessions(client: Client, database: string): Promise<Se
     [database],
   );
   return rows.map((r) => ({
-    pid: r.pid, usename: r.usename, applicationName: r.application_name, state: r.state,
-    backendStart: new Date(r.backend_start).toISOString(), queryMs: r.query_ms, stateMs: r.state_ms, query: redactSql(r.query ?? ''),
+    pid: r.pid,
+    usename: r.usename,
+    applicationName: r.application_name,
+    state: r.state,
+    backendStart: new Date(r.backend_start).toISOString(),
+    queryMs: r.query_ms,
+    stateMs: r.state_ms,
+    query: redactSql(r.query ?? ''),
   }));
 }
 
@@ -200,7 +218,9 @@ async function readSetPrivileges(client: Client, params: string[], superuser: bo
 
 /** Top statements by max time, when pg_stat_statements is installed here and loaded. */
 export async function readStatements(client: Client, dbOid: number, limit = 20): Promise<StatementRow[] | null> {
-  const ext = await client.query(`SELECT extnamespace::regnamespace::text AS schema FROM pg_extension WHERE extname = 'pg_stat_statements'`);
+  const ext = await client.query(
+    `SELECT extnamespace::regnamespace::text AS schema FROM pg_extension WHERE extname = 'pg_stat_statements'`,
+  );
   if (!ext.rowCount) return null;
   const view = `${ext.rows[0].schema}.pg_stat_statements`.replace(/[^A-Za-z0-9_."]/g, '');
   try {
@@ -211,7 +231,13 @@ export async function readStatements(client: Client, dbOid: number, limit = 20):
       [dbOid],
     );
     await loadRedactor();
-    return rows.map((r) => ({ queryid: r.queryid, query: redactAndTruncate(r.query ?? '', 300), calls: r.calls, meanMs: r.mean_ms, maxMs: r.max_ms }));
+    return rows.map((r) => ({
+      queryid: r.queryid,
+      query: redactAndTruncate(r.query ?? '', 300),
+      calls: r.calls,
+      meanMs: r.mean_ms,
+      maxMs: r.max_ms,
+    }));
   } catch {
     return null; // installed but not in shared_preload_libraries, or no privilege
   }

@@ -36,7 +36,16 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_KEEPALIVE_DELAY_MS = 15_000;
 
 /** SQLSTATE classes and Node errors that mean "we never got a usable session". */
-const CONNECT_FAILURE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EAI_AGAIN', 'ENOENT', 'EACCES']);
+const CONNECT_FAILURE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'EAI_AGAIN',
+  'ENOENT',
+  'EACCES',
+]);
 
 export function isConnectFailure(err: unknown): boolean {
   if (err instanceof ConnectionError) return true;
@@ -46,7 +55,9 @@ export function isConnectFailure(err: unknown): boolean {
     CONNECT_FAILURE_CODES.has(code) ||
     /^(08|28|3D|53|57P0)/.test(code) ||
     /CERT|^ERR_TLS_|^ERR_SSL_|^EPROTO$|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code) ||
-    /does not support SSL connections|error establishing an SSL connection|Connection terminated (due to connection timeout|unexpectedly)/.test(e?.message ?? '')
+    /does not support SSL connections|error establishing an SSL connection|Connection terminated (due to connection timeout|unexpectedly)/.test(
+      e?.message ?? '',
+    )
   );
 }
 
@@ -61,7 +72,9 @@ export function connectionFailure(err: unknown, target: Target): ConnectionError
   const why =
     describeTlsError(e, target.libpq?.tls, host) ??
     // node-postgres's words when it had no password to send (a Target built without libpq settings).
-    (/password must be a string/i.test(e.message ?? '') ? `password required: the server asks for a password for user "${target.config.user}" and none was given` : null) ??
+    (/password must be a string/i.test(e.message ?? '')
+      ? `password required: the server asks for a password for user "${target.config.user}" and none was given`
+      : null) ??
     (e.message || e.code || String(err));
   const text = `cannot connect to ${target.display}: ${why}${e.code && !why.includes(e.code) ? ` (${e.code})` : ''}${tooManyHint(e)}`;
   return new ConnectionError(redact(text, secrets(target)), e.code);
@@ -72,13 +85,15 @@ function tooManyHint(e: { code?: string; message?: string }): string {
   if (e.code !== '53300') return '';
   const m = e.message ?? '';
   if (/for database/.test(m)) return ': the database connection limit was reached (datconnlimit; superusers are not counted against it)';
-  if (/for role/.test(m)) return ': the role\'s connection limit was reached (rolconnlimit)';
+  if (/for role/.test(m)) return ": the role's connection limit was reached (rolconnlimit)";
   return ': the server connection limit was reached (max_connections, minus slots reserved for superusers)';
 }
 
 function secrets(target: Target): string[] {
   const c = target.config;
-  return [typeof c.password === 'string' ? c.password : undefined, (c.ssl as TlsOptions | undefined)?.passphrase].filter((s): s is string => !!s);
+  return [typeof c.password === 'string' ? c.password : undefined, (c.ssl as TlsOptions | undefined)?.passphrase].filter(
+    (s): s is string => !!s,
+  );
 }
 
 /** Servers that answered "no TLS" under sslmode=prefer: later sessions go plain at once instead of asking again. */
@@ -164,7 +179,9 @@ function clientConfig(target: Target, opts: ConnectOptions, ssl: false | TlsOpti
   if (!opts.raw) {
     // Appended, so options from the user's connection string or PGOPTIONS (search_path, …) still apply; ours win where they overlap.
     const own = toolSessionOptions({ statementTimeoutMs, lockTimeoutMs: opts.lockTimeoutMs ?? 0 });
-    config.options = [target.libpq ? target.config.options : (target.config.options ?? process.env.PGOPTIONS), own].filter(Boolean).join(' ');
+    config.options = [target.libpq ? target.config.options : (target.config.options ?? process.env.PGOPTIONS), own]
+      .filter(Boolean)
+      .join(' ');
   }
   return config;
 }

@@ -8,27 +8,65 @@ export type ConnParams = Partial<Record<string, string>>;
 
 /** Keywords pgharden honours (see target.ts and ssl.ts for how). */
 const HONOURED = [
-  'host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'passfile', 'service', 'connect_timeout',
-  'client_encoding', 'options', 'application_name', 'fallback_application_name', 'keepalives', 'keepalives_idle',
-  'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'sslcrl', 'sslsni', 'sslnegotiation',
-  'ssl_min_protocol_version', 'ssl_max_protocol_version', 'channel_binding', 'target_session_attrs', 'gssencmode', 'requiressl',
+  'host',
+  'hostaddr',
+  'port',
+  'dbname',
+  'user',
+  'password',
+  'passfile',
+  'service',
+  'connect_timeout',
+  'client_encoding',
+  'options',
+  'application_name',
+  'fallback_application_name',
+  'keepalives',
+  'keepalives_idle',
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'sslpassword',
+  'sslcrl',
+  'sslsni',
+  'sslnegotiation',
+  'ssl_min_protocol_version',
+  'ssl_max_protocol_version',
+  'channel_binding',
+  'target_session_attrs',
+  'gssencmode',
+  'requiressl',
 ] as const;
 
 /** libpq keywords that change nothing a node-postgres session can do; accepted as psql accepts them. */
 const NO_OP = [
-  'keepalives_interval', 'keepalives_count', 'tcp_user_timeout', 'sslcompression', 'krbsrvname', 'gsslib', 'gssdelegation',
-  'load_balance_hosts', 'sslcertmode', 'sslkeylogfile', 'min_protocol_version', 'max_protocol_version',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+  'sslcompression',
+  'krbsrvname',
+  'gsslib',
+  'gssdelegation',
+  'load_balance_hosts',
+  'sslcertmode',
+  'sslkeylogfile',
+  'min_protocol_version',
+  'max_protocol_version',
 ];
 
 /** libpq keywords that promise something pgharden cannot keep: refused rather than silently ignored. */
 const REFUSED: Record<string, string> = {
   require_auth: 'pgharden cannot restrict the authentication methods it accepts',
-  requirepeer: 'pgharden cannot check the server process\'s OS user',
+  requirepeer: "pgharden cannot check the server process's OS user",
   sslcrldir: 'use sslcrl (a file) instead',
   replication: 'pgharden does not open replication connections',
-  scram_client_key: 'not supported', scram_server_key: 'not supported',
-  oauth_issuer: 'OAuth is not supported', oauth_client_id: 'OAuth is not supported',
-  oauth_client_secret: 'OAuth is not supported', oauth_scope: 'OAuth is not supported',
+  scram_client_key: 'not supported',
+  scram_server_key: 'not supported',
+  oauth_issuer: 'OAuth is not supported',
+  oauth_client_id: 'OAuth is not supported',
+  oauth_client_secret: 'OAuth is not supported',
+  oauth_scope: 'OAuth is not supported',
 };
 
 export const KEYWORDS: ReadonlySet<string> = new Set<string>([...HONOURED, ...NO_OP, ...Object.keys(REFUSED)]);
@@ -86,7 +124,9 @@ export function parseUri(uri: string, where: string): ConnParams {
   const s = uri.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(s)![1].toLowerCase();
   if (scheme !== 'postgres' && scheme !== 'postgresql') {
-    throw new UsageError(`${where}: ${scheme}:// is not a PostgreSQL connection URI (expected postgres:// or postgresql://, or keyword=value pairs)`);
+    throw new UsageError(
+      `${where}: ${scheme}:// is not a PostgreSQL connection URI (expected postgres:// or postgresql://, or keyword=value pairs)`,
+    );
   }
   let rest = s.slice(scheme.length + 3);
   const params: ConnParams = {};
@@ -158,7 +198,9 @@ export function parseKeywordValue(s: string, where: string): ConnParams {
     const key = s.slice(keyStart, i);
     while (space(s[i])) i++;
     if (s[i] !== '=') {
-      throw new UsageError(`${where}: missing "=" after ${show(key, afterSecret)} in the connection string (expected a postgres:// URI or keyword=value pairs)`);
+      throw new UsageError(
+        `${where}: missing "=" after ${show(key, afterSecret)} in the connection string (expected a postgres:// URI or keyword=value pairs)`,
+      );
     }
     i++;
     while (space(s[i])) i++;
@@ -168,15 +210,27 @@ export function parseKeywordValue(s: string, where: string): ConnParams {
       let closed = false;
       while (i < n) {
         const c = s[i];
-        if (c === '\\' && i + 1 < n) { value += s[i + 1]; i += 2; continue; }
-        if (c === "'") { closed = true; i++; break; }
+        if (c === '\\' && i + 1 < n) {
+          value += s[i + 1];
+          i += 2;
+          continue;
+        }
+        if (c === "'") {
+          closed = true;
+          i++;
+          break;
+        }
         value += c;
         i++;
       }
       if (!closed) throw new UsageError(`${where}: unterminated quoted string in the connection string`);
     } else {
       while (i < n && !space(s[i])) {
-        if (s[i] === '\\' && i + 1 < n) { value += s[i + 1]; i += 2; continue; }
+        if (s[i] === '\\' && i + 1 < n) {
+          value += s[i + 1];
+          i += 2;
+          continue;
+        }
         value += s[i];
         i++;
       }

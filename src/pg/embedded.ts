@@ -94,7 +94,10 @@ function ensureWatchdog(root: string): void {
  * Join the embedded server under `dir` (or its relocated place), starting it when none runs.
  * It listens on 127.0.0.1 only, on a free port, with a random scram password kept in a 0600 file.
  */
-export async function startEmbedded(dir: string | EmbeddedLocation = DEFAULT_EMBEDDED_DIR, opts: { port?: number } = {}): Promise<EmbeddedServer> {
+export async function startEmbedded(
+  dir: string | EmbeddedLocation = DEFAULT_EMBEDDED_DIR,
+  opts: { port?: number } = {},
+): Promise<EmbeddedServer> {
   const loc = typeof dir === 'string' ? embeddedLocation(dir) : dir;
   const password = prepareRoot(loc);
   const dataDir = path.join(loc.root, 'data');
@@ -112,7 +115,9 @@ export async function startEmbedded(dir: string | EmbeddedLocation = DEFAULT_EMB
     } catch (err) {
       removeOwner(loc.root);
       const tail = logTail(dataDir);
-      throw new ConnectionError(`could not start the embedded PostgreSQL in ${dataDir}: ${(err as Error).message}${tail ? `\n${tail}` : ''}`);
+      throw new ConnectionError(
+        `could not start the embedded PostgreSQL in ${dataDir}: ${(err as Error).message}${tail ? `\n${tail}` : ''}`,
+      );
     }
   });
   ensureWatchdog(loc.root);
@@ -121,7 +126,11 @@ export async function startEmbedded(dir: string | EmbeddedLocation = DEFAULT_EMB
     fromUrl(`postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`, 'embedded');
   let left = false;
   return {
-    port, root: loc.root, dataDir, startedHere, target,
+    port,
+    root: loc.root,
+    dataDir,
+    startedHere,
+    target,
     async createDatabase(name: string) {
       const client = new pg.Client(target('postgres').config);
       client.on('error', () => undefined);

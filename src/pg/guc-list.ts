@@ -44,7 +44,9 @@ const isSpace = (c: string | undefined) => c !== undefined && /[ \t\n\r\f\v]/.te
 export function splitList(kind: ListKind, text: string, opts: { asWritten?: boolean } = {}): string[] | null {
   const out: string[] = [];
   let i = 0;
-  const skipSpace = () => { while (isSpace(text[i])) i++; };
+  const skipSpace = () => {
+    while (isSpace(text[i])) i++;
+  };
   skipSpace();
   if (i === text.length) return out; // an empty list is allowed
   for (;;) {

@@ -19,5 +19,8 @@ export const QUOTED_KEYWORDS: ReadonlySet<string> = new Set(
     'time timestamp to trailing treat trim true union unique user using values varchar variadic verbose when where',
     'window with xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot',
     'xmlserialize xmltable',
-  ].join(' ').split(' ').filter(Boolean),
+  ]
+    .join(' ')
+    .split(' ')
+    .filter(Boolean),
 );

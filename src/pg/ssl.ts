@@ -70,7 +70,7 @@ export function tlsPlan(p: ConnParams, home: string, socket: boolean): TlsPlan {
     } else if (mode === 'verify-ca' || mode === 'verify-full') {
       throw new ConnectionError(
         `sslmode=${mode}: root certificate file "${file}" does not exist: set sslrootcert (or PGSSLROOTCERT) to the CA that signed the server's certificate, ` +
-          'use sslrootcert=system for the system\'s trusted roots, or choose an sslmode that does not verify the server',
+          "use sslrootcert=system for the system's trusted roots, or choose an sslmode that does not verify the server",
       );
     }
   }
@@ -87,7 +87,10 @@ export function tlsPlan(p: ConnParams, home: string, socket: boolean): TlsPlan {
   } else if (p.sslcert) {
     throw new ConnectionError(`could not read the client certificate file "${cert}": it does not exist`);
   }
-  for (const [param, field] of [['ssl_min_protocol_version', 'minVersion'], ['ssl_max_protocol_version', 'maxVersion']] as const) {
+  for (const [param, field] of [
+    ['ssl_min_protocol_version', 'minVersion'],
+    ['ssl_max_protocol_version', 'maxVersion'],
+  ] as const) {
     const v = p[param];
     if (!v) continue;
     if (!(v in PROTOCOLS)) throw new UsageError(`invalid ${param} value: "${v}" (expected one of ${Object.keys(PROTOCOLS).join(', ')})`);
@@ -122,7 +125,9 @@ function checkKeyPermissions(file: string): void {
   if (process.platform === 'win32') return;
   const tooOpen = st.uid === 0 ? (st.mode & 0o037) !== 0 : (st.mode & 0o077) !== 0;
   if (tooOpen) {
-    throw new ConnectionError(`private key file "${file}" has group or world access; it must be u=rw (0600) or less if owned by the current user, or u=rw,g=r (0640) or less if owned by root`);
+    throw new ConnectionError(
+      `private key file "${file}" has group or world access; it must be u=rw (0600) or less if owned by the current user, or u=rw,g=r (0640) or less if owned by root`,
+    );
   }
 }
 
@@ -132,7 +137,9 @@ export function describeTlsError(err: { code?: string; message?: string }, plan:
   const msg = err.message ?? '';
   const root = plan?.rootcert ? `the root certificate in ${plan.rootcert}` : 'no root certificate';
   if (/does not support SSL/i.test(msg)) return `the server does not accept TLS, but sslmode=${plan?.mode ?? 'require'} requires it`;
-  if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY_LEAF|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE|CERT_CHAIN_TOO_LONG|INVALID_CA/.test(code)) {
+  if (
+    /SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY_LEAF|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE|CERT_CHAIN_TOO_LONG|INVALID_CA/.test(code)
+  ) {
     return `server certificate not trusted (${msg}; checked against ${root}): set sslrootcert (or PGSSLROOTCERT) to the CA that signed it`;
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {

@@ -38,15 +38,40 @@ export interface Target {
 
 /** libpq's environment variables and the keywords they stand for (libpq-envars). */
 const ENV_KEYWORDS: Record<string, string> = {
-  PGHOST: 'host', PGHOSTADDR: 'hostaddr', PGPORT: 'port', PGDATABASE: 'dbname', PGUSER: 'user',
-  PGPASSWORD: 'password', PGPASSFILE: 'passfile', PGSERVICE: 'service', PGOPTIONS: 'options', PGAPPNAME: 'application_name',
-  PGSSLMODE: 'sslmode', PGREQUIRESSL: 'requiressl', PGSSLCERT: 'sslcert', PGSSLKEY: 'sslkey', PGSSLROOTCERT: 'sslrootcert',
-  PGSSLCRL: 'sslcrl', PGSSLCRLDIR: 'sslcrldir', PGSSLSNI: 'sslsni', PGSSLNEGOTIATION: 'sslnegotiation',
-  PGSSLMINPROTOCOLVERSION: 'ssl_min_protocol_version', PGSSLMAXPROTOCOLVERSION: 'ssl_max_protocol_version',
-  PGCONNECT_TIMEOUT: 'connect_timeout', PGCLIENTENCODING: 'client_encoding', PGTARGETSESSIONATTRS: 'target_session_attrs',
-  PGGSSENCMODE: 'gssencmode', PGREQUIREAUTH: 'require_auth', PGCHANNELBINDING: 'channel_binding', PGKRBSRVNAME: 'krbsrvname',
-  PGGSSLIB: 'gsslib', PGSSLCERTMODE: 'sslcertmode', PGLOADBALANCEHOSTS: 'load_balance_hosts', PGREQUIREPEER: 'requirepeer',
-  PGSSLCOMPRESSION: 'sslcompression', PGGSSDELEGATION: 'gssdelegation',
+  PGHOST: 'host',
+  PGHOSTADDR: 'hostaddr',
+  PGPORT: 'port',
+  PGDATABASE: 'dbname',
+  PGUSER: 'user',
+  PGPASSWORD: 'password',
+  PGPASSFILE: 'passfile',
+  PGSERVICE: 'service',
+  PGOPTIONS: 'options',
+  PGAPPNAME: 'application_name',
+  PGSSLMODE: 'sslmode',
+  PGREQUIRESSL: 'requiressl',
+  PGSSLCERT: 'sslcert',
+  PGSSLKEY: 'sslkey',
+  PGSSLROOTCERT: 'sslrootcert',
+  PGSSLCRL: 'sslcrl',
+  PGSSLCRLDIR: 'sslcrldir',
+  PGSSLSNI: 'sslsni',
+  PGSSLNEGOTIATION: 'sslnegotiation',
+  PGSSLMINPROTOCOLVERSION: 'ssl_min_protocol_version',
+  PGSSLMAXPROTOCOLVERSION: 'ssl_max_protocol_version',
+  PGCONNECT_TIMEOUT: 'connect_timeout',
+  PGCLIENTENCODING: 'client_encoding',
+  PGTARGETSESSIONATTRS: 'target_session_attrs',
+  PGGSSENCMODE: 'gssencmode',
+  PGREQUIREAUTH: 'require_auth',
+  PGCHANNELBINDING: 'channel_binding',
+  PGKRBSRVNAME: 'krbsrvname',
+  PGGSSLIB: 'gsslib',
+  PGSSLCERTMODE: 'sslcertmode',
+  PGLOADBALANCEHOSTS: 'load_balance_hosts',
+  PGREQUIREPEER: 'requirepeer',
+  PGSSLCOMPRESSION: 'sslcompression',
+  PGGSSDELEGATION: 'gssdelegation',
 };
 
 /** True when nothing names a server, so the embedded default applies. */
@@ -99,7 +124,13 @@ export function fromParams(explicit: ConnParams, source: TargetSource, env: Node
     throw err;
   }
 
-  const config: ClientConfig = { host: dial, port, user, database, ssl: tls.mode === 'require' || tls.mode.startsWith('verify') ? { ...tls.attempts[0] } : false };
+  const config: ClientConfig = {
+    host: dial,
+    port,
+    user,
+    database,
+    ssl: tls.mode === 'require' || tls.mode.startsWith('verify') ? { ...tls.attempts[0] } : false,
+  };
   if (p.password !== undefined) config.password = p.password;
   if (p.options) config.options = p.options;
   if (p.sslnegotiation === 'direct') (config as { sslnegotiation?: string }).sslnegotiation = 'direct';
@@ -113,7 +144,8 @@ export function fromParams(explicit: ConnParams, source: TargetSource, env: Node
   }
   if (p.keepalives_idle !== undefined) {
     const s = Number(p.keepalives_idle);
-    if (!Number.isInteger(s) || s < 0) throw new UsageError(`invalid keepalives_idle value in ${source}: "${p.keepalives_idle}" (whole seconds)`);
+    if (!Number.isInteger(s) || s < 0)
+      throw new UsageError(`invalid keepalives_idle value in ${source}: "${p.keepalives_idle}" (whole seconds)`);
     libpq.keepAliveDelayMs = s * 1000;
   }
   return { source, config, database, display, libpq };
@@ -128,7 +160,8 @@ export function withDatabase(target: Target, database: string): Target {
 /** Values libpq would reject, and promises pgharden cannot keep: refused before any connection. */
 function checkValues(p: ConnParams, source: string): void {
   for (const key of ['host', 'hostaddr', 'port'] as const) {
-    if (p[key]?.includes(',')) throw new UsageError(`${source}: pgharden connects to one server at a time; ${key} lists several (name one)`);
+    if (p[key]?.includes(','))
+      throw new UsageError(`${source}: pgharden connects to one server at a time; ${key} lists several (name one)`);
   }
   const allowed: Record<string, string[]> = {
     target_session_attrs: ['any'],

@@ -59,7 +59,10 @@ export function parseValue(meta: ParamMeta, raw: string | number | boolean): Par
       const stored = storedListText(kind, String(raw));
       return stored !== null
         ? { ok: true, canonical: stored }
-        : { ok: false, error: `${shown(raw)} is not a valid list for ${meta.name}: separate names with commas, double-quote a name that holds commas, spaces or capitals ("My Schema")` };
+        : {
+            ok: false,
+            error: `${shown(raw)} is not a valid list for ${meta.name}: separate names with commas, double-quote a name that holds commas, spaces or capitals ("My Schema")`,
+          };
     }
     default:
       return parseNumber(meta, text, raw);
@@ -76,7 +79,10 @@ function parseNumber(meta: ParamMeta, text: string, raw: unknown): Parsed {
     const table = base?.family === 'memory' ? MEMORY_UNITS : base?.family === 'time' ? TIME_UNITS : null;
     if (!base || !table) return { ok: false, error: `${meta.name} takes no unit, but ${shown(raw)} has one` };
     if (!(given in table)) {
-      return { ok: false, error: `${shown(raw)}: unit "${given}" is not valid for ${meta.name}; valid units: ${Object.keys(table).join(', ')} (case matters)` };
+      return {
+        ok: false,
+        error: `${shown(raw)}: unit "${given}" is not valid for ${meta.name}; valid units: ${Object.keys(table).join(', ')} (case matters)`,
+      };
     }
     value = (value * table[given]) / base.factor;
   }

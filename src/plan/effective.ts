@@ -29,7 +29,13 @@ export function effectiveFor(state: DatabaseState, role: string, name: string): 
 }
 
 /** The SQL that removes a role-level value, for messages that tell the DBA what to run. */
-export function roleOverrideFix(role: string, scope: 'in-database' | 'all-databases', name: string, database: string, q: (s: string) => string): string {
+export function roleOverrideFix(
+  role: string,
+  scope: 'in-database' | 'all-databases',
+  name: string,
+  database: string,
+  q: (s: string) => string,
+): string {
   return scope === 'in-database'
     ? `ALTER ROLE ${q(role)} IN DATABASE ${q(database)} RESET ${name};`
     : `ALTER ROLE ${q(role)} RESET ${name};`;

@@ -67,17 +67,32 @@ export const restoreSql = (db: string, name: string, value: string | null, role?
 
 export class SetOperation implements Operation {
   readonly kind = 'set';
-  constructor(readonly name: string, readonly before: string | null, readonly after: string) {}
-  forwardSql(db: string) { return setSql(db, this.name, this.after); }
-  inverseSql(db: string) { return restoreSql(db, this.name, this.before); }
+  constructor(
+    readonly name: string,
+    readonly before: string | null,
+    readonly after: string,
+  ) {}
+  forwardSql(db: string) {
+    return setSql(db, this.name, this.after);
+  }
+  inverseSql(db: string) {
+    return restoreSql(db, this.name, this.before);
+  }
 }
 
 export class ResetOperation implements Operation {
   readonly kind = 'reset';
   readonly after = null;
-  constructor(readonly name: string, readonly before: string) {}
-  forwardSql(db: string) { return resetSql(db, this.name); }
-  inverseSql(db: string) { return setSql(db, this.name, this.before); }
+  constructor(
+    readonly name: string,
+    readonly before: string,
+  ) {}
+  forwardSql(db: string) {
+    return resetSql(db, this.name);
+  }
+  inverseSql(db: string) {
+    return setSql(db, this.name, this.before);
+  }
 }
 
 export class ConnectionLimitOperation implements Operation {
@@ -89,25 +104,46 @@ export class ConnectionLimitOperation implements Operation {
     this.before = String(before);
     this.after = String(after);
   }
-  forwardSql(db: string) { return connectionLimitSql(db, Number(this.after)); }
-  inverseSql(db: string) { return connectionLimitSql(db, Number(this.before)); }
+  forwardSql(db: string) {
+    return connectionLimitSql(db, Number(this.after));
+  }
+  inverseSql(db: string) {
+    return connectionLimitSql(db, Number(this.before));
+  }
 }
 
 /** A declared role value: ALTER ROLE r IN DATABASE d SET name = after; the inverse puts back the role's own prior entry. */
 export class RoleSetOperation implements Operation {
   readonly kind = 'role_set';
-  constructor(readonly role: string, readonly name: string, readonly before: string | null, readonly after: string) {}
-  forwardSql(db: string) { return setSql(db, this.name, this.after, this.role); }
-  inverseSql(db: string) { return restoreSql(db, this.name, this.before, this.role); }
+  constructor(
+    readonly role: string,
+    readonly name: string,
+    readonly before: string | null,
+    readonly after: string,
+  ) {}
+  forwardSql(db: string) {
+    return setSql(db, this.name, this.after, this.role);
+  }
+  inverseSql(db: string) {
+    return restoreSql(db, this.name, this.before, this.role);
+  }
 }
 
 /** A role value the policy removes (`null`): ALTER ROLE r IN DATABASE d RESET name. */
 export class RoleResetOperation implements Operation {
   readonly kind = 'role_reset';
   readonly after = null;
-  constructor(readonly role: string, readonly name: string, readonly before: string) {}
-  forwardSql(db: string) { return resetSql(db, this.name, this.role); }
-  inverseSql(db: string) { return setSql(db, this.name, this.before, this.role); }
+  constructor(
+    readonly role: string,
+    readonly name: string,
+    readonly before: string,
+  ) {}
+  forwardSql(db: string) {
+    return resetSql(db, this.name, this.role);
+  }
+  inverseSql(db: string) {
+    return setSql(db, this.name, this.before, this.role);
+  }
 }
 
 /** How steps and messages name an operation: `statement_timeout`, or `statement_timeout for role reporting`. */
@@ -126,5 +162,13 @@ export interface OperationRecord {
 }
 
 export function toRecord(op: Operation, database: string): OperationRecord {
-  return { kind: op.kind, name: op.name, ...(op.role !== undefined ? { role: op.role } : {}), before: op.before, after: op.after, forward: op.forwardSql(database), inverse: op.inverseSql(database) };
+  return {
+    kind: op.kind,
+    name: op.name,
+    ...(op.role !== undefined ? { role: op.role } : {}),
+    before: op.before,
+    after: op.after,
+    forward: op.forwardSql(database),
+    inverse: op.inverseSql(database),
+  };
 }

@@ -7,10 +7,27 @@ import { toolSafetyFindings } from './tool-safety.js';
 import { planRoles } from './role-plan.js';
 import { declaredRoles, declaredValue, roleValueProblems } from './role-values.js';
 import {
-  connectionLimitFindings, describeValue, notOwnerFinding, notSettableFinding, roleOverrideFindings,
-  hiddenParameterFinding, noEffectFinding, superuserFinding, unknownParameterFinding, workloadFindings, type Finding,
+  connectionLimitFindings,
+  describeValue,
+  notOwnerFinding,
+  notSettableFinding,
+  roleOverrideFindings,
+  hiddenParameterFinding,
+  noEffectFinding,
+  superuserFinding,
+  unknownParameterFinding,
+  workloadFindings,
+  type Finding,
 } from './findings.js';
-import { ConnectionLimitOperation, ResetOperation, SetOperation, storedValue, toRecord, type Operation, type OperationRecord } from './operations.js';
+import {
+  ConnectionLimitOperation,
+  ResetOperation,
+  SetOperation,
+  storedValue,
+  toRecord,
+  type Operation,
+  type OperationRecord,
+} from './operations.js';
 
 export interface PlanRow {
   setting: string;
@@ -64,8 +81,14 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
     };
     rows.push(row);
 
-    if (!meta && !name.includes('.')) { findings.push(hiddenParameterFinding(name) ?? unknownParameterFinding(name, state.settings.keys())); continue; }
-    if (meta && !DATABASE_SETTABLE.has(meta.context)) { findings.push(notSettableFinding(name, meta.context)); continue; }
+    if (!meta && !name.includes('.')) {
+      findings.push(hiddenParameterFinding(name) ?? unknownParameterFinding(name, state.settings.keys()));
+      continue;
+    }
+    if (meta && !DATABASE_SETTABLE.has(meta.context)) {
+      findings.push(notSettableFinding(name, meta.context));
+      continue;
+    }
     if (meta?.context === 'superuser' && !state.me.canSet[name]) findings.push(superuserFinding(name, state));
     const noEffect = noEffectFinding(name);
     if (noEffect) findings.push(noEffect);
@@ -78,7 +101,10 @@ export function buildPlan(state: DatabaseState, policy: Policy): Plan {
     // Custom (extension) parameters such as `myapp.flag` are unknown to pg_settings and stored as text.
     const parse = (v: string | number | boolean) => (meta ? parseValue(meta, v) : ({ ok: true, canonical: String(v) } as const));
     const wanted = parse(raw);
-    if (!wanted.ok) { valueProblems.push(`settings.${name}: ${wanted.error}`); continue; }
+    if (!wanted.ok) {
+      valueProblems.push(`settings.${name}: ${wanted.error}`);
+      continue;
+    }
     targets[name] = String(raw);
     const have = current === null ? null : parse(current);
     const same = have?.ok === true && have.canonical === wanted.canonical;
@@ -143,5 +169,13 @@ export function planSql(plan: Plan): { forward: string[]; rollback: string[]; re
 /** The plan as plain data, for --json, the run directory and the journal. */
 export function planData(plan: Plan) {
   const { forward, rollback, records } = planSql(plan);
-  return { database: plan.database, blocked: plan.blocked, rows: plan.rows, operations: records, forwardSql: forward, rollbackSql: rollback, findings: plan.findings };
+  return {
+    database: plan.database,
+    blocked: plan.blocked,
+    rows: plan.rows,
+    operations: records,
+    forwardSql: forward,
+    rollbackSql: rollback,
+    findings: plan.findings,
+  };
 }

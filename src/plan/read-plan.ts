@@ -14,7 +14,8 @@ export async function readPlan(ctx: StageContext, client: Client): Promise<{ sta
   addFindings(plan, await serverValueFindings(client, state, plan));
   if (state.server.versionNum < MIN_SERVER_VERSION) {
     plan.findings.unshift({
-      severity: 'blocking', code: 'server-version',
+      severity: 'blocking',
+      code: 'server-version',
       message: `PostgreSQL ${state.server.version} is older than 13, which pgharden does not support (it is past end of life).`,
     });
     plan.blocked = true;

@@ -30,7 +30,9 @@ function priorValuesGuard(records: OperationRecord[]): string[] {
   const values = records.filter((r) => r.kind !== 'connection_limit');
   const limit = records.find((r) => r.kind === 'connection_limit');
   if (!values.length && !limit) return [];
-  const rows = values.map((r) => `(${quoteLiteral(r.role ?? '')}, ${quoteLiteral(r.name)}, ${r.before === null ? 'NULL' : quoteLiteral(r.before)})`);
+  const rows = values.map(
+    (r) => `(${quoteLiteral(r.role ?? '')}, ${quoteLiteral(r.name)}, ${r.before === null ? 'NULL' : quoteLiteral(r.before)})`,
+  );
   const lines = [
     '-- Refuse unless the database still holds the values captured when this pair was rendered: the',
     '-- rollback restores exactly those (render again for another database or after a change).',
@@ -80,7 +82,10 @@ function priorValuesGuard(records: OperationRecord[]): string[] {
  */
 export function renderMigration(plan: Plan, policy: Policy, name: string): RenderedMigration {
   const { forward, rollback, records } = planSql({ ...plan, database: STAND_IN });
-  const captured = records.map((r) => `--   ${r.role === undefined ? '' : `role ${r.role}: `}${r.name}: ${r.before === null ? '(not set at database level)' : r.before}`);
+  const captured = records.map(
+    (r) =>
+      `--   ${r.role === undefined ? '' : `role ${r.role}: `}${r.name}: ${r.before === null ? '(not set at database level)' : r.before}`,
+  );
   const head = (file: string, what: string, runner: string) => [
     `-- ${file}: ${what}`,
     `-- Rendered by \`pgharden render\` from policy ${policy.source}. Do not edit: render again.`,
@@ -90,7 +95,12 @@ export function renderMigration(plan: Plan, policy: Policy, name: string): Rende
   ];
   const body = (statements: string[]) => ['BEGIN;', "SET LOCAL lock_timeout = '5s';", ...statements.map(withDbname), 'COMMIT;'];
   return {
-    forward: [...head(`${name}.sql`, 'security hardening (runbook TICKET-010)', 'up'), '', ...body([...priorValuesGuard(records), ...forward]), ''].join('\n'),
+    forward: [
+      ...head(`${name}.sql`, 'security hardening (runbook TICKET-010)', 'up'),
+      '',
+      ...body([...priorValuesGuard(records), ...forward]),
+      '',
+    ].join('\n'),
     rollback: [
       ...head(`${name}_rollback.sql`, 'restore the values captured before the hardening', 'down'),
       '-- Captured values (the forward file refuses to run unless these are still the values before it):',

@@ -30,7 +30,8 @@ export function planRoles(state: DatabaseState, policy: Policy, declared: Declar
   const db = state.database.name;
   if (declared.length && !state.me.superuser && !state.me.createRole) {
     out.findings.push({
-      severity: 'blocking', code: 'role-privilege',
+      severity: 'blocking',
+      code: 'role-privilege',
       message: `${state.me.user} is neither a superuser nor has CREATEROLE: ALTER ROLE … IN DATABASE ${db} SET (the policy's roles:) needs one of them.`,
       fix: 'apply as a superuser, or as a role with CREATEROLE (PostgreSQL 16+: and ADMIN OPTION on each role named)',
     });
@@ -39,7 +40,9 @@ export function planRoles(state: DatabaseState, policy: Policy, declared: Declar
     const role = state.roles.find((r) => r.name === d.role);
     if (!role) {
       out.findings.push({
-        severity: 'blocking', code: 'role-missing', roles: [d.role],
+        severity: 'blocking',
+        code: 'role-missing',
+        roles: [d.role],
         message: `roles.${d.role}: there is no role ${d.role} on this server, so its values cannot be set.`,
         fix: `CREATE ROLE ${quoteIdent(d.role)} …; or remove it from roles:`,
       });
@@ -47,14 +50,18 @@ export function planRoles(state: DatabaseState, policy: Policy, declared: Declar
     }
     if (!role.canLogin) {
       out.findings.push({
-        severity: 'advisory', code: 'group-role', roles: [d.role],
+        severity: 'advisory',
+        code: 'group-role',
+        roles: [d.role],
         message: `role ${d.role} cannot log in: values set on it apply to sessions that log in as ${d.role} only; its members inherit none of them (nor does SET ROLE apply them).`,
         fix: 'declare the login roles that run the work instead',
       });
     }
     if (d.expiry === 'expired') {
       out.findings.push({
-        severity: 'advisory', code: 'exception-expired', roles: [d.role],
+        severity: 'advisory',
+        code: 'exception-expired',
+        roles: [d.role],
         message: `roles.${d.role}: the exception expired on ${d.expires}; verify fails until it is renewed (expires:) or removed.`,
       });
     }
@@ -63,24 +70,43 @@ export function planRoles(state: DatabaseState, policy: Policy, declared: Declar
   return out;
 }
 
-function planOne(state: DatabaseState, out: RolePlan, role: string, name: string, raw: string | number | boolean | null, db: string): PlanRow {
+function planOne(
+  state: DatabaseState,
+  out: RolePlan,
+  role: string,
+  name: string,
+  raw: string | number | boolean | null,
+  db: string,
+): PlanRow {
   const meta = state.settings.get(name);
   const current = state.roleSettings.find((r) => r.role === role && r.scope === 'in-database' && r.name === name)?.value ?? null;
   const effective = effectiveFor(state, role, name);
   const label = `${name} for role ${role}`;
   const row: PlanRow = {
-    setting: label, role,
+    setting: label,
+    role,
     databaseValue: describeValue(state, name, current),
-    effective: describeValue(state, name, effective.value), effectiveFrom: effective.from,
-    target: raw === null ? null : String(raw), action: 'blocked',
+    effective: describeValue(state, name, effective.value),
+    effectiveFrom: effective.from,
+    target: raw === null ? null : String(raw),
+    action: 'blocked',
   };
-  const block = (f: Finding | null) => { if (f) out.findings.push({ ...f, setting: label, roles: [role] }); return row; };
+  const block = (f: Finding | null) => {
+    if (f) out.findings.push({ ...f, setting: label, roles: [role] });
+    return row;
+  };
 
   if (!meta && !name.includes('.')) return block(hiddenParameterFinding(name) ?? unknownParameterFinding(name));
   if (meta && !ROLE_SETTABLE.has(meta.context)) return block(notSettableFinding(name, meta.context));
   if (meta?.context === 'superuser' && !state.me.superuser) {
     // ALTER ROLE … SET of a superuser-context parameter needs a superuser (or, PG15+, SET on it, as for databases).
-    if (!state.me.canSet[name]) return block({ severity: 'blocking', code: 'superuser-privilege', message: `${name} has context superuser: only a superuser (or a role granted SET on it) may set it for role ${role}.`, fix: `GRANT SET ON PARAMETER ${name} TO ${quoteIdent(state.me.user)};` });
+    if (!state.me.canSet[name])
+      return block({
+        severity: 'blocking',
+        code: 'superuser-privilege',
+        message: `${name} has context superuser: only a superuser (or a role granted SET on it) may set it for role ${role}.`,
+        fix: `GRANT SET ON PARAMETER ${name} TO ${quoteIdent(state.me.user)};`,
+      });
   }
   if (raw === null) {
     row.action = current === null ? 'none' : 'reset';
@@ -89,7 +115,10 @@ function planOne(state: DatabaseState, out: RolePlan, role: string, name: string
   }
   const parse = (v: string | number | boolean) => (meta ? parseValue(meta, v) : ({ ok: true, canonical: String(v) } as const));
   const wanted = parse(raw);
-  if (!wanted.ok) { out.problems.push(`roles.${role}.settings.${name}: ${wanted.error}`); return row; }
+  if (!wanted.ok) {
+    out.problems.push(`roles.${role}.settings.${name}: ${wanted.error}`);
+    return row;
+  }
   const have = current === null ? null : parse(current);
   const same = have?.ok === true && have.canonical === wanted.canonical;
   row.action = same ? 'none' : 'set';

@@ -96,8 +96,11 @@ export function declaredRoles(state: DatabaseState, policy: Policy, now = new Da
 export function roleValueProblems(declared: DeclaredRole[], policy: Policy): string[] {
   return declared
     .filter((d) => d.looser.length && !d.reason)
-    .map((d) => `roles.${d.role}: ${d.looser.map((n) => `${n} = ${String(d.settings[n])}`).join(', ')} is looser than the database target ` +
-      `(${d.looser.map((n) => `${n} = ${String(policy.settings[n])}`).join(', ')}); an exception needs reason: (who needs it and the ticket)`);
+    .map(
+      (d) =>
+        `roles.${d.role}: ${d.looser.map((n) => `${n} = ${String(d.settings[n])}`).join(', ')} is looser than the database target ` +
+        `(${d.looser.map((n) => `${n} = ${String(policy.settings[n])}`).join(', ')}); an exception needs reason: (who needs it and the ticket)`,
+    );
 }
 
 /** The declared value of `name` for `role` (undefined: not declared; null: declared RESET). */

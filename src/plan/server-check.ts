@@ -26,8 +26,13 @@ const PRIVILEGE = new Set(['42501']);
  * stops before it records a run or a backup.
  */
 export async function serverValueFindings(client: Client, state: DatabaseState, plan: Plan): Promise<Finding[]> {
-  const toTry = plan.operations.filter((op) => (op.kind === 'set' || op.kind === 'role_set') && op.after !== null && !NOT_TRIED.has(op.name) &&
-    ['string', 'enum', undefined].includes(state.settings.get(op.name)?.vartype));
+  const toTry = plan.operations.filter(
+    (op) =>
+      (op.kind === 'set' || op.kind === 'role_set') &&
+      op.after !== null &&
+      !NOT_TRIED.has(op.name) &&
+      ['string', 'enum', undefined].includes(state.settings.get(op.name)?.vartype),
+  );
   const findings: Finding[] = [];
   if (toTry.length) {
     await client.query('BEGIN');
@@ -42,7 +47,9 @@ export async function serverValueFindings(client: Client, state: DatabaseState, 
           const e = err as { code?: string; message?: string; detail?: string };
           if (!PRIVILEGE.has(e.code ?? '')) {
             findings.push({
-              severity: 'blocking', code: 'invalid-value', setting: operationLabel(op),
+              severity: 'blocking',
+              code: 'invalid-value',
+              setting: operationLabel(op),
               message: `the server rejects ${op.name} = ${shown(op.after)}: ${clip(e.message ?? '')}${e.detail ? ` (${clip(e.detail)})` : ''} [SQLSTATE ${e.code}]`,
               fix: fixFor(op.name),
             });
@@ -63,12 +70,19 @@ const clip = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` :
 
 function fixFor(name: string): string {
   switch (name) {
-    case 'timezone': return "use a name from pg_timezone_names (SELECT name FROM pg_timezone_names), e.g. 'UTC' or 'Europe/Paris'";
-    case 'datestyle': return "an output style and/or an order: 'ISO, MDY', 'ISO, DMY', 'SQL, DMY', 'German' …";
-    case 'lc_messages': case 'lc_monetary': case 'lc_numeric': case 'lc_time':
-      return 'a locale the server\'s operating system has (locale -a on the server), e.g. \'C\' or \'en_US.UTF-8\'';
-    case 'default_text_search_config': return "a configuration from SELECT cfgname FROM pg_ts_config, schema-qualified, e.g. 'pg_catalog.english'";
-    default: return `correct or remove settings.${name}`;
+    case 'timezone':
+      return "use a name from pg_timezone_names (SELECT name FROM pg_timezone_names), e.g. 'UTC' or 'Europe/Paris'";
+    case 'datestyle':
+      return "an output style and/or an order: 'ISO, MDY', 'ISO, DMY', 'SQL, DMY', 'German' …";
+    case 'lc_messages':
+    case 'lc_monetary':
+    case 'lc_numeric':
+    case 'lc_time':
+      return "a locale the server's operating system has (locale -a on the server), e.g. 'C' or 'en_US.UTF-8'";
+    case 'default_text_search_config':
+      return "a configuration from SELECT cfgname FROM pg_ts_config, schema-qualified, e.g. 'pg_catalog.english'";
+    default:
+      return `correct or remove settings.${name}`;
   }
 }
 
@@ -84,9 +98,13 @@ async function missingSchemaFindings(client: Client, plan: Plan): Promise<Findin
   );
   if (!rows.length) return [];
   const missing = rows.map((r) => r.name);
-  return [{
-    severity: 'advisory', code: 'search-path-missing-schema', setting: 'search_path',
-    message: `search_path names ${missing.length === 1 ? 'a schema that does' : 'schemas that do'} not exist in ${plan.database}: ${missing.slice(0, 10).map(shown).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}; sessions skip ${missing.length === 1 ? 'it' : 'them'} without an error.`,
-    fix: `create ${missing.length === 1 ? 'it' : 'them'} first (CREATE SCHEMA …), or check the spelling (unquoted names are lower-cased; write "MySchema" in double quotes to keep capitals)`,
-  }];
+  return [
+    {
+      severity: 'advisory',
+      code: 'search-path-missing-schema',
+      setting: 'search_path',
+      message: `search_path names ${missing.length === 1 ? 'a schema that does' : 'schemas that do'} not exist in ${plan.database}: ${missing.slice(0, 10).map(shown).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}; sessions skip ${missing.length === 1 ? 'it' : 'them'} without an error.`,
+      fix: `create ${missing.length === 1 ? 'it' : 'them'} first (CREATE SCHEMA …), or check the spelling (unquoted names are lower-cased; write "MySchema" in double quotes to keep capitals)`,
+    },
+  ];
 }

@@ -27,8 +27,11 @@ function readOnlyFindings(state: DatabaseState, targets: Record<string, string>)
     const parsed = meta && targets[name] !== undefined ? parseValue(meta, targets[name]) : null;
     if (!parsed?.ok || parsed.canonical !== 'on') continue;
     findings.push({
-      severity: 'advisory', code: 'read-only-sessions', setting: name,
-      message: `${name} = on makes every new session of ${state.database.name} read-only: every INSERT, UPDATE, DDL and ALTER fails with SQLSTATE 25006 ` +
+      severity: 'advisory',
+      code: 'read-only-sessions',
+      setting: name,
+      message:
+        `${name} = on makes every new session of ${state.database.name} read-only: every INSERT, UPDATE, DDL and ALTER fails with SQLSTATE 25006 ` +
         `("cannot execute … in a read-only transaction") — applications, migrations and a DBA's psql alike. pgharden's own sessions turn it off for themselves so that they can still record, verify and roll back; nothing else does.`,
       fix: `if a read-only database is not the goal, remove settings.${name}; otherwise writers must run SET default_transaction_read_only = off (or BEGIN READ WRITE)`,
     });
@@ -47,12 +50,17 @@ function searchPathFindings(targets: Record<string, string>): Finding[] {
   const at = path.indexOf('pg_catalog');
   const before = at < 0 ? [] : path.slice(0, at);
   if (!before.length) return [];
-  return [{
-    severity: 'advisory', code: 'search-path-shadows-catalog', setting: 'search_path',
-    message: `search_path lists ${before.slice(0, 5).map(shown).join(', ')}${before.length > 5 ? ` and ${before.length - 5} more` : ''} before pg_catalog: objects there take precedence over built-in tables, functions and operators ` +
-      `for every session, including pgharden's own reads of pg_settings and pg_stat_activity (whoever can create objects there can change what they return).`,
-    fix: `put pg_catalog first, or leave it out (it is then searched first implicitly): search_path: ${shown(listText(['pg_catalog', ...path.filter((s) => s !== 'pg_catalog')]).text)}`,
-  }];
+  return [
+    {
+      severity: 'advisory',
+      code: 'search-path-shadows-catalog',
+      setting: 'search_path',
+      message:
+        `search_path lists ${before.slice(0, 5).map(shown).join(', ')}${before.length > 5 ? ` and ${before.length - 5} more` : ''} before pg_catalog: objects there take precedence over built-in tables, functions and operators ` +
+        `for every session, including pgharden's own reads of pg_settings and pg_stat_activity (whoever can create objects there can change what they return).`,
+      fix: `put pg_catalog first, or leave it out (it is then searched first implicitly): search_path: ${shown(listText(['pg_catalog', ...path.filter((s) => s !== 'pg_catalog')]).text)}`,
+    },
+  ];
 }
 
 /**
@@ -78,10 +86,15 @@ function shortTimeoutFindings(state: DatabaseState, targets: Record<string, stri
     const ms = parsed.ok ? toMilliseconds(meta, parsed.canonical) : null;
     if (!ms || ms <= 0 || ms >= floor) continue;
     findings.push({
-      severity: 'advisory', code: 'short-timeout-for-own-role', setting: name, roles: [me],
-      message: `${name} = ${formatDuration(ms)} also applies to ${me}, the role pgharden connects as. pgharden's own sessions set their own ${name}, ` +
+      severity: 'advisory',
+      code: 'short-timeout-for-own-role',
+      setting: name,
+      roles: [me],
+      message:
+        `${name} = ${formatDuration(ms)} also applies to ${me}, the role pgharden connects as. pgharden's own sessions set their own ${name}, ` +
         `but psql and other tools run as ${me} — what a DBA uses to look into an incident or roll back by hand — would be cut off after ${formatDuration(ms)}.`,
-      fix: `raise it where it is needed, for one session: SET ${name} = ${quoteLiteral(name.startsWith('idle') || name === 'transaction_timeout' ? '0' : '5min')}; ` +
+      fix:
+        `raise it where it is needed, for one session: SET ${name} = ${quoteLiteral(name.startsWith('idle') || name === 'transaction_timeout' ? '0' : '5min')}; ` +
         `(a role-level value, ALTER ROLE … SET, would also work but exempts the role from the hardening, which verify then reports)`,
     });
   }

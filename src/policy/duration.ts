@@ -1,7 +1,13 @@
 /** Durations and shares as written in a policy or on the command line: `25s`, `500ms`, `5m`, `80%`. */
 
 const DURATION_UNITS_MS: Record<string, number> = {
-  ms: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000,
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
 };
 
 /** Milliseconds, or null when `text` is not a duration with a unit. */

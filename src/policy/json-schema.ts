@@ -16,7 +16,8 @@ export function policyJsonSchema(): Record<string, unknown> {
     $schema: schema.$schema,
     $id: 'https://github.com/pgharden/pgharden/policies/policy.schema.json',
     title: 'pgharden policy',
-    description: 'Database-level settings, connection limit, alert thresholds and rollback triggers applied by pgharden. Setting values are checked against pg_settings by `pgharden policy validate --db URL`.',
+    description:
+      'Database-level settings, connection limit, alert thresholds and rollback triggers applied by pgharden. Setting values are checked against pg_settings by `pgharden policy validate --db URL`.',
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };
 }

@@ -14,15 +14,15 @@ export const DEFAULT_POLICY = 'ticket-010';
 
 /** Load and validate a policy: a built-in name (`ticket-010`) or a YAML file path. */
 export async function loadPolicy(source: string = DEFAULT_POLICY): Promise<Policy> {
-  const file = /^[a-z0-9-]+$/.test(source) && !source.endsWith('.yaml')
-    ? path.join(BUILTIN_POLICIES_DIR, `${source}.yaml`)
-    : source;
+  const file = /^[a-z0-9-]+$/.test(source) && !source.endsWith('.yaml') ? path.join(BUILTIN_POLICIES_DIR, `${source}.yaml`) : source;
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new PolicyError(`cannot read policy ${source}: ${missing ? `no such file; the built-in policies are: ${builtinPolicies().join(', ')}` : (err as Error).message}`);
+    throw new PolicyError(
+      `cannot read policy ${source}: ${missing ? `no such file; the built-in policies are: ${builtinPolicies().join(', ')}` : (err as Error).message}`,
+    );
   }
   return parsePolicy(text, source);
 }
@@ -30,7 +30,11 @@ export async function loadPolicy(source: string = DEFAULT_POLICY): Promise<Polic
 /** The names `--policy` accepts besides a file path. */
 export function builtinPolicies(): string[] {
   try {
-    return fsSync.readdirSync(BUILTIN_POLICIES_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
+    return fsSync
+      .readdirSync(BUILTIN_POLICIES_DIR)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.slice(0, -'.yaml'.length))
+      .sort();
   } catch {
     return [DEFAULT_POLICY];
   }
@@ -63,7 +67,10 @@ function toPlainData(doc: YAML.Document, source: string): unknown {
   const problems: string[] = [];
   YAML.visit(doc, {
     Pair(_, pair) {
-      if (YAML.isCollection(pair.key)) problems.push(`${source}: a key must be a plain name, not a ${YAML.isMap(pair.key) ? 'map' : 'list'} (${String(pair.key).slice(0, 40)})`);
+      if (YAML.isCollection(pair.key))
+        problems.push(
+          `${source}: a key must be a plain name, not a ${YAML.isMap(pair.key) ? 'map' : 'list'} (${String(pair.key).slice(0, 40)})`,
+        );
     },
   });
   if (!problems.length) {
@@ -71,11 +78,13 @@ function toPlainData(doc: YAML.Document, source: string): unknown {
       return doc.toJS({ maxAliasCount: MAX_ALIASES });
     } catch (err) {
       const message = (err as Error).message;
-      problems.push(/excessive alias count/i.test(message)
-        ? `${source}: aliases expand to too much data (more than ${MAX_ALIASES} alias expansions: a YAML "billion laughs"?)`
-        : /unresolved alias/i.test(message)
-          ? `${source}: ${message.replace(/^Unresolved alias/, 'an alias (*name) refers to no anchor (&name)')}`
-          : `${source}: ${message}`);
+      problems.push(
+        /excessive alias count/i.test(message)
+          ? `${source}: aliases expand to too much data (more than ${MAX_ALIASES} alias expansions: a YAML "billion laughs"?)`
+          : /unresolved alias/i.test(message)
+            ? `${source}: ${message.replace(/^Unresolved alias/, 'an alias (*name) refers to no anchor (&name)')}`
+            : `${source}: ${message}`,
+      );
     }
   }
   throw new PolicyError(`policy ${source} is not valid YAML:\n  ${problems.join('\n  ')}`, problems);
@@ -86,8 +95,10 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const at = clip(issue.path.map(String).join('.')) || '(top level)';
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeys(issue.path);
-    return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => clip(JSON.stringify(k)) + keyHint(k, issue.path, allowed)).join(', ')}` +
-      (allowed.length ? `; allowed keys: ${allowed.join(', ')}` : '');
+    return (
+      `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => clip(JSON.stringify(k)) + keyHint(k, issue.path, allowed)).join(', ')}` +
+      (allowed.length ? `; allowed keys: ${allowed.join(', ')}` : '')
+    );
   }
   if (issue.code === 'invalid_key') {
     return `${at}: not a parameter name — letters, digits, _ and $, with at most one dot for an extension's own (myapp.flag), at most 200 characters`;

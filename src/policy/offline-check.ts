@@ -20,7 +20,9 @@ export function offlineProblems(policy: Policy, major = DEFAULT_MAJOR): string[]
       const near = closest(name, contexts.keys());
       problems.push(`settings.${name}: not a PostgreSQL ${major} parameter${near ? ` (did you mean ${near}?)` : ''}`);
     } else if (!DATABASE_SETTABLE.has(context)) {
-      problems.push(`settings.${name}: context ${context}: a database cannot set it (${name === 'max_connections' ? 'write connection_limit: N instead' : 'postgresql.conf or ALTER SYSTEM'})`);
+      problems.push(
+        `settings.${name}: context ${context}: a database cannot set it (${name === 'max_connections' ? 'write connection_limit: N instead' : 'postgresql.conf or ALTER SYSTEM'})`,
+      );
     }
   }
   return problems;

@@ -6,20 +6,23 @@ import { fromUrl } from '../pg/target.js';
 
 const duration = z
   .string({ error: 'expected a duration such as 25s, 500ms or 5m' })
-  .refine((s) => parseDuration(s) !== null, { error: "not a duration: write a number and a unit (ms, s, m, h), e.g. 25s" })
+  .refine((s) => parseDuration(s) !== null, { error: 'not a duration: write a number and a unit (ms, s, m, h), e.g. 25s' })
   .transform((s) => parseDuration(s)!);
 
 const percent = z
   .string({ error: 'expected a percentage such as 5%' })
-  .refine((s) => parsePercent(s) !== null, { error: "not a percentage: write e.g. 5%" })
+  .refine((s) => parsePercent(s) !== null, { error: 'not a percentage: write e.g. 5%' })
   .transform((s) => parsePercent(s)!);
 
 const severity = z.enum(['critical', 'warning', 'info']);
 
 /** A parameter value: checked later against pg_settings (type, unit, range). null = RESET at database level. */
-const settingValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
-  error: 'expected a string, number, boolean or null (null removes the database-level value); a list such as search_path is one string: "app, public"',
-}).refine((v) => typeof v !== 'string' || !v.includes('\0'), { error: 'contains a NUL character, which PostgreSQL cannot store' });
+const settingValue = z
+  .union([z.string(), z.number(), z.boolean(), z.null()], {
+    error:
+      'expected a string, number, boolean or null (null removes the database-level value); a list such as search_path is one string: "app, public"',
+  })
+  .refine((v) => typeof v !== 'string' || !v.includes('\0'), { error: 'contains a NUL character, which PostgreSQL cannot store' });
 
 /** NAMEDATALEN − 1: PostgreSQL names are at most 63 bytes (a longer name is silently cut, so it would name another database). */
 const MAX_NAME_BYTES = 63;
@@ -45,14 +48,17 @@ const check = z
  * `for`: how long the condition must hold in the exported Prometheus rules; `exclude`: regexes
  * on user, application name and backend type whose sessions never fire the rule.
  */
-const regex = z.string().refine((s) => {
-  try {
-    new RegExp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, { error: 'not a regular expression' });
+const regex = z.string().refine(
+  (s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'not a regular expression' },
+);
 const exclude = z.object({ user: regex.optional(), application: regex.optional(), backend_type: regex.optional() }).strict();
 const alertRule = <T extends z.ZodType<number, string>>(value: T, dflt: { over: string; severity: 'critical' | 'warning' | 'info' }) =>
   z
@@ -65,7 +71,9 @@ const alertRule = <T extends z.ZodType<number, string>>(value: T, dflt: { over: 
       exclude: exclude.optional(),
     })
     .strict()
-    .refine((r) => (r.over === undefined) || (r.warning === undefined && r.critical === undefined), { error: 'write either over: (with severity:) or warning:/critical:, not both' })
+    .refine((r) => r.over === undefined || (r.warning === undefined && r.critical === undefined), {
+      error: 'write either over: (with severity:) or warning:/critical:, not both',
+    })
     .transform((r) => {
       const levels: { severity: 'critical' | 'warning' | 'info'; over: number }[] = [];
       if (r.warning !== undefined) levels.push({ severity: 'warning', over: r.warning });
@@ -95,9 +103,15 @@ const settingsMap = z
 const isoDay = z
   .union([z.string(), z.date()], { error: 'expected a date such as 2027-03-31' })
   .transform((v) => (v instanceof Date ? v.toISOString().slice(0, 10) : v))
-  .refine((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), {
-    error: 'expected a date such as 2027-03-31 (YYYY-MM-DD)',
-  });
+  .refine(
+    (v) =>
+      /^\d{4}-\d{2}-\d{2}$/.test(v) &&
+      !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) &&
+      new Date(`${v}T00:00:00Z`).toISOString().startsWith(v),
+    {
+      error: 'expected a date such as 2027-03-31 (YYYY-MM-DD)',
+    },
+  );
 
 /**
  * A role's declared values in this database (ALTER ROLE r IN DATABASE d SET). Whether a value
@@ -125,15 +139,26 @@ const roleName = z
  * out of the policy hash (estate/plan-hash.ts).
  */
 const poolers = z
-  .array(z.string().min(1, 'must not be empty').superRefine((v, c) => {
-    try {
-      const database = fromUrl(v, '--db', {}).database;
-      if (database !== 'pgbouncer') c.addIssue({ code: 'custom', message: `names database ${JSON.stringify(database)}: a PgBouncer admin console URL names the database pgbouncer (e.g. postgres://admin@pgbouncer-host:6432/pgbouncer)` });
-    } catch (err) {
-      c.addIssue({ code: 'custom', message: `is not a connection string: ${(err as Error).message}` });
-    }
-  }))
-  .transform((list) => Object.defineProperty([...list], 'toJSON', { value: () => list.map((u) => redact(u)), enumerable: false }) as string[]);
+  .array(
+    z
+      .string()
+      .min(1, 'must not be empty')
+      .superRefine((v, c) => {
+        try {
+          const database = fromUrl(v, '--db', {}).database;
+          if (database !== 'pgbouncer')
+            c.addIssue({
+              code: 'custom',
+              message: `names database ${JSON.stringify(database)}: a PgBouncer admin console URL names the database pgbouncer (e.g. postgres://admin@pgbouncer-host:6432/pgbouncer)`,
+            });
+        } catch (err) {
+          c.addIssue({ code: 'custom', message: `is not a connection string: ${(err as Error).message}` });
+        }
+      }),
+  )
+  .transform(
+    (list) => Object.defineProperty([...list], 'toJSON', { value: () => list.map((u) => redact(u)), enumerable: false }) as string[],
+  );
 
 /**
  * The runbook's "low traffic period", checked by `run` before anything changes: peak active
@@ -142,10 +167,16 @@ const poolers = z
  */
 const maxLoad = z
   .object({
-    active_connections: z.union([
-      z.number().int('must be a whole number').min(0, 'must be 0 or more'),
-      z.string().refine((s) => parsePercent(s) !== null, { error: 'write a number of connections (40) or a share of the connection limit (50%)' }),
-    ], { error: 'expected a number of connections (40) or a share of the connection limit (50%)' })
+    active_connections: z
+      .union(
+        [
+          z.number().int('must be a whole number').min(0, 'must be 0 or more'),
+          z.string().refine((s) => parsePercent(s) !== null, {
+            error: 'write a number of connections (40) or a share of the connection limit (50%)',
+          }),
+        ],
+        { error: 'expected a number of connections (40) or a share of the connection limit (50%)' },
+      )
       .transform((v) => (typeof v === 'number' ? { count: v } : { share: parsePercent(v)! }))
       .optional(),
     tps: z.number({ error: 'expected transactions per second, a number' }).positive('must be more than 0').optional(),
@@ -162,10 +193,13 @@ const environment = z
     /** Environments where a `run` of the same policy (content hash) must have passed first. */
     requires: z.array(z.string().min(1)).default([]),
     /** Maintenance window(s), e.g. "Sat 01:00-05:00 Europe/Berlin": apply/run refuse outside unless --outside-window. */
-    window: z.string().superRefine((v, c) => {
-      const parsed = parseWindow(v);
-      if (!parsed.ok) c.addIssue({ code: 'custom', message: parsed.error });
-    }).optional(),
+    window: z
+      .string()
+      .superRefine((v, c) => {
+        const parsed = parseWindow(v);
+        if (!parsed.ok) c.addIssue({ code: 'custom', message: parsed.error });
+      })
+      .optional(),
     /** PgBouncers in front of this environment's database (instead of the policy's poolers:). */
     poolers: poolers.optional(),
     /** The low-traffic gate of this environment (instead of the policy's max_load:). */
@@ -174,14 +208,21 @@ const environment = z
   .strict()
   // The policy is stored in pgharden.runs, run.json and reports: a password in an environment's
   // db must not travel with it. Connecting reads `db` itself; only its JSON form is masked.
-  .transform((e) => Object.defineProperty({ ...e }, 'toJSON', { value: () => ({ ...e, db: redact(e.db), ...(e.poolers ? { poolers: e.poolers.map((u) => redact(u)) } : {}) }), enumerable: false }));
+  .transform((e) =>
+    Object.defineProperty({ ...e }, 'toJSON', {
+      value: () => ({ ...e, db: redact(e.db), ...(e.poolers ? { poolers: e.poolers.map((u) => redact(u)) } : {}) }),
+      enumerable: false,
+    }),
+  );
 
 export const policySchema = z
   .object({
     database: z
       .string()
       .min(1, 'must not be empty')
-      .refine((v) => Buffer.byteLength(v) <= MAX_NAME_BYTES, { error: `is longer than ${MAX_NAME_BYTES} bytes, the longest name PostgreSQL keeps` })
+      .refine((v) => Buffer.byteLength(v) <= MAX_NAME_BYTES, {
+        error: `is longer than ${MAX_NAME_BYTES} bytes, the longest name PostgreSQL keeps`,
+      })
       .refine((v) => !v.includes('\0'), { error: 'contains a NUL character' })
       .optional(),
     settings: settingsMap,
@@ -193,8 +234,14 @@ export const policySchema = z
       .superRefine((envs, z2) => {
         for (const [name, env] of Object.entries(envs)) {
           for (const req of env.requires) {
-            if (!Object.hasOwn(envs, req)) z2.addIssue({ code: 'custom', path: [name, 'requires'], message: `names ${JSON.stringify(req)}, which is not an environment of this policy` });
-            else if (req === name) z2.addIssue({ code: 'custom', path: [name, 'requires'], message: 'an environment cannot require itself' });
+            if (!Object.hasOwn(envs, req))
+              z2.addIssue({
+                code: 'custom',
+                path: [name, 'requires'],
+                message: `names ${JSON.stringify(req)}, which is not an environment of this policy`,
+              });
+            else if (req === name)
+              z2.addIssue({ code: 'custom', path: [name, 'requires'], message: 'an environment cannot require itself' });
           }
         }
       }),

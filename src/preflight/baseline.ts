@@ -12,7 +12,11 @@ export interface Baseline {
   settings: { name: string; setting: string; unit: string | null; source: string; sourcefile: string | null }[];
   /** pg_file_settings rows, or null when this role may not read them. */
   fileSettings: { sourcefile: string; sourceline: number; name: string; setting: string; applied: boolean; error: string | null }[] | null;
-  dbRoleSettings: { dbSettings: DatabaseState['dbSettings']; roleSettings: DatabaseState['roleSettings']; globalSettings: DatabaseState['globalSettings'] };
+  dbRoleSettings: {
+    dbSettings: DatabaseState['dbSettings'];
+    roleSettings: DatabaseState['roleSettings'];
+    globalSettings: DatabaseState['globalSettings'];
+  };
   connectionsByState: Record<string, number>;
   statDatabase: Record<string, number | string | null>;
   statements: DatabaseState['statements'];
@@ -22,7 +26,10 @@ export interface Baseline {
 export async function captureBaseline(client: Client, state: DatabaseState, latencyRuns?: number): Promise<Baseline> {
   const fileSettings = await client
     .query(`SELECT sourcefile, sourceline, name, setting, applied, error FROM pg_file_settings ORDER BY seqno`)
-    .then((r) => r.rows.map((f) => ({ ...f, setting: redactSettingValue(f.name, f.setting) })), () => null);
+    .then(
+      (r) => r.rows.map((f) => ({ ...f, setting: redactSettingValue(f.name, f.setting) })),
+      () => null,
+    );
   // Every column this server version has (sessions_fatal etc. on 14+).
   const stat = await client.query(`SELECT to_jsonb(d) - 'datid' - 'datname' AS row FROM pg_stat_database d WHERE datname = $1`, [
     state.database.name,
@@ -41,8 +48,15 @@ export async function captureBaseline(client: Client, state: DatabaseState, late
     // Secret-named values (primary_conninfo holds the replication password) are kept as `…`.
     settings: [...state.settings.values()].map((s) =>
       s.source === 'client'
-        ? { name: s.name, setting: redactSettingValue(s.name, state.serverValues[s.name]), unit: s.unit, source: 'server (below the tool session\'s own value)', sourcefile: null }
-        : { name: s.name, setting: redactSettingValue(s.name, s.setting), unit: s.unit, source: s.source, sourcefile: s.sourcefile }),
+        ? {
+            name: s.name,
+            setting: redactSettingValue(s.name, state.serverValues[s.name]),
+            unit: s.unit,
+            source: "server (below the tool session's own value)",
+            sourcefile: null,
+          }
+        : { name: s.name, setting: redactSettingValue(s.name, s.setting), unit: s.unit, source: s.source, sourcefile: s.sourcefile },
+    ),
     fileSettings,
     dbRoleSettings: {
       dbSettings: state.dbSettings.map((s) => ({ ...s, value: redactSettingValue(s.name, s.value) })),

@@ -19,14 +19,25 @@ export interface PreflightResult {
 }
 
 /** Findings plus the baseline, stored in the state schema and the run directory. */
-export async function preflight(ctx: StageContext, client: Client, opts: { command?: string; runId?: string; approvedBy?: string } = {}): Promise<PreflightResult> {
+export async function preflight(
+  ctx: StageContext,
+  client: Client,
+  opts: { command?: string; runId?: string; approvedBy?: string } = {},
+): Promise<PreflightResult> {
   const { state, plan } = await readPlan(ctx, client);
   const runId = opts.runId ?? newRunId();
   const runDir = new RunDir(runId, ctx.runsRoot);
   ctx.log.info(`preflight: capturing baseline of ${state.database.name} (settings, connections, statistics, latency probe)…`);
   const baseline = await captureBaseline(client, state, ctx.latencyProbeRuns);
   await ensureStateSchema(client);
-  await createRun(client, { id: runId, command: opts.command ?? 'preflight', database: state.database.name, status: 'preflight', policy: ctx.policy, approvedBy: opts.approvedBy });
+  await createRun(client, {
+    id: runId,
+    command: opts.command ?? 'preflight',
+    database: state.database.name,
+    status: 'preflight',
+    policy: ctx.policy,
+    approvedBy: opts.approvedBy,
+  });
   await saveBaseline(client, runId, baseline.capturedAt, baseline);
   await runDir.write('baseline.json', baseline);
   await runDir.write('plan.json', planData(plan));

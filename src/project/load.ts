@@ -24,7 +24,11 @@ export function loadProject(file: string): Project {
     throw new UsageError(`project file ${file}: cannot read it: ${(err as Error).message}`);
   }
   const doc = YAML.parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) throw invalid(file, doc.errors.map((e) => e.message.split('\n')[0]));
+  if (doc.errors.length)
+    throw invalid(
+      file,
+      doc.errors.map((e) => e.message.split('\n')[0]),
+    );
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 20 }) ?? {};
@@ -32,7 +36,11 @@ export function loadProject(file: string): Project {
     throw invalid(file, [(err as Error).message]);
   }
   const result = projectSchema.safeParse(raw);
-  if (!result.success) throw invalid(file, result.error.issues.map((i) => describe(i, raw)));
+  if (!result.success)
+    throw invalid(
+      file,
+      result.error.issues.map((i) => describe(i, raw)),
+    );
   // A conninfo that cannot be parsed is named here (the file and the key), not later as "--db".
   if (result.data.db !== undefined) {
     try {
@@ -54,14 +62,24 @@ const KEYS: Record<string, string[]> = {
   rules: RULES.map((r) => r.name),
 };
 
-function describe(issue: { code: string; path: PropertyKey[]; message: string; keys?: string[]; values?: unknown[] }, raw: unknown): string {
-  const at = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '') || '(top level)';
+function describe(
+  issue: { code: string; path: PropertyKey[]; message: string; keys?: string[]; values?: unknown[] },
+  raw: unknown,
+): string {
+  const at =
+    issue.path
+      .map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`))
+      .join('')
+      .replace(/^\./, '') || '(top level)';
   if (issue.code === 'unrecognized_keys') {
     const allowed = KEYS[issue.path.map(String).join('.')] ?? [];
     return `${at}: unknown key${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((k) => JSON.stringify(k) + didYouMean(k, allowed)).join(', ')}; allowed keys: ${allowed.join(', ')}`;
   }
   if (issue.code === 'invalid_value' && issue.values) {
-    const value = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
+    const value = issue.path.reduce<unknown>(
+      (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+      raw,
+    );
     const near = typeof value === 'string' ? didYouMean(value, issue.values.map(String)) : '';
     return `${at}: ${JSON.stringify(value)} is not allowed${near}; allowed: ${issue.values.join(', ')}`;
   }

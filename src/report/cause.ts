@@ -25,16 +25,28 @@ export function causeOf(t: TriggerResult): string {
  */
 function latencyParts(summary: string, source: string, share: number | null): string[] {
   // The policy's share, and why the bar may sit higher (the machine's own noise and slowdown widen it).
-  const policy = (limit: string) => (share === null ? '' : Math.abs(Number(limit) - (1 + share)) < 0.005 ? ` = +${+(share * 100).toFixed(1)}%` : `: the policy's +${+(share * 100).toFixed(1)}%, widened by this machine's own spread`);
-  const re = /(median|p\d+) ([\d.]+ms) → ([\d.]+ms) \(×([\d.]+), 99% bounds ×([\d.]+)–×[\d.]+; fires when the lower bound passes ×([\d.]+)/g;
+  const policy = (limit: string) =>
+    share === null
+      ? ''
+      : Math.abs(Number(limit) - (1 + share)) < 0.005
+        ? ` = +${+(share * 100).toFixed(1)}%`
+        : `: the policy's +${+(share * 100).toFixed(1)}%, widened by this machine's own spread`;
+  const re =
+    /(median|p\d+) ([\d.]+ms) → ([\d.]+ms) \(×([\d.]+), 99% bounds ×([\d.]+)–×[\d.]+; fires when the lower bound passes ×([\d.]+)/g;
   const out: string[] = [];
   for (const m of summary.matchAll(re)) {
     const [, which, before, after, ratio, lo, limit] = m;
-    if (Number(lo) > Number(limit)) out.push(`${source === 'load' ? 'load sample' : source} ${which} ${before} → ${after} (×${ratio}, 99% lower bound ×${lo}; limit ×${limit}${policy(limit)})`);
+    if (Number(lo) > Number(limit))
+      out.push(
+        `${source === 'load' ? 'load sample' : source} ${which} ${before} → ${after} (×${ratio}, 99% lower bound ×${lo}; limit ×${limit}${policy(limit)})`,
+      );
   }
   if (out.length) return out;
   const mean = /mean ([\d.]+ms) → ([\d.]+ms) over (\d+) calls \(×([\d.]+), 99% lower bound ×([\d.]+); fires above ×([\d.]+)/.exec(summary);
-  if (mean) return [`pg_stat_statements mean ${mean[1]} → ${mean[2]} over ${mean[3]} calls (×${mean[4]}, 99% lower bound ×${mean[5]}; limit ×${mean[6]})`];
+  if (mean)
+    return [
+      `pg_stat_statements mean ${mean[1]} → ${mean[2]} over ${mean[3]} calls (×${mean[4]}, 99% lower bound ×${mean[5]}; limit ×${mean[6]})`,
+    ];
   return [summary];
 }
 

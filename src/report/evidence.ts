@@ -16,9 +16,17 @@ export interface EvidenceRow {
 }
 
 /** The fields of the load generator's result that the run keeps in `guard.loads` besides the trigger's own. */
-interface LoadDetail { workload?: string; errorsByStep?: Record<string, Record<string, number>>; errorMessages?: Record<string, string> }
+interface LoadDetail {
+  workload?: string;
+  errorsByStep?: Record<string, Record<string, number>>;
+  errorMessages?: Record<string, string>;
+}
 
-const SQLSTATE_NAMES: Record<string, string> = { '57014': 'statement timeout', '25P03': 'idle-in-transaction timeout', '25P04': 'transaction timeout' };
+const SQLSTATE_NAMES: Record<string, string> = {
+  '57014': 'statement timeout',
+  '25P03': 'idle-in-transaction timeout',
+  '25P04': 'transaction timeout',
+};
 
 /** The SQL a load-generator step runs (the workload's own definition), e.g. `slow.statement` → `SELECT pg_sleep(…)`. */
 function stepSql(workload: string | undefined, step: string): string {
@@ -57,7 +65,12 @@ export function timeoutEvidence(r: RunRecord): EvidenceRow[] {
         if (!TIMEOUT_STATES.includes(code)) continue;
         const key = `${step} ${code}`;
         const row = byStep.get(key) ?? {
-          source: 'load sample' as const, statement: stepSql(load.workload, step), sqlstate: code, count: 0, meanMs: null, maxMs: null,
+          source: 'load sample' as const,
+          statement: stepSql(load.workload, step),
+          sqlstate: code,
+          count: 0,
+          meanMs: null,
+          maxMs: null,
           // A cancelled statement ran for the limit itself: its own time is not measured, the limit is.
           note: `workload step ${step}: ${load.errorMessages?.[code] ?? SQLSTATE_NAMES[code]}${code === '57014' && r.policy.settings.statement_timeout ? ` (cut off at the ${r.policy.settings.statement_timeout} limit)` : ''}`,
         };
@@ -70,20 +83,38 @@ export function timeoutEvidence(r: RunRecord): EvidenceRow[] {
 
   const limit = timeoutMs(r.policy.settings.statement_timeout);
   if (limit !== null && limit > 0) {
-    const slow = (r.baseline?.statements ?? []).filter((s) => s.maxMs >= limit).sort((a, b) => b.calls * b.meanMs - a.calls * a.meanMs).slice(0, 5);
-    rows.push(...slow.map((s) => ({
-      source: 'pg_stat_statements' as const, statement: s.query, sqlstate: '57014', count: s.calls, meanMs: s.meanMs, maxMs: s.maxMs,
-      note: s.meanMs >= limit ? 'its mean already exceeds the new statement_timeout: most calls will be cancelled' : 'its longest call exceeded the new statement_timeout',
-    })));
+    const slow = (r.baseline?.statements ?? [])
+      .filter((s) => s.maxMs >= limit)
+      .sort((a, b) => b.calls * b.meanMs - a.calls * a.meanMs)
+      .slice(0, 5);
+    rows.push(
+      ...slow.map((s) => ({
+        source: 'pg_stat_statements' as const,
+        statement: s.query,
+        sqlstate: '57014',
+        count: s.calls,
+        meanMs: s.meanMs,
+        maxMs: s.maxMs,
+        note:
+          s.meanMs >= limit
+            ? 'its mean already exceeds the new statement_timeout: most calls will be cancelled'
+            : 'its longest call exceeded the new statement_timeout',
+      })),
+    );
   }
 
   const timeouts = r.guard?.triggers.find((t) => t.trigger === 'timeout_errors_increase');
   const log = timeouts?.sources.find((s) => s.source === 'log');
   if (log) {
     rows.push({
-      source: 'server log', statement: '(all statements of the window)', sqlstate: TIMEOUT_STATES.join('/'),
+      source: 'server log',
+      statement: '(all statements of the window)',
+      sqlstate: TIMEOUT_STATES.join('/'),
       // The log's own counts are in its summary ("11× 57014"); sqlstates mixes in the load's.
-      count: [...log.summary.matchAll(/(\d+)× (57014|25P03|25P04)/g)].reduce((n, m) => n + Number(m[1]), 0), meanMs: null, maxMs: null, note: log.summary,
+      count: [...log.summary.matchAll(/(\d+)× (57014|25P03|25P04)/g)].reduce((n, m) => n + Number(m[1]), 0),
+      meanMs: null,
+      maxMs: null,
+      note: log.summary,
     });
   }
   return rows;

@@ -1,7 +1,11 @@
 import type { RunRecord } from '../run/run.js';
 
 /** A change of the run's journaled state seen after the run finished (by `report` or `rollback`). */
-export interface StateChange { at: string | null; state: string; note: string }
+export interface StateChange {
+  at: string | null;
+  state: string;
+  note: string;
+}
 
 /** The record as the report code keeps it: the run's own fields plus the state changes seen since. */
 export type ReportedRecord = RunRecord & { stateHistory?: StateChange[] };
@@ -27,8 +31,8 @@ export function stateHistory(r: ReportedRecord): StateChange[] {
 
 function outcomeNote(r: RunRecord): string {
   const fired = (r.guard?.fired ?? []).map((t) => t.trigger).join(', ');
-  if (r.outcome === 'passed') return 'the run\'s outcome: no rollback trigger fired in the guard window';
-  if (r.outcome === 'rolled_back') return `the run rolled itself back: ${fired ? `${fired} fired` : r.error ?? 'verify failed'}`;
+  if (r.outcome === 'passed') return "the run's outcome: no rollback trigger fired in the guard window";
+  if (r.outcome === 'rolled_back') return `the run rolled itself back: ${fired ? `${fired} fired` : (r.error ?? 'verify failed')}`;
   if (r.outcome === 'triggered') return `${fired} fired; changes left in place (--no-auto-rollback)`;
   return `the run's outcome${r.error ? `: ${r.error}` : ''}`;
 }

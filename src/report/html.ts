@@ -10,15 +10,39 @@ const table = (headers: string[], rows: Cell[][], cls = '') =>
 
 /** The terminal's colours: ✔ green, ✘ red, skipped and "not measured" dim. */
 const stateCell = (text: string, good: boolean | null): Cell => ({ text, cls: good === null ? 'cell-dim' : good ? 'cell-ok' : 'cell-bad' });
-const triggerCell = (t: ReportModel['triggers'][number]) => (t.fired ? stateCell('FIRED', false) : t.measured ? stateCell('ok', true) : stateCell('not measured', null));
-const stageCell = (s: ReportModel['stages'][number]) => (s.skipped ? stateCell('skipped', null) : s.ok ? stateCell('ok', true) : stateCell('FAILED', false));
+const triggerCell = (t: ReportModel['triggers'][number]) =>
+  t.fired ? stateCell('FIRED', false) : t.measured ? stateCell('ok', true) : stateCell('not measured', null);
+const stageCell = (s: ReportModel['stages'][number]) =>
+  s.skipped ? stateCell('skipped', null) : s.ok ? stateCell('ok', true) : stateCell('FAILED', false);
 const CRITERION = { passed: '☑ passed', failed: '☒ failed', open: '☐ open' } as const;
 
 function charts(m: ReportModel): string {
   return [
-    m.latency ? latencyPanels(`Latency before / after (${m.latency.label})`, ['p50', 'p95', 'p99'], m.latency.before, m.latency.after, m.latency.degraded) : '',
-    countChart('Connections over the guard window', m.connectionSamples, m.connectionLimit ? { y: m.connectionLimit, label: `connection limit ${m.connectionLimit}` } : undefined, m.guardWindow ?? undefined),
-    timeline('Stages, triggers and alerts', m.stages.map((s) => ({ label: s.stage, start: s.start, end: s.start + s.seconds, state: s.skipped ? 'skipped' : s.ok ? 'ok' : 'bad' })), m.events),
+    m.latency
+      ? latencyPanels(
+          `Latency before / after (${m.latency.label})`,
+          ['p50', 'p95', 'p99'],
+          m.latency.before,
+          m.latency.after,
+          m.latency.degraded,
+        )
+      : '',
+    countChart(
+      'Connections over the guard window',
+      m.connectionSamples,
+      m.connectionLimit ? { y: m.connectionLimit, label: `connection limit ${m.connectionLimit}` } : undefined,
+      m.guardWindow ?? undefined,
+    ),
+    timeline(
+      'Stages, triggers and alerts',
+      m.stages.map((s) => ({
+        label: s.stage,
+        start: s.start,
+        end: s.start + s.seconds,
+        state: s.skipped ? 'skipped' : s.ok ? 'ok' : 'bad',
+      })),
+      m.events,
+    ),
   ].join('\n');
 }
 
@@ -29,10 +53,19 @@ function rollbackSection(m: ReportModel): string {
     ? `<ul class="measurements">${m.measurements.map((x) => `<li><b>${esc(x.trigger)}</b> (${esc(x.source)}): ${esc(x.summary)}</li>`).join('')}</ul>`
     : '';
   const statements = m.evidence.length
-    ? `<h3>Statements that hit the timeouts</h3>${table(['source', 'statement', 'SQLSTATE', 'count', 'mean', 'max', 'note'], m.evidence.map((e) => [
-      e.source, e.statement, e.sqlstate, `${e.count}${e.source === 'pg_stat_statements' ? ' calls' : ''}`,
-      e.meanMs === null ? '—' : fmtMs(e.meanMs), e.maxMs === null ? '—' : fmtMs(e.maxMs), e.note,
-    ]), 'evidence')}`
+    ? `<h3>Statements that hit the timeouts</h3>${table(
+        ['source', 'statement', 'SQLSTATE', 'count', 'mean', 'max', 'note'],
+        m.evidence.map((e) => [
+          e.source,
+          e.statement,
+          e.sqlstate,
+          `${e.count}${e.source === 'pg_stat_statements' ? ' calls' : ''}`,
+          e.meanMs === null ? '—' : fmtMs(e.meanMs),
+          e.maxMs === null ? '—' : fmtMs(e.maxMs),
+          e.note,
+        ]),
+        'evidence',
+      )}`
     : `<p>No statement hit a timeout${m.measurements.length ? '' : ' that this run could see: the load sample (<code>--load</code>), pg_stat_statements and the server log (<code>--log</code>) name them'}.</p>`;
   // A run rolled back by hand later has no measurement of why: the reason is the person's to write.
   const evidence = m.verdict === 'superseded' && !m.evidence.length ? '' : `<h2>Evidence</h2>\n${measured}${statements}\n`;
@@ -57,17 +90,32 @@ function estateSection(m: ReportModel): string {
 ${m.window ? `<h2>Maintenance window</h2><p class="window">${esc(m.window)}</p>` : ''}
 ${m.load ? `<h2>Traffic before the change (max_load)</h2><p class="load">${esc(m.load)}</p>` : ''}
 ${m.poolers.length ? `<h2>PgBouncer</h2><ul class="poolers">${m.poolers.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : ''}
-${m.roleExceptions.length ? `<h2>Declared role values and exceptions</h2>${table(['role', 'values (in this database)', 'looser than the database target', 'reason', 'expires'],
-    m.roleExceptions.map((e) => [e.role, e.settings, e.looser ? 'yes' : 'no', e.reason, e.expires]), 'exceptions')}` : ''}`;
+${
+  m.roleExceptions.length
+    ? `<h2>Declared role values and exceptions</h2>${table(
+        ['role', 'values (in this database)', 'looser than the database target', 'reason', 'expires'],
+        m.roleExceptions.map((e) => [e.role, e.settings, e.looser ? 'yes' : 'no', e.reason, e.expires]),
+        'exceptions',
+      )}`
+    : ''
+}`;
 }
 
 const contacts = (m: ReportModel) =>
-  m.contacts.length ? `<h2>Contacts</h2><ul class="contacts">${m.contacts.map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('')}</ul>` : '';
+  m.contacts.length
+    ? `<h2>Contacts</h2><ul class="contacts">${m.contacts.map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('')}</ul>`
+    : '';
 
 /** One self-contained file: inline CSS and SVG, no scripts, nothing fetched at view time. */
 export function renderHtml(m: ReportModel): string {
   const groups = [...new Set(m.criteria.map((c) => c.group))];
-  const meta = [`run ${m.runId}`, `policy ${m.policySource}`, `started ${when(m.startedAt)}`, `finished ${when(m.finishedAt)}`, `approved by ${m.approvedBy ?? 'not recorded'}`];
+  const meta = [
+    `run ${m.runId}`,
+    `policy ${m.policySource}`,
+    `started ${when(m.startedAt)}`,
+    `finished ${when(m.finishedAt)}`,
+    `approved by ${m.approvedBy ?? 'not recorded'}`,
+  ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>pgharden run ${esc(m.runId)} — ${esc(m.database)}</title><style>${STYLE}</style></head>
@@ -76,21 +124,56 @@ export function renderHtml(m: ReportModel): string {
 <div class="meta">${meta.map((x) => `<span>${esc(x)}</span>`).join(' · ')}</div>
 <div class="headline ${esc(m.verdict)}">${esc(m.headline)}</div>
 <p class="state">Outcome of the run: <b class="${esc(m.outcome)}-text">${esc(m.outcome)}</b> · current state: <b class="${esc(m.currentState ?? '')}-text">${esc(m.currentState ?? 'unknown')}</b></p>
-${table(['when', 'state', 'what'], m.history.map((h) => [when(h.at), { text: h.state, cls: `state-${h.state}` }, h.note]), 'history')}
+${table(
+  ['when', 'state', 'what'],
+  m.history.map((h) => [when(h.at), { text: h.state, cls: `state-${h.state}` }, h.note]),
+  'history',
+)}
 ${rollbackSection(m)}
 <h2>Success criteria</h2>
 ${m.verdict === 'superseded' ? `<p class="note">Measured during the run, while its changes were in force. They are not any more (current state: ${esc(m.currentState ?? '')}).</p>` : ''}
-${groups.map((g) => `<h3>${esc(g)}</h3><ul class="criteria">${m.criteria.filter((c) => c.group === g).map((c) => `<li class="criterion-${c.status}"><span class="st st-${c.status}">${CRITERION[c.status]}</span> <b>${esc(c.item)}</b> — ${esc(c.evidence)}</li>`).join('')}</ul>`).join('\n')}
+${groups
+  .map(
+    (g) =>
+      `<h3>${esc(g)}</h3><ul class="criteria">${m.criteria
+        .filter((c) => c.group === g)
+        .map(
+          (c) =>
+            `<li class="criterion-${c.status}"><span class="st st-${c.status}">${CRITERION[c.status]}</span> <b>${esc(c.item)}</b> — ${esc(c.evidence)}</li>`,
+        )
+        .join('')}</ul>`,
+  )
+  .join('\n')}
 <h2>Charts</h2>
 <div class="charts">${charts(m)}</div>
 <h2>Settings</h2>
-${table(['setting', 'before (database level)', 'target', 'after (fresh session)'], m.settings.map((s) => [s.setting, s.before, s.target, s.ok === false ? stateCell(`${s.after} ✘`, false) : s.after]))}
+${table(
+  ['setting', 'before (database level)', 'target', 'after (fresh session)'],
+  m.settings.map((s) => [s.setting, s.before, s.target, s.ok === false ? stateCell(`${s.after} ✘`, false) : s.after]),
+)}
 ${estateSection(m)}
-${m.triggers.length ? `<h2>Rollback triggers</h2>${table(['trigger', 'result', 'measurement', 'source'], m.triggers.map((t) => [t.trigger, triggerCell(t), t.summary, t.source]))}` : ''}
+${
+  m.triggers.length
+    ? `<h2>Rollback triggers</h2>${table(
+        ['trigger', 'result', 'measurement', 'source'],
+        m.triggers.map((t) => [t.trigger, triggerCell(t), t.summary, t.source]),
+      )}`
+    : ''
+}
 <h2>Alerts raised</h2>
-${m.alerts.length ? table(['when', 'state', 'rule', 'severity', 'message'], m.alerts.map((a) => [a.at, a.state, a.rule, a.severity, a.message])) : '<p>none</p>'}
+${
+  m.alerts.length
+    ? table(
+        ['when', 'state', 'rule', 'severity', 'message'],
+        m.alerts.map((a) => [a.at, a.state, a.rule, a.severity, a.message]),
+      )
+    : '<p>none</p>'
+}
 <h2>Timeline</h2>
-${table(['stage', 'result', 'seconds', 'details'], m.stages.map((s) => [s.stage, stageCell(s), s.seconds.toFixed(1), s.summary]))}
+${table(
+  ['stage', 'result', 'seconds', 'details'],
+  m.stages.map((s) => [s.stage, stageCell(s), s.seconds.toFixed(1), s.summary]),
+)}
 <h2>Notice for the development team</h2>
 <ul>${m.notice.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>
 ${m.postRollback.length ? '' : contacts(m)}

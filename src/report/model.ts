@@ -93,13 +93,20 @@ function headline(r: ReportedRecord, cause: string | null, history: StateChange[
   return HEADLINES[r.outcome ?? ''] ?? 'unfinished run';
 }
 
-const CONTACT_LABELS: Record<string, string> = { dba_team: 'DBA team', application_team: 'Application team', on_call: 'On-call engineer', escalation: 'Escalation' };
+const CONTACT_LABELS: Record<string, string> = {
+  dba_team: 'DBA team',
+  application_team: 'Application team',
+  on_call: 'On-call engineer',
+  escalation: 'Escalation',
+};
 
 function roleExceptions(r: ReportedRecord): ReportModel['roleExceptions'] {
   const looser = new Map((r.verify?.exceptions ?? []).map((d) => [d.role, d.looser.length > 0]));
   return Object.entries(r.policy.roles ?? {}).map(([role, e]) => ({
     role,
-    settings: Object.entries(e.settings).map(([k, v]) => `${k} = ${v === null ? 'RESET' : String(v)}`).join(', '),
+    settings: Object.entries(e.settings)
+      .map(([k, v]) => `${k} = ${v === null ? 'RESET' : String(v)}`)
+      .join(', '),
     reason: e.reason ?? '—',
     expires: e.expires ?? 'never',
     looser: looser.get(role) ?? false,
@@ -117,7 +124,8 @@ export function buildReport(r: ReportedRecord): ReportModel {
   const fired = r.guard?.fired ?? [];
   const events: Marker[] = fired.map((t) => ({ at: guardStart + (r.guard?.observedMs ?? 0) / 1000, label: causeOf(t), kind: 'trigger' }));
   for (const a of r.guard?.alerts ?? []) {
-    if (a.state === 'firing') events.push({ at: guardStart + a.elapsedMs / 1000, label: a.message, kind: `alert-${a.severity}` as Marker['kind'] });
+    if (a.state === 'firing')
+      events.push({ at: guardStart + a.elapsedMs / 1000, label: a.message, kind: `alert-${a.severity}` as Marker['kind'] });
   }
   const rollbackStage = stages.find((s) => s.stage === 'rollback');
   if (r.rollback) events.push({ at: rollbackStage?.start ?? clock, label: `rollback started: ${r.rollback.message}`, kind: 'rollback' });
@@ -128,25 +136,46 @@ export function buildReport(r: ReportedRecord): ReportModel {
   const pick = (l: { p50Ms: number; p95Ms: number; p99Ms: number }) => [l.p50Ms, l.p95Ms, l.p99Ms];
   const degraded = fired.some((t) => t.trigger === 'latency_degradation');
   const latency = beforeLoad
-    ? { degraded, label: 'load sample', before: pick(beforeLoad), after: afterLoad ? pick(afterLoad) : null, source: 'the load generator, before the change and in the guard window' }
+    ? {
+        degraded,
+        label: 'load sample',
+        before: pick(beforeLoad),
+        after: afterLoad ? pick(afterLoad) : null,
+        source: 'the load generator, before the change and in the guard window',
+      }
     : r.baseline
-      ? { degraded, label: 'latency probe (SELECT 1)', before: pick(r.baseline.latency), after: r.afterLatency ? pick(r.afterLatency) : null, source: '200 × SELECT 1 on the tool session, before apply and after the window' }
+      ? {
+          degraded,
+          label: 'latency probe (SELECT 1)',
+          before: pick(r.baseline.latency),
+          after: r.afterLatency ? pick(r.afterLatency) : null,
+          source: '200 × SELECT 1 on the tool session, before apply and after the window',
+        }
       : null;
 
-  const cause = r.outcome === 'rolled_back' || r.outcome === 'triggered' || r.outcome === 'needs_attention' ? causeSentence(fired, r.error) : null;
+  const cause =
+    r.outcome === 'rolled_back' || r.outcome === 'triggered' || r.outcome === 'needs_attention' ? causeSentence(fired, r.error) : null;
   const history = stateHistory(r);
   const superseded = supersededRun(r);
   const evidence = timeoutEvidence(r);
   const rolledBack = r.outcome === 'rolled_back' || r.state === 'rolled_back';
   return {
-    runId: r.runId, database: r.database, outcome: r.outcome ?? 'unfinished', currentState: r.state ?? null,
-    verdict: superseded ? 'superseded' : r.outcome ?? 'unfinished',
+    runId: r.runId,
+    database: r.database,
+    outcome: r.outcome ?? 'unfinished',
+    currentState: r.state ?? null,
+    verdict: superseded ? 'superseded' : (r.outcome ?? 'unfinished'),
     cause,
     headline: headline(r, cause, history),
     history,
-    approvedBy: r.approvedBy, startedAt: r.startedAt, finishedAt: r.finishedAt, policySource: r.policySource,
+    approvedBy: r.approvedBy,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    policySource: r.policySource,
     // The runbook's order (jsonb does not keep the policy's key order).
-    contacts: Object.keys(CONTACT_LABELS).filter((k) => (r.policy.contacts as Record<string, string | undefined> | undefined)?.[k]).map((k) => [CONTACT_LABELS[k], (r.policy.contacts as Record<string, string>)[k]]),
+    contacts: Object.keys(CONTACT_LABELS)
+      .filter((k) => (r.policy.contacts as Record<string, string | undefined> | undefined)?.[k])
+      .map((k) => [CONTACT_LABELS[k], (r.policy.contacts as Record<string, string>)[k]]),
     criteria: successCriteria(r),
     settings: settingRows(r),
     roleExceptions: roleExceptions(r),
@@ -154,18 +183,29 @@ export function buildReport(r: ReportedRecord): ReportModel {
     approval: {
       environment: r.environment ?? null,
       required: Boolean(r.environment && r.policy.environments?.[r.environment]?.approval === 'required'),
-      approvedBy: r.approvedBy, appliedBy: r.appliedBy ?? null,
+      approvedBy: r.approvedBy,
+      appliedBy: r.appliedBy ?? null,
     },
-    load: r.load ? `${loadText(r.load)}: ${r.load.ok ? 'a low-traffic period' : `OVER max_load (${r.load.over.join('; ')}), went ahead because: ${r.load.override}`}` : null,
+    load: r.load
+      ? `${loadText(r.load)}: ${r.load.ok ? 'a low-traffic period' : `OVER max_load (${r.load.over.join('; ')}), went ahead because: ${r.load.override}`}`
+      : null,
     poolers: [
       ...(r.apply?.poolers ?? []).map((p) => `after apply: ${recycleText(p)}`),
       ...(r.rollback?.poolers ?? []).map((p) => `after rollback: ${recycleText(p)}`),
     ],
     window: r.window ? (r.window.inside ? `inside ${r.window.window}` : `OUTSIDE ${r.window.window}: ${r.window.override}`) : null,
     latency,
-    triggers: (r.guard?.triggers ?? []).map(({ trigger, fired, measured, summary, source }) => ({ trigger, fired, measured, summary, source })),
+    triggers: (r.guard?.triggers ?? []).map(({ trigger, fired, measured, summary, source }) => ({
+      trigger,
+      fired,
+      measured,
+      summary,
+      source,
+    })),
     evidence,
-    measurements: fired.flatMap((t) => t.sources.filter((x) => x.fired).map((x) => ({ trigger: t.trigger, source: x.source, summary: x.summary }))),
+    measurements: fired.flatMap((t) =>
+      t.sources.filter((x) => x.fired).map((x) => ({ trigger: t.trigger, source: x.source, summary: x.summary })),
+    ),
     postRollback: rolledBack || r.outcome === 'triggered' ? postRollbackActions(r, cause, evidence, superseded) : [],
     connectionsBefore: r.baseline?.connectionsByState ?? {},
     connectionSamples: (r.guard?.samples ?? []).map((s) => ({ x: guardStart + s.elapsedMs / 1000, y: s.connections })),
@@ -174,7 +214,17 @@ export function buildReport(r: ReportedRecord): ReportModel {
     stages,
     events,
     alerts: [
-      ...(r.syntheticAlert ? [{ at: 'before the window', state: r.syntheticAlert.ok ? 'fired and resolved' : 'not seen', rule: 'long_query (synthetic)', severity: r.policy.alerts.long_query.severity, message: r.syntheticAlert.message }] : []),
+      ...(r.syntheticAlert
+        ? [
+            {
+              at: 'before the window',
+              state: r.syntheticAlert.ok ? 'fired and resolved' : 'not seen',
+              rule: 'long_query (synthetic)',
+              severity: r.policy.alerts.long_query.severity,
+              message: r.syntheticAlert.message,
+            },
+          ]
+        : []),
       ...(r.guard?.alerts ?? []).map(({ at, state, rule, severity, message }) => ({ at, state, rule, severity, message })),
     ],
     notice: developerNotice(r),
@@ -184,13 +234,24 @@ export function buildReport(r: ReportedRecord): ReportModel {
 /** The runbook's "notify development team": the new limits and what they mean for application code. */
 function developerNotice(r: RunRecord): string[] {
   // In PostgreSQL's display units, as plan and the settings table show them.
-  const s = Object.fromEntries(policyOrder(r).map((k) => [k, r.policy.settings[k] === null ? null : displayValue(r, k, r.policy.settings[k] as string)]));
+  const s = Object.fromEntries(
+    policyOrder(r).map((k) => [k, r.policy.settings[k] === null ? null : displayValue(r, k, r.policy.settings[k] as string)]),
+  );
   const lines: string[] = [];
-  if (s.statement_timeout) lines.push(`Statements running longer than ${s.statement_timeout} are cancelled with SQLSTATE 57014 (query_canceled). Catch it, and optimise or split queries that come close (alerts start at ${formatDuration(r.policy.alerts.long_query.over)}).`);
-  if (s.idle_in_transaction_session_timeout) lines.push(`A transaction left idle for more than ${s.idle_in_transaction_session_timeout} has its connection terminated (SQLSTATE 25P03): commit or roll back before doing slow work (HTTP calls, user input) and let your pool discard the broken connection; in node-postgres, handle the client's 'error' event.`);
+  if (s.statement_timeout)
+    lines.push(
+      `Statements running longer than ${s.statement_timeout} are cancelled with SQLSTATE 57014 (query_canceled). Catch it, and optimise or split queries that come close (alerts start at ${formatDuration(r.policy.alerts.long_query.over)}).`,
+    );
+  if (s.idle_in_transaction_session_timeout)
+    lines.push(
+      `A transaction left idle for more than ${s.idle_in_transaction_session_timeout} has its connection terminated (SQLSTATE 25P03): commit or roll back before doing slow work (HTTP calls, user input) and let your pool discard the broken connection; in node-postgres, handle the client's 'error' event.`,
+    );
   if (s.work_mem) lines.push(`work_mem is ${s.work_mem} per sort or hash operation for new sessions of this database.`);
   if (s.log_min_duration_statement) lines.push(`Statements slower than ${s.log_min_duration_statement} are logged with their text.`);
-  if (r.policy.connection_limit !== undefined) lines.push(`The database admits at most ${r.policy.connection_limit} connections (SQLSTATE 53300 beyond that): size pools so that all instances together stay below it.`);
+  if (r.policy.connection_limit !== undefined)
+    lines.push(
+      `The database admits at most ${r.policy.connection_limit} connections (SQLSTATE 53300 beyond that): size pools so that all instances together stay below it.`,
+    );
   lines.push('The settings apply to new connections only: recycle pools after the change so every connection gets them.');
   return lines;
 }

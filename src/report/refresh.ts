@@ -16,13 +16,18 @@ export async function refreshRunReports(client: Client, runId: string, runsRoot?
   const stored = await loadRunResult<ReportedRecord>(client, runId);
   const record = local ?? stored;
   // Another machine may have seen a state change this directory has not: the longer history wins.
-  if (local && stored?.stateHistory && stored.stateHistory.length > (local.stateHistory?.length ?? 0)) local.stateHistory = stored.stateHistory;
+  if (local && stored?.stateHistory && stored.stateHistory.length > (local.stateHistory?.length ?? 0))
+    local.stateHistory = stored.stateHistory;
   const run = await getRun(client, runId);
   if (!record || !run || record.state === run.status) return record;
   record.stateHistory = [
     ...(record.stateHistory ?? []),
     // finished_at moves with every final state the journal records (rolled_back included).
-    { at: run.finishedAt ? new Date(run.finishedAt).toISOString() : new Date().toISOString(), state: run.status, note: `the journal (pgharden.runs) after the run: ${run.status === 'rolled_back' ? 'rolled back by pgharden rollback' : `now ${run.status}`}` },
+    {
+      at: run.finishedAt ? new Date(run.finishedAt).toISOString() : new Date().toISOString(),
+      state: run.status,
+      note: `the journal (pgharden.runs) after the run: ${run.status === 'rolled_back' ? 'rolled back by pgharden rollback' : `now ${run.status}`}`,
+    },
   ];
   record.state = run.status;
   await saveRunResult(client, runId, record);

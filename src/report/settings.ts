@@ -1,7 +1,13 @@
 import { formatValue, parseValue, type ParamMeta } from '../pg/units.js';
 import type { RunRecord } from '../run/run.js';
 
-export interface SettingRow { setting: string; before: string; target: string; after: string; ok: boolean | null }
+export interface SettingRow {
+  setting: string;
+  before: string;
+  target: string;
+  after: string;
+  ok: boolean | null;
+}
 
 /**
  * A value as SHOW and `plan` write it: `4096` kB → `4MB`, `300000` ms → `5min`. The baseline keeps
@@ -36,7 +42,10 @@ export function settingRows(r: RunRecord): SettingRow[] {
     const server = r.baseline?.settings.find((s) => s.name === setting)?.setting;
     return {
       setting,
-      before: atDb !== undefined ? displayValue(r, setting, atDb) : `not set (server: ${server === undefined ? '?' : displayValue(r, setting, server)})`,
+      before:
+        atDb !== undefined
+          ? displayValue(r, setting, atDb)
+          : `not set (server: ${server === undefined ? '?' : displayValue(r, setting, server)})`,
       target: target === null ? 'RESET' : displayValue(r, setting, target as string | number | boolean),
       after: live ? displayValue(r, setting, live.actual ?? live.expected ?? '?') : '—',
       ok: live ? live.ok : null,
@@ -46,8 +55,11 @@ export function settingRows(r: RunRecord): SettingRow[] {
     const check = r.verify?.checks.find((c) => c.name === 'connection_limit');
     const limit = r.baseline?.database.connLimit;
     rows.push({
-      setting: 'connection_limit', before: limit === undefined ? '?' : limit === -1 ? '-1 (no limit)' : String(limit),
-      target: String(r.policy.connection_limit), after: check?.actual ?? '—', ok: check ? check.ok : null,
+      setting: 'connection_limit',
+      before: limit === undefined ? '?' : limit === -1 ? '-1 (no limit)' : String(limit),
+      target: String(r.policy.connection_limit),
+      after: check?.actual ?? '—',
+      ok: check ? check.ok : null,
     });
   }
   return rows;

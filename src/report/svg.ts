@@ -65,7 +65,11 @@ export function fmtMs(v: number): string {
 
 /** +12% or −38% for a moderate change; ×54 once it is at least double (a +5307% reads as noise). */
 const change = (before: number, after: number) =>
-  !(before > 0) ? '' : after >= 2 * before ? `×${+(after / before).toPrecision(3)}` : `${after >= before ? '+' : '−'}${Math.abs(((after - before) / before) * 100).toFixed(0)}%`;
+  !(before > 0)
+    ? ''
+    : after >= 2 * before
+      ? `×${+(after / before).toPrecision(3)}`
+      : `${after >= before ? '+' : '−'}${Math.abs(((after - before) / before) * 100).toFixed(0)}%`;
 
 /**
  * Latency percentiles before and after, one panel per percentile on its own scale: a p50 of
@@ -78,29 +82,34 @@ export function latencyPanels(title: string, labels: string[], before: number[],
   const bottom = H - 30;
   const gap = 28;
   const panelW = (W - 2 * EDGE - 40 - gap * (labels.length - 1)) / labels.length;
-  const panels = labels.map((name, i) => {
-    const x0 = EDGE + 40 + i * (panelW + gap);
-    const values = [before[i], ...(after ? [after[i]] : [])];
-    const max = niceMax(Math.max(...values) * 1.15);
-    const y = (v: number) => bottom - (v / max) * (bottom - top);
-    const barW = Math.min(90, panelW / 3);
-    const bars = values.map((v, j) => {
-      const x = x0 + panelW / 2 - barW - 6 + j * (barW + 12);
-      const h = Math.max(1.5, bottom - y(v));
-      return `<rect x="${x.toFixed(1)}" y="${(bottom - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" class="${j ? 'after' : 'before'}"><title>${esc(`${name} ${j ? 'after' : 'before'}: ${fmtMs(v)}`)}</title></rect>
+  const panels = labels
+    .map((name, i) => {
+      const x0 = EDGE + 40 + i * (panelW + gap);
+      const values = [before[i], ...(after ? [after[i]] : [])];
+      const max = niceMax(Math.max(...values) * 1.15);
+      const y = (v: number) => bottom - (v / max) * (bottom - top);
+      const barW = Math.min(90, panelW / 3);
+      const bars = values
+        .map((v, j) => {
+          const x = x0 + panelW / 2 - barW - 6 + j * (barW + 12);
+          const h = Math.max(1.5, bottom - y(v));
+          return `<rect x="${x.toFixed(1)}" y="${(bottom - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" class="${j ? 'after' : 'before'}"><title>${esc(`${name} ${j ? 'after' : 'before'}: ${fmtMs(v)}`)}</title></rect>
 ${label(x + barW / 2, bottom - h - 5, fmtMs(v), 'value', 'middle')}`;
-    }).join('\n');
-    const heading = `${name}${after ? `  ${change(before[i], after[i])}` : ''}`;
-    // Red only when the latency trigger said so: its bounds and noise floor, not a raw ratio, decide.
-    const worse = degraded && after && after[i] > before[i] ? ' worse' : '';
-    return `<line x1="${x0}" y1="${bottom}" x2="${(x0 + panelW).toFixed(1)}" y2="${bottom}" class="axis"/>
+        })
+        .join('\n');
+      const heading = `${name}${after ? `  ${change(before[i], after[i])}` : ''}`;
+      // Red only when the latency trigger said so: its bounds and noise floor, not a raw ratio, decide.
+      const worse = degraded && after && after[i] > before[i] ? ' worse' : '';
+      return `<line x1="${x0}" y1="${bottom}" x2="${(x0 + panelW).toFixed(1)}" y2="${bottom}" class="axis"/>
 <line x1="${x0}" y1="${top}" x2="${(x0 + panelW).toFixed(1)}" y2="${top}" class="grid"/>
 ${label(x0 - 4, top + 4, fmtMs(max), 'tick', 'end')}${label(x0 - 4, bottom + 4, '0', 'tick', 'end')}
 ${label(x0 + panelW / 2, top - 10, heading, `panel-title${worse}`, 'middle', 12)}
 ${bars}${after ? '' : label(x0 + panelW / 2, bottom - 20, 'no sample after', 'tick', 'middle')}`;
-  }).join('\n');
+    })
+    .join('\n');
   const afterX = W - EDGE - 14 - textWidth('after') - 4;
-  const legend = swatch(afterX - 24 - 14 - textWidth('before the change'), 12, 'before', 'before the change') + swatch(afterX, 12, 'after', 'after');
+  const legend =
+    swatch(afterX - 24 - 14 - textWidth('before the change'), 12, 'before', 'before the change') + swatch(afterX, 12, 'after', 'after');
   return frame(title, H, panels + legend + label(W / 2, H - 8, 'each percentile on its own scale', 'tick', 'middle'), 'latency-chart');
 }
 
@@ -113,7 +122,12 @@ function swatch(x: number, y: number, cls: string, text: string): string {
  * above the data (20 connections allowed, 5 used) is written as an annotation, not drawn as a
  * line that would press the data flat on the floor.
  */
-export function countChart(title: string, points: { x: number; y: number }[], limit?: { y: number; label: string }, domain?: { from: number; to: number }): string {
+export function countChart(
+  title: string,
+  points: { x: number; y: number }[],
+  limit?: { y: number; label: string },
+  domain?: { from: number; to: number },
+): string {
   const H = 230;
   const L = 56;
   const R = W - EDGE - 10;
@@ -129,28 +143,58 @@ export function countChart(title: string, points: { x: number; y: number }[], li
   const max = niceMax(limitOnScale ? Math.max(dataMax, limit!.y * 1.05) : dataMax);
   const px = (x: number) => L + ((x - minX) / (maxX - minX)) * (R - L);
   const py = (y: number) => bottom - (y / max) * (bottom - top);
-  const yTicks = ticks(max, 4, true).map((v) => `<line x1="${L}" y1="${py(v).toFixed(1)}" x2="${R}" y2="${py(v).toFixed(1)}" class="grid"/>${label(L - 6, py(v) + 4, String(v), 'tick', 'end')}`).join('\n');
-  const xTicks = rangeTicks(minX, maxX, 6).map((t) => `<line x1="${px(t.v).toFixed(1)}" y1="${bottom}" x2="${px(t.v).toFixed(1)}" y2="${bottom + 4}" class="axis"/>${label(px(t.v), bottom + 16, `${t.text} s`, 'tick', 'middle')}`).join('\n');
+  const yTicks = ticks(max, 4, true)
+    .map(
+      (v) =>
+        `<line x1="${L}" y1="${py(v).toFixed(1)}" x2="${R}" y2="${py(v).toFixed(1)}" class="grid"/>${label(L - 6, py(v) + 4, String(v), 'tick', 'end')}`,
+    )
+    .join('\n');
+  const xTicks = rangeTicks(minX, maxX, 6)
+    .map(
+      (t) =>
+        `<line x1="${px(t.v).toFixed(1)}" y1="${bottom}" x2="${px(t.v).toFixed(1)}" y2="${bottom + 4}" class="axis"/>${label(px(t.v), bottom + 16, `${t.text} s`, 'tick', 'middle')}`,
+    )
+    .join('\n');
   const path = points.map((p, i) => `${i ? 'L' : 'M'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
-  const dots = points.map((p) => `<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" class="dot"><title>${esc(`${p.x.toFixed(1)} s: ${p.y}`)}</title></circle>`).join('');
+  const dots = points
+    .map(
+      (p) =>
+        `<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" class="dot"><title>${esc(`${p.x.toFixed(1)} s: ${p.y}`)}</title></circle>`,
+    )
+    .join('');
   const last = points.at(-1)!;
   const values = [
     label(px(peak.x), py(peak.y) - 8, `peak ${peak.y}`, 'value', 'middle'),
     ...(last !== peak ? [label(px(last.x), py(last.y) - 8, String(last.y), 'value', 'middle')] : []),
   ].join('');
-  const limitMark = !limit ? '' : limitOnScale
-    ? `<line x1="${L}" y1="${py(limit.y).toFixed(1)}" x2="${R}" y2="${py(limit.y).toFixed(1)}" class="limit"/>${label(R, py(limit.y) - 5, limit.label, 'limit-text', 'end')}`
-    : label(R, top - 14, `${limit.label} — above this scale ↑`, 'limit-text', 'end');
+  const limitMark = !limit
+    ? ''
+    : limitOnScale
+      ? `<line x1="${L}" y1="${py(limit.y).toFixed(1)}" x2="${R}" y2="${py(limit.y).toFixed(1)}" class="limit"/>${label(R, py(limit.y) - 5, limit.label, 'limit-text', 'end')}`
+      : label(R, top - 14, `${limit.label} — above this scale ↑`, 'limit-text', 'end');
   const axes = `<line x1="${L}" y1="${bottom}" x2="${R}" y2="${bottom}" class="axis"/><line x1="${L}" y1="${top}" x2="${L}" y2="${bottom}" class="axis"/>`;
   const xTitle = label(R, H - 6, 'seconds since the run started', 'tick', 'end');
   return frame(title, H, yTicks + axes + xTicks + limitMark + `<path d="${path}" class="series"/>` + dots + values + xTitle, 'line-chart');
 }
 
-export interface Span { label: string; start: number; end: number; state: 'ok' | 'bad' | 'skipped' }
-export interface Marker { at: number; label: string; kind: 'trigger' | 'alert-critical' | 'alert-warning' | 'alert-info' | 'rollback' }
+export interface Span {
+  label: string;
+  start: number;
+  end: number;
+  state: 'ok' | 'bad' | 'skipped';
+}
+export interface Marker {
+  at: number;
+  label: string;
+  kind: 'trigger' | 'alert-critical' | 'alert-warning' | 'alert-info' | 'rollback';
+}
 
 const MARKER_NAMES: Record<Marker['kind'], string> = {
-  trigger: 'rollback trigger fired', 'alert-critical': 'critical alert', 'alert-warning': 'warning alert', 'alert-info': 'info alert', rollback: 'rollback started',
+  trigger: 'rollback trigger fired',
+  'alert-critical': 'critical alert',
+  'alert-warning': 'warning alert',
+  'alert-info': 'info alert',
+  rollback: 'rollback started',
 };
 
 /** A marker glyph centred on (x, y): triangles for triggers and alerts, a diamond for the rollback. */
@@ -177,39 +221,53 @@ export function timeline(title: string, spans: Span[], markers: Marker[]): strin
   const shown = markers.slice(0, 8);
   // Each marker's line of the legend wraps once rather than being cut: the trigger's cause is the point.
   const maxChars = Math.floor((W - 2 * EDGE - 40) / (TICK * 0.62));
-  const lines = shown.map((m, i) => wrap(`${i + 1}  ${m.at.toFixed(1)} s  ${m.kind.startsWith('alert') ? `${MARKER_NAMES[m.kind]}: ` : ''}${m.label}`, maxChars, 2));
+  const lines = shown.map((m, i) =>
+    wrap(`${i + 1}  ${m.at.toFixed(1)} s  ${m.kind.startsWith('alert') ? `${MARKER_NAMES[m.kind]}: ` : ''}${m.label}`, maxChars, 2),
+  );
   const H = legendTop + Math.max(1, lines.flat().length) * 15 + shown.length * 3 + 6;
   // Rounded up to the next tick, not to the next 1/2/5: 11.4 s ends at 12 s, not 20 s.
   const end = Math.max(1, ...spans.map((s) => s.end), ...markers.map((m) => m.at));
   const step = niceMax(end / 6);
   const maxX = Math.ceil(end / step - 1e-9) * step;
   const px = (x: number) => L + (x / maxX) * (R - L);
-  const rows = spans.map((s, i) => {
-    const y = rowsTop + i * rowH;
-    const x1 = px(s.start);
-    const w = Math.max(2, px(s.end) - x1);
-    const secs = `${(s.end - s.start).toFixed(1)} s`;
-    return `${label(L - 8, y + 15, s.label, `stage-name st-${s.state}`, 'end')}
+  const rows = spans
+    .map((s, i) => {
+      const y = rowsTop + i * rowH;
+      const x1 = px(s.start);
+      const w = Math.max(2, px(s.end) - x1);
+      const secs = `${(s.end - s.start).toFixed(1)} s`;
+      return `${label(L - 8, y + 15, s.label, `stage-name st-${s.state}`, 'end')}
 <rect x="${x1.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" class="stage-${s.state}"><title>${esc(`${s.label}: ${secs}`)}</title></rect>
 ${label(x1 + w + 5, y + 15, secs)}`;
-  }).join('\n');
+    })
+    .join('\n');
   // Markers closer than a glyph's width are stacked, so two events at the same second both show.
   const placed: { x: number; level: number }[] = [];
-  const marks = shown.map((m, i) => {
-    const x = px(m.at);
-    const level = placed.filter((p) => Math.abs(p.x - x) < 16).length;
-    placed.push({ x, level });
-    const y = lane - level * 15;
-    return `<g class="marker"><title>${esc(`${m.at.toFixed(1)} s: ${m.label}`)}</title><line x1="${x.toFixed(1)}" y1="${lane + 8}" x2="${x.toFixed(1)}" y2="${axisY}" class="mk-line"/>${glyph(m.kind, x, y)}${label(x + 9, y + 4, String(i + 1), 'mk-num')}</g>`;
-  }).join('\n');
-  const xTicks = rangeTicks(0, maxX, 6).map((t) => `<line x1="${px(t.v).toFixed(1)}" y1="${axisY}" x2="${px(t.v).toFixed(1)}" y2="${axisY + 4}" class="axis"/>${label(px(t.v), axisY + 16, `${t.text} s`, 'tick', 'middle')}`).join('');
+  const marks = shown
+    .map((m, i) => {
+      const x = px(m.at);
+      const level = placed.filter((p) => Math.abs(p.x - x) < 16).length;
+      placed.push({ x, level });
+      const y = lane - level * 15;
+      return `<g class="marker"><title>${esc(`${m.at.toFixed(1)} s: ${m.label}`)}</title><line x1="${x.toFixed(1)}" y1="${lane + 8}" x2="${x.toFixed(1)}" y2="${axisY}" class="mk-line"/>${glyph(m.kind, x, y)}${label(x + 9, y + 4, String(i + 1), 'mk-num')}</g>`;
+    })
+    .join('\n');
+  const xTicks = rangeTicks(0, maxX, 6)
+    .map(
+      (t) =>
+        `<line x1="${px(t.v).toFixed(1)}" y1="${axisY}" x2="${px(t.v).toFixed(1)}" y2="${axisY + 4}" class="axis"/>${label(px(t.v), axisY + 16, `${t.text} s`, 'tick', 'middle')}`,
+    )
+    .join('');
   let y = legendTop;
   const legend = shown.length
-    ? shown.map((m, i) => {
-      const out = glyph(m.kind, EDGE + 16, y - 4) + lines[i].map((t, j) => label(EDGE + 30 + (j ? 14 : 0), y + j * 15, t, 'legend')).join('');
-      y += lines[i].length * 15 + 3;
-      return out;
-    }).join('\n')
+    ? shown
+        .map((m, i) => {
+          const out =
+            glyph(m.kind, EDGE + 16, y - 4) + lines[i].map((t, j) => label(EDGE + 30 + (j ? 14 : 0), y + j * 15, t, 'legend')).join('');
+          y += lines[i].length * 15 + 3;
+          return out;
+        })
+        .join('\n')
     : label(EDGE + 16, legendTop, 'no trigger fired and no alert was raised', 'legend');
   const axis = `<line x1="${L}" y1="${axisY}" x2="${R}" y2="${axisY}" class="axis"/>`;
   return frame(title, H, rows + axis + xTicks + marks + label(EDGE + 6, legendTop - 18, 'markers', 'legend-title') + legend, 'timeline');
@@ -220,7 +278,10 @@ function wrap(text: string, width: number, max: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
-    if (line && (line + ' ' + word).length > width) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+    if (line && (line + ' ' + word).length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
   }
   lines.push(line);
   const out = lines.slice(0, max).map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));

@@ -115,12 +115,18 @@ const FILE = 'run.json';
 async function resumeRecord(ctx: StageContext, client: Client, runId: string): Promise<RunRecord> {
   const run = await getRun(client, runId);
   // The run directory, else the record saved with the run: a fleet worker on another machine resumes it.
-  const record = (await new RunDir(runId, ctx.runsRoot).read<RunRecord>(FILE)) ?? (run ? await loadRunResult<RunRecord>(client, runId) : null);
+  const record =
+    (await new RunDir(runId, ctx.runsRoot).read<RunRecord>(FILE)) ?? (run ? await loadRunResult<RunRecord>(client, runId) : null);
   if (!run || run.command !== 'run') throw new UsageError(`no run ${runId} here to resume (see \`pgharden status\`)`);
   if (!RESUMABLE.includes(run.status)) {
-    throw new UsageError(`run ${runId} cannot be resumed: it is ${run.status} (${describeState(run.status)})${nextCommand(run) ? `; next: ${nextCommand(run)}` : ''}`);
+    throw new UsageError(
+      `run ${runId} cannot be resumed: it is ${run.status} (${describeState(run.status)})${nextCommand(run) ? `; next: ${nextCommand(run)}` : ''}`,
+    );
   }
-  if (!record) throw new UsageError(`run ${runId} has no record in ${new RunDir(runId, ctx.runsRoot).dir} (resume from the directory it was started in)`);
+  if (!record)
+    throw new UsageError(
+      `run ${runId} has no record in ${new RunDir(runId, ctx.runsRoot).dir} (resume from the directory it was started in)`,
+    );
   const backup = await loadBackup<Backup>(client, runId);
   if (backup && run.status !== 'applying' && run.status !== 'needs_attention') {
     const drift = threeWay(backup, await readDatabaseState(client, backup.database)).filter((v) => v.now !== v.applied);
@@ -146,22 +152,47 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
   let record: RunRecord;
   if (opts.resume) {
     record = await resumeRecord(ctx, client, opts.resume);
-    outer.log.info(`resuming run ${record.runId} after: ${record.stages.filter((s) => s.ok).map((s) => s.stage).join(', ') || 'nothing'}`);
+    outer.log.info(
+      `resuming run ${record.runId} after: ${
+        record.stages
+          .filter((s) => s.ok)
+          .map((s) => s.stage)
+          .join(', ') || 'nothing'
+      }`,
+    );
     events?.emit({ type: 'run.started', command: 'run', database: ctx.target.database, policySource: ctx.policy.source, resumed: true });
     events?.setRunId(record.runId);
   } else {
     events?.emit({ type: 'run.started', command: 'run', database: ctx.target.database, policySource: ctx.policy.source });
     record = {
-      runId: '', database: ctx.target.database, policySource: ctx.policy.source, policy: ctx.policy, approvedBy: opts.approvedBy ?? null,
+      runId: '',
+      database: ctx.target.database,
+      policySource: ctx.policy.source,
+      policy: ctx.policy,
+      approvedBy: opts.approvedBy ?? null,
       ...(ctx.environment ? { environment: ctx.environment.name } : {}),
-      startedAt: new Date().toISOString(), finishedAt: null, outcome: null, stages: [], baseline: null, baselineLoad: null,
-      rehearsal: null, apply: null, verify: null, guard: null, rollback: null, afterRollback: null, afterLatency: null, syntheticAlert: null,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      outcome: null,
+      stages: [],
+      baseline: null,
+      baselineLoad: null,
+      rehearsal: null,
+      apply: null,
+      verify: null,
+      guard: null,
+      rollback: null,
+      afterRollback: null,
+      afterLatency: null,
+      syntheticAlert: null,
     };
   }
   // Every input is checked before the first change: a typo must not surface half-way through the window.
   if (opts.logFile) {
     await checkLogFile(opts.logFile).catch((err) => {
-      throw new UsageError(`--log ${opts.logFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was changed`);
+      throw new UsageError(
+        `--log ${opts.logFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was changed`,
+      );
     });
   }
   const doneStages = new Set(record.stages.filter((s) => s.ok).map((s) => s.stage));
@@ -203,7 +234,13 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
    * goes on instead of taking a decision on the fault.
    */
   const ensureSession = async () => {
-    if (await client.query('SELECT 1').then(() => true, () => false)) return;
+    if (
+      await client.query('SELECT 1').then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     outer.log.warn('the run lost its database session; reconnecting…');
     client = await connectWithBackoff(ctx);
     replaced.push(client);
@@ -274,11 +311,16 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       }
       const advisories = pre.findings.filter((f) => f.severity === 'advisory').length;
       const gates = [
-        ...(record.load ? [`load ${loadText(record.load)}${record.load.override ? ` — OVER max_load, going ahead: ${record.load.override}` : ''}`] : []),
+        ...(record.load
+          ? [`load ${loadText(record.load)}${record.load.override ? ` — OVER max_load, going ahead: ${record.load.override}` : ''}`]
+          : []),
         ...(record.promotion?.length ? [`promoted after ${record.promotion.map(proofText).join('; ')}`] : []),
         ...(record.approvedBy && ctx.environment?.approval === 'required' ? [`approved by ${record.approvedBy}`] : []),
       ];
-      return { ok: true, summary: `${pre.plan.operations.length} change(s) planned, ${advisories} advisory finding(s); latency probe p95 ${pre.baseline.latency.p95Ms}ms${gates.map((g) => `; ${g}`).join('')}` };
+      return {
+        ok: true,
+        summary: `${pre.plan.operations.length} change(s) planned, ${advisories} advisory finding(s); latency probe p95 ${pre.baseline.latency.p95Ms}ms${gates.map((g) => `; ${g}`).join('')}`,
+      };
     });
     if (record.outcome === 'blocked') return await finish(record, save, client, events);
 
@@ -293,8 +335,13 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
         record.rehearsal = await rehearseRollback(ctx, client);
         const r = record.rehearsal;
         return {
-          ok: r.ok, skipped: Boolean(r.skipped),
-          summary: r.skipped ?? (r.ok ? `${r.applied} change(s) applied and rolled back on ${r.scratchDatabase}: exact restore` : `restore differed: ${r.check?.differences.join('; ')}`),
+          ok: r.ok,
+          skipped: Boolean(r.skipped),
+          summary:
+            r.skipped ??
+            (r.ok
+              ? `${r.applied} change(s) applied and rolled back on ${r.scratchDatabase}: exact restore`
+              : `restore differed: ${r.check?.differences.join('; ')}`),
         };
       });
       if (record.rehearsal && !record.rehearsal.ok && !record.rehearsal.skipped) {
@@ -305,11 +352,28 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
     }
     await stage('apply', 'backup, then the changes', async () => {
       // The change lock stays held until the end of the guard window: nothing else changes the database meanwhile.
-      const applied = await apply(ctx, client, { lockWaitMs: opts.lockWaitMs, runId: record.runId, approvedBy: record.approvedBy ?? undefined, keepLock: true });
+      const applied = await apply(ctx, client, {
+        lockWaitMs: opts.lockWaitMs,
+        runId: record.runId,
+        approvedBy: record.approvedBy ?? undefined,
+        keepLock: true,
+      });
       lockHeld = true;
-      record.apply = { status: applied.status, steps: applied.steps, plan: applied.plan, backupFile: applied.backupFile, ...(applied.poolers ? { poolers: applied.poolers } : {}) };
+      record.apply = {
+        status: applied.status,
+        steps: applied.steps,
+        plan: applied.plan,
+        backupFile: applied.backupFile,
+        ...(applied.poolers ? { poolers: applied.poolers } : {}),
+      };
       const poolers = applied.poolers?.length ? `; ${applied.poolers.map(recycleText).join('; ')}` : '';
-      return { ok: true, summary: (applied.status === 'noop' ? 'already in the target state: nothing changed' : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}`) + poolers };
+      return {
+        ok: true,
+        summary:
+          (applied.status === 'noop'
+            ? 'already in the target state: nothing changed'
+            : `${applied.steps.length} change(s) applied; backup ${applied.backupFile}`) + poolers,
+      };
     });
     if (!lockHeld && record.apply?.status === 'applied') {
       // A resumed run: take the change lock again for the rest of the run.
@@ -322,12 +386,19 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       const onProgress = (p: { running: string[]; remainingMs: number }) =>
         events?.emit({ type: 'probe.progress', stage: 'verify', running: p.running, remainingMs: p.remainingMs });
       record.verify = await verify(ctx, client, { probes: opts.probes ? { onProgress } : undefined });
-      const failed = [...record.verify.checks, ...(record.verify.probes ?? [])].filter((c) => !c.ok && (c as { status?: string }).status !== 'skipped');
+      const failed = [...record.verify.checks, ...(record.verify.probes ?? [])].filter(
+        (c) => !c.ok && (c as { status?: string }).status !== 'skipped',
+      );
       const probes = record.verify.probes ?? [];
-      const probeNote = probes.length ? `; probes: ${probes.map((p) => `${p.probe} ${p.status}${p.measuredMs !== undefined ? ` in ${formatDuration(p.measuredMs)}` : ''}`).join(', ')}` : '';
+      const probeNote = probes.length
+        ? `; probes: ${probes.map((p) => `${p.probe} ${p.status}${p.measuredMs !== undefined ? ` in ${formatDuration(p.measuredMs)}` : ''}`).join(', ')}`
+        : '';
       return {
         ok: record.verify.ok,
-        summary: (failed.length ? `${failed.length} check(s) failed: ${failed.map((c) => c.message).join('; ')}` : `${record.verify.checks.length} checks passed`) + probeNote,
+        summary:
+          (failed.length
+            ? `${failed.length} check(s) failed: ${failed.map((c) => c.message).join('; ')}`
+            : `${record.verify.checks.length} checks passed`) + probeNote,
       };
     });
     if (opts.syntheticAlert !== false) {
@@ -345,17 +416,31 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       await stage('guard', `watching for ${formatDuration(windowMs)}`, async () => {
         const base = guardBaseline(record.baseline!, record.baselineLoad);
         record.guard = await guard(ctx, client, {
-          windowMs, intervalMs: opts.intervalMs, baseline: base,
-          load: opts.load, loadSampleMs: opts.loadSampleMs, logFile: opts.logFile, signal: opts.signal,
+          windowMs,
+          intervalMs: opts.intervalMs,
+          baseline: base,
+          load: opts.load,
+          loadSampleMs: opts.loadSampleMs,
+          logFile: opts.logFile,
+          signal: opts.signal,
         });
         const g = record.guard;
         if (g.interrupted) throw new Interrupted();
-        if (g.lostConnection) throw new PghardenError('lost the connection to the server during the guard window and could not get it back', 3);
+        if (g.lostConnection)
+          throw new PghardenError('lost the connection to the server during the guard window and could not get it back', 3);
         await ensureSession();
         record.afterLatency = await probeLatency(client, ctx.latencyProbeRuns);
         // A trigger that could not be measured is said so, never shown as a pass.
-        const unmeasured = g.notMeasured.length ? `; NOT MEASURED: ${g.notMeasured.join(', ')} (add --load, or require_measured to fail on it)` : '';
-        return { ok: g.passed, summary: (g.passed ? `no trigger fired in ${formatDuration(g.observedMs)}` : `TRIGGER ${g.fired.map((t) => `${t.trigger}: ${t.summary}`).join('; ')}`) + unmeasured };
+        const unmeasured = g.notMeasured.length
+          ? `; NOT MEASURED: ${g.notMeasured.join(', ')} (add --load, or require_measured to fail on it)`
+          : '';
+        return {
+          ok: g.passed,
+          summary:
+            (g.passed
+              ? `no trigger fired in ${formatDuration(g.observedMs)}`
+              : `TRIGGER ${g.fired.map((t) => `${t.trigger}: ${t.summary}`).join('; ')}`) + unmeasured,
+        };
       });
     }
 
@@ -388,7 +473,11 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
       record.error = `${err.message}: another pgharden changed this run's state while it ran`;
       return await finish(record, save, client, events).catch(() => record);
     }
-    if ((err as PghardenError).details && typeof (err as PghardenError).details === 'object' && 'rolledBack' in ((err as PghardenError).details as object)) {
+    if (
+      (err as PghardenError).details &&
+      typeof (err as PghardenError).details === 'object' &&
+      'rolledBack' in ((err as PghardenError).details as object)
+    ) {
       // apply failed part-way and undid its own changes: a rolled-back run, with the cause.
       record.outcome = 'rolled_back';
       record.error = (err as Error).message;
@@ -406,17 +495,26 @@ export async function runRunbook(outer: StageContext, client: Client, opts: RunO
   }
 }
 
-const changesMayBeInPlace = (r: RunRecord) => r.apply?.status === 'applied' || r.stages.some((s) => s.stage === 'apply') || r.state === 'applying';
+const changesMayBeInPlace = (r: RunRecord) =>
+  r.apply?.status === 'applied' || r.stages.some((s) => s.stage === 'apply') || r.state === 'applying';
 
 /**
  * Roll the run back and prove it. Over the run's session when it still answers, else over a fresh
  * one (the change lock is taken again there). A rollback that cannot run leaves `needs_attention`.
  */
 async function rollBackRun(
-  ctx: StageContext, client: Client, record: RunRecord, opts: RunOptions, lockHeld: boolean,
-  save: (c?: Client) => Promise<void>, stage: (name: string, what: string, body: () => Promise<Omit<StageRecord, 'stage' | 'ms'>>) => Promise<void>,
+  ctx: StageContext,
+  client: Client,
+  record: RunRecord,
+  opts: RunOptions,
+  lockHeld: boolean,
+  save: (c?: Client) => Promise<void>,
+  stage: (name: string, what: string, body: () => Promise<Omit<StageRecord, 'stage' | 'ms'>>) => Promise<void>,
 ): Promise<void> {
-  const alive = await client.query('SELECT 1').then(() => true, () => false);
+  const alive = await client.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
   const session = alive ? client : await connectWithBackoff(ctx);
   try {
     const body = async () => {
@@ -461,12 +559,21 @@ async function finish(record: RunRecord, save: (c?: Client) => Promise<void>, cl
   record.finishedAt = new Date().toISOString();
   if (client && record.runId) record.state = (await getRun(client, record.runId).catch(() => null))?.status ?? record.state ?? null;
   record.next = record.state && record.runId ? nextCommand({ id: record.runId, command: 'run', status: record.state }) : null;
-  events?.emit({ type: 'run.outcome', outcome: record.outcome ?? 'interrupted', state: record.state ?? null, error: record.error ?? null, next: record.next });
+  events?.emit({
+    type: 'run.outcome',
+    outcome: record.outcome ?? 'interrupted',
+    state: record.state ?? null,
+    error: record.error ?? null,
+    next: record.next,
+  });
   if (record.runId) await save();
   return record;
 }
 
 export function loadSummary(l: LoadSample): string {
-  const errors = Object.entries(l.errors).map(([k, v]) => `${k}×${v}`).join(', ') || 'no errors';
+  const errors =
+    Object.entries(l.errors)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(', ') || 'no errors';
   return `${l.transactions} transactions, p95 ${l.latency.p95Ms.toFixed(2)}ms, ${errors}`;
 }

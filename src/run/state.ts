@@ -4,8 +4,19 @@
  * whose changes another operator already rolled back) cannot flip a state back.
  */
 export const RUN_STATES = [
-  'preflight', 'applying', 'applied', 'verifying', 'guarding', 'passed', 'triggered',
-  'rolling_back', 'rolled_back', 'noop', 'blocked', 'failed', 'needs_attention',
+  'preflight',
+  'applying',
+  'applied',
+  'verifying',
+  'guarding',
+  'passed',
+  'triggered',
+  'rolling_back',
+  'rolled_back',
+  'noop',
+  'blocked',
+  'failed',
+  'needs_attention',
 ] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
@@ -33,7 +44,16 @@ export function allowedFrom(to: RunState): RunState[] {
 }
 
 /** States in which a run's changes may be in place: rollback applies to it. */
-export const CHANGES_IN_PLACE: RunState[] = ['applying', 'applied', 'verifying', 'guarding', 'passed', 'triggered', 'rolling_back', 'needs_attention'];
+export const CHANGES_IN_PLACE: RunState[] = [
+  'applying',
+  'applied',
+  'verifying',
+  'guarding',
+  'passed',
+  'triggered',
+  'rolling_back',
+  'needs_attention',
+];
 
 /** In place and settled: the hardening a person applied (or a run that passed) stays, on purpose. */
 export const IN_FORCE: RunState[] = ['applied', 'passed', 'triggered'];
@@ -60,7 +80,9 @@ export function nextCommand(run: { id: string; command: string; status: RunState
     case 'verifying':
     case 'guarding':
     case 'needs_attention':
-      return run.command === 'run' ? `pgharden run --resume ${run.id}  (or: pgharden rollback --run ${run.id})` : `pgharden rollback --run ${run.id}`;
+      return run.command === 'run'
+        ? `pgharden run --resume ${run.id}  (or: pgharden rollback --run ${run.id})`
+        : `pgharden rollback --run ${run.id}`;
     case 'triggered':
       return `pgharden rollback --run ${run.id}`;
     default:

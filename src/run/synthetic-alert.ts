@@ -46,7 +46,11 @@ export async function raiseSyntheticAlert(ctx: StageContext, client: Client): Pr
     }
     const ok = firedAfterMs !== null && resolved;
     return {
-      ok, thresholdMs: TEST_THRESHOLD_MS, firedAfterMs, resolved, pid,
+      ok,
+      thresholdMs: TEST_THRESHOLD_MS,
+      firedAfterMs,
+      resolved,
+      pid,
       message: ok
         ? `a synthetic long query (pid ${pid}) fired the ${rule.severity} long_query alert after ${(firedAfterMs! / 1000).toFixed(1)}s at a ${TEST_THRESHOLD_MS / 1000}s test threshold, and resolved when cancelled`
         : `the synthetic long query (pid ${pid}) ${firedAfterMs === null ? 'was not alerted on within 8s' : 'alerted but did not resolve'}`,

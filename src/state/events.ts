@@ -40,7 +40,14 @@ export async function insertEvents(client: Client, events: RunEvent[]): Promise<
        SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[], $5::jsonb[])
        RETURNING run_id)
      SELECT pg_notify($6, run_id) FROM (SELECT DISTINCT run_id FROM ins) r`,
-    [events.map((e) => e.runId), events.map((e) => e.seq), events.map((e) => e.type), events.map((e) => e.at), events.map((e) => JSON.stringify(e)), EVENTS_CHANNEL],
+    [
+      events.map((e) => e.runId),
+      events.map((e) => e.seq),
+      events.map((e) => e.type),
+      events.map((e) => e.at),
+      events.map((e) => JSON.stringify(e)),
+      EVENTS_CHANNEL,
+    ],
   );
 }
 

@@ -76,12 +76,15 @@ async function readAccess(client: Client): Promise<Access> {
 
 /** The error for a role that may not use a state schema someone else owns: who owns it, and what to run. */
 function noAccessError(owner: string, user: string, cause?: string): RefusedError {
-  const grants = writerGrants(user).map((s) => `  ${s};`).join('\n');
+  const grants = writerGrants(user)
+    .map((s) => `  ${s};`)
+    .join('\n');
   return new RefusedError(
     `${cause ? `${cause}: ` : ''}the state schema ${STATE_SCHEMA} belongs to role ${owner}, and ${user} may not use it. ` +
       `As ${owner} (or a superuser), run either\n${grants}\nor hand the schema over: ALTER SCHEMA ${STATE_SCHEMA} OWNER TO "${user.replace(/"/g, '""')}"; ` +
       `(and ALTER TABLE … OWNER TO for its tables). To let ${user} only read it (status, monitor): ` +
-      readerGrants(user).slice(0, 2).join('; ') + ';',
+      readerGrants(user).slice(0, 2).join('; ') +
+      ';',
     '42501',
   );
 }
@@ -117,7 +120,8 @@ export async function explainStateAccessError(client: Client | null, err: unknow
   if (!client) return err;
   try {
     const { rows } = await client.query(
-      `SELECT current_user AS u, (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = $1) AS owner`, [STATE_SCHEMA],
+      `SELECT current_user AS u, (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = $1) AS owner`,
+      [STATE_SCHEMA],
     );
     if (!rows[0]?.owner) return err;
     return noAccessError(rows[0].owner, rows[0].u, e.message);

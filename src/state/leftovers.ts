@@ -28,14 +28,26 @@ export async function findLeftovers(client: Client, database: string): Promise<L
         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.usename = r.rolname) ORDER BY 1`,
   );
   for (const r of roles.rows) {
-    found.push({ kind: 'role', name: r.rolname, detail: 'login role of the connection-limit probe', fix: `DROP ROLE ${quoteIdent(r.rolname)};`, fixable: true });
+    found.push({
+      kind: 'role',
+      name: r.rolname,
+      detail: 'login role of the connection-limit probe',
+      fix: `DROP ROLE ${quoteIdent(r.rolname)};`,
+      fixable: true,
+    });
   }
   const dbs = await client.query(
     `SELECT datname FROM pg_database d WHERE datname LIKE 'pgharden\\_rehearsal\\_%'
         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname) ORDER BY 1`,
   );
   for (const d of dbs.rows) {
-    found.push({ kind: 'database', name: d.datname, detail: 'scratch database of --rehearse-rollback', fix: `DROP DATABASE ${quoteIdent(d.datname)} WITH (FORCE);`, fixable: true });
+    found.push({
+      kind: 'database',
+      name: d.datname,
+      detail: 'scratch database of --rehearse-rollback',
+      fix: `DROP DATABASE ${quoteIdent(d.datname)} WITH (FORCE);`,
+      fixable: true,
+    });
   }
   const sessions = await client.query(
     `SELECT pid, application_name, state, datname, round(extract(epoch FROM now() - coalesce(state_change, backend_start)))::int AS secs
@@ -46,8 +58,11 @@ export async function findLeftovers(client: Client, database: string): Promise<L
   );
   for (const s of sessions.rows) {
     found.push({
-      kind: 'session', name: `pid ${s.pid}`, detail: `${s.application_name} on ${s.datname}, ${s.state} for ${s.secs}s`,
-      fix: `SELECT pg_terminate_backend(${Number(s.pid)});`, fixable: true,
+      kind: 'session',
+      name: `pid ${s.pid}`,
+      detail: `${s.application_name} on ${s.datname}, ${s.state} for ${s.secs}s`,
+      fix: `SELECT pg_terminate_backend(${Number(s.pid)});`,
+      fixable: true,
     });
   }
   if (await stateSchemaExists(client)) {

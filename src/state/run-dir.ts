@@ -33,7 +33,10 @@ export function newRunId(now = new Date()): string {
 /** `.pgharden/runs/<run-id>/`: the same backup and baseline as the state schema, as JSON files. */
 export class RunDir {
   readonly dir: string;
-  constructor(readonly runId: string, root = RUNS_DIR) {
+  constructor(
+    readonly runId: string,
+    root = RUNS_DIR,
+  ) {
     this.dir = path.resolve(root, runId);
   }
 

@@ -22,7 +22,8 @@ async function migrationSettings(client: Client, database: string): Promise<Migr
   const out: MigrationSettings[] = [];
   for (const h of (await readHistory(client)).values()) {
     const changes = (h.settings ?? []).filter((c) => c.database === null || c.database === database);
-    if (changes.length) out.push({ version: h.version, migration: `${h.version}_${h.name}`, appliedAt: h.appliedAt, appliedBy: h.appliedBy, changes });
+    if (changes.length)
+      out.push({ version: h.version, migration: `${h.version}_${h.name}`, appliedAt: h.appliedAt, appliedBy: h.appliedBy, changes });
   }
   return out.sort((a, b) => a.appliedAt.localeCompare(b.appliedAt));
 }
@@ -40,7 +41,14 @@ export interface StatusResult {
   /** True when apply would change nothing. */
   inTargetState: boolean;
   /** Each setting that differs from the policy (or cannot be planned): what it is now and what the policy wants. */
-  drift: { setting: string; databaseValue: string | null; effective: string; target: string | null; action: string; setByMigration: string | null }[];
+  drift: {
+    setting: string;
+    databaseValue: string | null;
+    effective: string;
+    target: string | null;
+    action: string;
+    setByMigration: string | null;
+  }[];
   /** Settings changed by `pgharden migrate` (ALTER DATABASE|ROLE … SET in migration files), the other way changes arrive. */
   migrations: MigrationSettings[];
   plan: ReturnType<typeof planData>;
@@ -62,17 +70,27 @@ export async function status(ctx: StageContext, client: Client): Promise<StatusR
   const migrations = hasState ? await migrationSettings(client, state.database.name) : [];
   // The applied run: the newest whose changes are in force or on their way (one definition, from the run state machine).
   const applied = runs.find((r) => (IN_FORCE.includes(r.status) || UNFINISHED.includes(r.status)) && r.appliedAt);
-  const unfinished = runs.filter(isUnfinished)
+  const unfinished = runs
+    .filter(isUnfinished)
     .map((r) => ({ runId: r.id, command: r.command, status: r.status, meaning: describeState(r.status), next: nextCommand(r) }));
   const since = applied ? new Date(applied.appliedAt!).getTime() : null;
   const old = since === null ? [] : state.sessions.filter((s) => new Date(s.backendStart).getTime() < since);
   // Nothing to change and every row reachable: a plan blocked only because this role could not
   // apply (not the owner, a monitoring login) still describes a database in the target state.
   const inTargetState = plan.operations.length === 0 && plan.rows.every((r) => r.action === 'none');
-  const drift = plan.rows.filter((r) => r.action !== 'none')
-    .map(({ setting, databaseValue, effective, effectiveFrom, target, action }) => ({ setting, databaseValue, effective: `${effective} (${effectiveFrom})`, target, action, setByMigration: setByMigration(migrations, setting) }));
+  const drift = plan.rows
+    .filter((r) => r.action !== 'none')
+    .map(({ setting, databaseValue, effective, effectiveFrom, target, action }) => ({
+      setting,
+      databaseValue,
+      effective: `${effective} (${effectiveFrom})`,
+      target,
+      action,
+      setByMigration: setByMigration(migrations, setting),
+    }));
   const urls = poolersOf(ctx);
-  const poolers = applied && urls.length ? await poolerRollout(urls, state.database.name, new Date(applied.appliedAt!).toISOString(), client) : null;
+  const poolers =
+    applied && urls.length ? await poolerRollout(urls, state.database.name, new Date(applied.appliedAt!).toISOString(), client) : null;
   return {
     ok: inTargetState,
     database: state.database.name,

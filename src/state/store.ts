@@ -100,7 +100,10 @@ export async function stateSchemaExists(client: Client): Promise<boolean> {
   return Boolean(rowCount);
 }
 
-export async function createRun(client: Client, run: { id: string; command: string; database: string; status: RunStatus; policy: unknown; approvedBy?: string }) {
+export async function createRun(
+  client: Client,
+  run: { id: string; command: string; database: string; status: RunStatus; policy: unknown; approvedBy?: string },
+) {
   await client.query(
     `INSERT INTO pgharden.runs (id, command, database, status, policy, approved_by) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (id) DO UPDATE SET approved_by = coalesce(excluded.approved_by, runs.approved_by)`,
@@ -110,7 +113,11 @@ export async function createRun(client: Client, run: { id: string; command: stri
 
 /** Raised when a run is no longer in a state from which `to` may follow (someone else moved it on). */
 export class RunStateConflict extends Error {
-  constructor(readonly runId: string, readonly to: RunStatus, readonly actual: RunStatus | null) {
+  constructor(
+    readonly runId: string,
+    readonly to: RunStatus,
+    readonly actual: RunStatus | null,
+  ) {
     super(`run ${runId} is ${actual ?? 'gone'}, so it cannot become ${to}`);
   }
 }
@@ -133,13 +140,18 @@ export async function setRunStatus(client: Client, id: string, status: RunStatus
 
 export async function recordStep(client: Client, runId: string, name: string, status: string, detail: unknown = null) {
   await client.query(`INSERT INTO pgharden.steps (run_id, name, status, detail) VALUES ($1, $2, $3, $4)`, [
-    runId, name, status, JSON.stringify(detail),
+    runId,
+    name,
+    status,
+    JSON.stringify(detail),
   ]);
 }
 
 export async function saveBackup(client: Client, runId: string, capturedAt: string, state: unknown) {
   await client.query(`INSERT INTO pgharden.backups (run_id, captured_at, state) VALUES ($1, $2, $3) ON CONFLICT (run_id) DO NOTHING`, [
-    runId, capturedAt, JSON.stringify(state),
+    runId,
+    capturedAt,
+    JSON.stringify(state),
   ]);
 }
 
@@ -223,7 +235,8 @@ export async function listSteps(client: Client, runId: string) {
 /** The latest `run` that saved a record (what `report` shows by default). */
 export async function latestRunWithResult(client: Client, database: string): Promise<string | null> {
   const { rows } = await client.query(
-    `SELECT id FROM pgharden.runs WHERE database = $1 AND result IS NOT NULL ORDER BY started_at DESC LIMIT 1`, [database],
+    `SELECT id FROM pgharden.runs WHERE database = $1 AND result IS NOT NULL ORDER BY started_at DESC LIMIT 1`,
+    [database],
   );
   return rows[0]?.id ?? null;
 }

@@ -21,10 +21,16 @@ export function exceptionChecks(state: DatabaseState, policy: Policy, declared: 
   const exceptions = declared.filter((d) => d.looser.length);
   if (declared.length) {
     checks.push({
-      name: 'declared role exceptions', ok: true,
-      message: `${exceptions.length} role(s) run under declared exceptions` +
-        (exceptions.length ? `: ${exceptions.map((d) => `${d.role} (${d.looser.map((n) => `${n} = ${String(d.settings[n])}`).join(', ')}; ${d.reason}${d.expires ? `; expires ${d.expires}` : ''})`).join('; ')}` : '') +
-        (declared.length > exceptions.length ? `; ${declared.length - exceptions.length} more with declared values no looser than the database targets` : ''),
+      name: 'declared role exceptions',
+      ok: true,
+      message:
+        `${exceptions.length} role(s) run under declared exceptions` +
+        (exceptions.length
+          ? `: ${exceptions.map((d) => `${d.role} (${d.looser.map((n) => `${n} = ${String(d.settings[n])}`).join(', ')}; ${d.reason}${d.expires ? `; expires ${d.expires}` : ''})`).join('; ')}`
+          : '') +
+        (declared.length > exceptions.length
+          ? `; ${declared.length - exceptions.length} more with declared values no looser than the database targets`
+          : ''),
     });
   }
   return checks;
@@ -35,8 +41,13 @@ function valueCheck(state: DatabaseState, role: string, name: string, value: str
   if (value === null) {
     const left = state.roleSettings.find((r) => r.role === role && r.scope === 'in-database' && r.name === name);
     return {
-      ...base, ok: !left, expected: '(not set)', actual: left?.value ?? '(not set)',
-      message: left ? `role ${role} still has its own ${name} = ${left.value} in database ${state.database.name}` : `role ${role} has no value of its own for ${name} in database ${state.database.name}`,
+      ...base,
+      ok: !left,
+      expected: '(not set)',
+      actual: left?.value ?? '(not set)',
+      message: left
+        ? `role ${role} still has its own ${name} = ${left.value} in database ${state.database.name}`
+        : `role ${role} has no value of its own for ${name} in database ${state.database.name}`,
     };
   }
   const cmp = comparatorFor(state.settings.get(name), name, value);
@@ -45,7 +56,10 @@ function valueCheck(state: DatabaseState, role: string, name: string, value: str
   const ok = cmp.matches(eff.value);
   const shown = describeValue(state, name, eff.value);
   return {
-    ...base, ok, expected: cmp.target, actual: shown,
+    ...base,
+    ok,
+    expected: cmp.target,
+    actual: shown,
     message: ok
       ? `new sessions of ${role} get ${name} = ${cmp.target}, as declared`
       : `new sessions of ${role} get ${name} = ${shown} from the ${eff.from} level, not the declared ${cmp.target}`,
@@ -55,11 +69,17 @@ function valueCheck(state: DatabaseState, role: string, name: string, value: str
 function expiryCheck(d: DeclaredRole): Check | null {
   const base = { name: `exception for ${d.role} expiry`, role: d.role, expected: `on or before ${d.expires}` };
   if (d.expiry === 'expired') {
-    return { ...base, ok: false, message: `the declared exception for role ${d.role} expired on ${d.expires} (${d.reason ?? 'no reason given'}): renew expires: or remove the exception` };
+    return {
+      ...base,
+      ok: false,
+      message: `the declared exception for role ${d.role} expired on ${d.expires} (${d.reason ?? 'no reason given'}): renew expires: or remove the exception`,
+    };
   }
   if (d.expiry === 'expiring') {
     return {
-      ...base, ok: true, warning: true,
+      ...base,
+      ok: true,
+      warning: true,
       message: `the declared exception for role ${d.role} expires on ${d.expires}, in ${d.daysLeft} day(s) (warning from ${EXPIRY_WARNING_DAYS} days before)`,
     };
   }

@@ -47,7 +47,9 @@ export function verifyNagios(r: VerifyResult): VerifyNagios {
 /** One short clause per drifted setting: what new sessions get instead, and the roles whose own value defeats it. */
 function driftText(r: VerifyResult, setting: string): string {
   const checks = r.checks.filter((c) => (c.setting ?? c.name) === setting && !c.ok);
-  const overrides = r.roleValues.filter((v) => v.setting === setting && !v.ok && v.from.startsWith('role')).map((v) => `${v.role} (${v.value})`);
+  const overrides = r.roleValues
+    .filter((v) => v.setting === setting && !v.ok && v.from.startsWith('role'))
+    .map((v) => `${v.role} (${v.value})`);
   const live = checks.find((c) => c.name.endsWith(' live'));
   const parts: string[] = [];
   if (live) parts.push(`${setting} is ${live.actual ?? '?'}, not ${live.expected}`);

@@ -57,21 +57,25 @@ export interface VerifyOptions {
 
 /** What a brand-new session of the connecting role sees: no session settings of ours, just the database's and role's. */
 async function readLiveValues(ctx: StageContext, names: string[]) {
-  return withClient(ctx.target, async (fresh) => {
-    const { rows } = await fresh.query(
-      `SELECT current_user AS role, lower(name) AS name, setting, source FROM pg_settings WHERE lower(name) = ANY($1::text[])`,
-      [names],
-    );
-    const byName = new Map(rows.map((r) => [r.name as string, r as { setting: string; source: string }]));
-    // Custom dotted parameters (myapp.flag) are placeholders pg_settings does not list; current_setting reads them.
-    const custom = names.filter((n) => n.includes('.') && !byName.has(n));
-    if (custom.length) {
-      const c = await fresh.query(`SELECT n AS name, current_setting(n, true) AS setting FROM unnest($1::text[]) AS n`, [custom]);
-      for (const r of c.rows) if (r.setting !== null) byName.set(r.name, { setting: r.setting, source: 'custom parameter' });
-    }
-    const role = rows[0]?.role ?? (await fresh.query('SELECT current_user AS role')).rows[0].role;
-    return { role: role as string, byName };
-  }, { raw: true, appName: 'pgharden verify' });
+  return withClient(
+    ctx.target,
+    async (fresh) => {
+      const { rows } = await fresh.query(
+        `SELECT current_user AS role, lower(name) AS name, setting, source FROM pg_settings WHERE lower(name) = ANY($1::text[])`,
+        [names],
+      );
+      const byName = new Map(rows.map((r) => [r.name as string, r as { setting: string; source: string }]));
+      // Custom dotted parameters (myapp.flag) are placeholders pg_settings does not list; current_setting reads them.
+      const custom = names.filter((n) => n.includes('.') && !byName.has(n));
+      if (custom.length) {
+        const c = await fresh.query(`SELECT n AS name, current_setting(n, true) AS setting FROM unnest($1::text[]) AS n`, [custom]);
+        for (const r of c.rows) if (r.setting !== null) byName.set(r.name, { setting: r.setting, source: 'custom parameter' });
+      }
+      const role = rows[0]?.role ?? (await fresh.query('SELECT current_user AS role')).rows[0].role;
+      return { role: role as string, byName };
+    },
+    { raw: true, appName: 'pgharden verify' },
+  );
 }
 
 /**
@@ -89,12 +93,22 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
     const meta = state.settings.get(name);
     if (raw === null) {
       const left = state.dbSettings.find((s) => s.name === name);
-      checks.push({ name: `${name} reset`, setting: name, ok: !left, message: left ? `${name} still has a database-level value (${left.value})` : `${name} has no database-level value` });
+      checks.push({
+        name: `${name} reset`,
+        setting: name,
+        ok: !left,
+        message: left ? `${name} still has a database-level value (${left.value})` : `${name} has no database-level value`,
+      });
       continue;
     }
     const cmp = comparatorFor(meta, name, raw);
     if ('error' in cmp) {
-      checks.push({ name: `${name} known`, setting: name, ok: false, message: `${name} is not a parameter this server can check (${cmp.error})` });
+      checks.push({
+        name: `${name} known`,
+        setting: name,
+        ok: false,
+        message: `${name} is not a parameter this server can check (${cmp.error})`,
+      });
       continue;
     }
     const target = cmp.target;
@@ -103,7 +117,11 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
     const liveRow = live.byName.get(name);
     const liveOk = liveRow !== undefined && liveCmp.matches(liveRow.setting);
     checks.push({
-      name: `${name} live`, setting: name, role: live.role, expected: liveCmp.target, ok: liveOk,
+      name: `${name} live`,
+      setting: name,
+      role: live.role,
+      expected: liveCmp.target,
+      ok: liveOk,
       actual: liveRow ? describeValue(state, name, liveRow.setting) : undefined,
       message: liveOk
         ? `a fresh session of ${live.role} gets ${name} = ${liveCmp.target}`
@@ -114,14 +132,18 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
 
   const exceptions = declaredRoles(state, ctx.policy);
   const problems = roleValueProblems(exceptions, ctx.policy);
-  if (problems.length) throw new PolicyError(`policy ${ctx.policy.source} has role values it cannot hold:\n  ${problems.join('\n  ')}`, problems);
+  if (problems.length)
+    throw new PolicyError(`policy ${ctx.policy.source} has role values it cannot hold:\n  ${problems.join('\n  ')}`, problems);
   checks.push(...exceptionChecks(state, ctx.policy, exceptions));
 
   if (ctx.policy.connection_limit !== undefined) {
     const ok = state.database.connLimit === ctx.policy.connection_limit;
     checks.push({
-      name: 'connection_limit', setting: 'connection_limit', ok,
-      expected: String(ctx.policy.connection_limit), actual: String(state.database.connLimit),
+      name: 'connection_limit',
+      setting: 'connection_limit',
+      ok,
+      expected: String(ctx.policy.connection_limit),
+      actual: String(state.database.connLimit),
       message: ok
         ? `database ${state.database.name} admits at most ${state.database.connLimit} connections (superusers count towards it but are never refused)`
         : `database ${state.database.name} has connection limit ${state.database.connLimit}, not ${ctx.policy.connection_limit}`,
@@ -131,9 +153,19 @@ export async function verify(ctx: StageContext, client: Client, opts: VerifyOpti
   const probes = opts.probes ? await runProbes(ctx, opts.probes) : undefined;
   const ok = checks.every((c) => c.ok) && !probes?.some((p) => p.status === 'failed');
   const appliedAt = await latestApplyTime(client, state.database.name);
-  const sessionsOnOldSettings = appliedAt === null ? 0
-    : state.sessions.filter((x) => new Date(x.backendStart).getTime() < new Date(appliedAt).getTime()).length;
-  return { ok, database: state.database.name, liveRole: live.role, loginRoles: state.loginRoles.length, exceptions, checks, roleValues, sessionsOnOldSettings, probes };
+  const sessionsOnOldSettings =
+    appliedAt === null ? 0 : state.sessions.filter((x) => new Date(x.backendStart).getTime() < new Date(appliedAt).getTime()).length;
+  return {
+    ok,
+    database: state.database.name,
+    liveRole: live.role,
+    loginRoles: state.loginRoles.length,
+    exceptions,
+    checks,
+    roleValues,
+    sessionsOnOldSettings,
+    probes,
+  };
 }
 
 /** The comparator for a role's declared non-null value of `name`, if the policy declares one. */
@@ -148,20 +180,38 @@ function declaredComparator(policy: Policy, state: DatabaseState, role: string, 
  * One failing check per role whose own value overrides the target; one passing check for the rest.
  * Roles with a declared value for `name` are checked against it by exceptionChecks, not here.
  */
-function roleChecks(state: DatabaseState, policy: Policy, name: string, target: string, matches: (v: string) => boolean, values: RoleValue[]): Check[] {
+function roleChecks(
+  state: DatabaseState,
+  policy: Policy,
+  name: string,
+  target: string,
+  matches: (v: string) => boolean,
+  values: RoleValue[],
+): Check[] {
   const checks: Check[] = [];
   let good = 0;
   let declared = 0;
   for (const role of state.loginRoles) {
     const own = declaredValue(policy, role.name, name);
-    if (own !== undefined && own !== null) { declared++; continue; }
+    if (own !== undefined && own !== null) {
+      declared++;
+      continue;
+    }
     const eff = effectiveFor(state, role.name, name);
     const shown = describeValue(state, name, eff.value);
     values.push({ setting: name, role: role.name, value: shown, from: eff.from, ok: matches(eff.value) });
-    if (matches(eff.value)) { good++; continue; }
+    if (matches(eff.value)) {
+      good++;
+      continue;
+    }
     const scope = eff.from === 'role in database' ? 'in-database' : eff.from === 'role' ? 'all-databases' : null;
     checks.push({
-      name: `${name} for ${role.name}`, setting: name, role: role.name, expected: target, actual: shown, ok: false,
+      name: `${name} for ${role.name}`,
+      setting: name,
+      role: role.name,
+      expected: target,
+      actual: shown,
+      ok: false,
       message: scope
         ? `role ${role.name} overrides ${name} with ${shown} (ALTER ROLE ${role.name}${scope === 'in-database' ? ` IN DATABASE ${state.database.name}` : ''} SET): its new sessions do not get ${target}`
         : `new sessions of ${role.name} get ${name} = ${shown} from the ${eff.from} level, not ${target}`,
@@ -170,8 +220,12 @@ function roleChecks(state: DatabaseState, policy: Policy, name: string, target: 
   }
   checks.push({
     // A tick only when every role gets the target (or runs under a declared role value): "✔ 0 of 7" was a green tick on a failed check.
-    name: `${name} for login roles`, setting: name, expected: target, ok: good + declared === state.loginRoles.length,
-    message: `${good} of ${state.loginRoles.length} login role(s) that may connect get ${name} = ${target}` +
+    name: `${name} for login roles`,
+    setting: name,
+    expected: target,
+    ok: good + declared === state.loginRoles.length,
+    message:
+      `${good} of ${state.loginRoles.length} login role(s) that may connect get ${name} = ${target}` +
       (declared ? `; ${declared} run(s) under a declared role value (see below)` : ''),
   });
   return checks;

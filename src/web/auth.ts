@@ -17,7 +17,10 @@ const same = (a: string, b: string) => {
 export function presentedToken(req: IncomingMessage, url: URL): string | null {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7);
-  const cookie = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`));
+  const cookie = (req.headers.cookie ?? '')
+    .split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${COOKIE}=`));
   if (cookie) return decodeURIComponent(cookie.slice(COOKIE.length + 1));
   return url.searchParams.get('token');
 }

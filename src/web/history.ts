@@ -24,5 +24,9 @@ export async function readHistory(client: Client, database: string, limit = 50):
        FROM pgharden.runs WHERE database = $1 ORDER BY started_at DESC, id DESC LIMIT $2`,
     [database, limit],
   );
-  return rows.map((r) => ({ ...r, startedAt: new Date(r.startedAt).toISOString(), finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null }));
+  return rows.map((r) => ({
+    ...r,
+    startedAt: new Date(r.startedAt).toISOString(),
+    finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,
+  }));
 }

@@ -33,7 +33,11 @@ export class MonitorFeed {
   private watchers = 0;
   latest: MonitorSnapshot | null = null;
 
-  constructor(private readonly ctx: StageContext, private readonly onSnapshot: (s: MonitorSnapshot) => void, private readonly intervalMs = 1000) {
+  constructor(
+    private readonly ctx: StageContext,
+    private readonly onSnapshot: (s: MonitorSnapshot) => void,
+    private readonly intervalMs = 1000,
+  ) {
     this.session = new LazySession(ctx.target, { appName: 'pgharden serve monitor', statementTimeoutMs: 10_000 });
     this.engine = new AlertEngine(rulesFromPolicy(ctx.policy.alerts));
   }
@@ -50,37 +54,71 @@ export class MonitorFeed {
   }
 
   private tick(): void {
-    void this.sample().then((s) => {
-      this.latest = s;
-      this.onSnapshot(s);
-    }).finally(() => {
-      if (this.watchers > 0) this.timer = setTimeout(() => this.tick(), this.intervalMs);
-    });
+    void this.sample()
+      .then((s) => {
+        this.latest = s;
+        this.onSnapshot(s);
+      })
+      .finally(() => {
+        if (this.watchers > 0) this.timer = setTimeout(() => this.tick(), this.intervalMs);
+      });
   }
 
   async sample(): Promise<MonitorSnapshot> {
     const db = this.ctx.target.database;
     const rules = this.engine.rules;
-    const over = (name: string) => rules.filter((r) => r.name === name).map((r) => r.over).sort((a, b) => a - b)[0] ?? null;
-    const empty = { at: new Date().toISOString(), database: db, longQueryThresholdMs: over('long_query'), idleThresholdMs: over('idle_in_transaction') };
+    const over = (name: string) =>
+      rules
+        .filter((r) => r.name === name)
+        .map((r) => r.over)
+        .sort((a, b) => a - b)[0] ?? null;
+    const empty = {
+      at: new Date().toISOString(),
+      database: db,
+      longQueryThresholdMs: over('long_query'),
+      idleThresholdMs: over('idle_in_transaction'),
+    };
     try {
       const s = await this.session.use(async (c) => sampleOnce(c, db, { appliedAt: await latestApplyTime(c, db) }));
       this.engine.update(s);
       return {
-        ...empty, at: s.at,
-        connections: { total: s.connections.total, byState: s.connections.byState, limit: s.connections.limit, limitSource: s.connections.limitSource, alertShare: over('connections') },
-        longestQueryMs: s.longestActiveMs, longestIdleInTransactionMs: s.longestIdleInTransactionMs,
-        alerts: this.engine.firing().map((a) => ({ rule: a.rule, severity: a.severity, message: a.message, since: a.since, value: a.value, threshold: a.threshold })),
+        ...empty,
+        at: s.at,
+        connections: {
+          total: s.connections.total,
+          byState: s.connections.byState,
+          limit: s.connections.limit,
+          limitSource: s.connections.limitSource,
+          alertShare: over('connections'),
+        },
+        longestQueryMs: s.longestActiveMs,
+        longestIdleInTransactionMs: s.longestIdleInTransactionMs,
+        alerts: this.engine
+          .firing()
+          .map((a) => ({ rule: a.rule, severity: a.severity, message: a.message, since: a.since, value: a.value, threshold: a.threshold })),
         rollout: s.rollout,
-        oldSessions: s.sessions.filter((x) => x.onOldSettings).slice(0, 20)
-          .map((x) => ({ pid: x.pid, usename: x.usename, applicationName: x.applicationName, state: x.state, backendStart: x.backendStart })),
+        oldSessions: s.sessions
+          .filter((x) => x.onOldSettings)
+          .slice(0, 20)
+          .map((x) => ({
+            pid: x.pid,
+            usename: x.usename,
+            applicationName: x.applicationName,
+            state: x.state,
+            backendStart: x.backendStart,
+          })),
         error: null,
       };
     } catch (err) {
       return {
-        ...empty, connections: { total: 0, byState: {}, limit: 0, limitSource: 'unknown', alertShare: over('connections') },
-        longestQueryMs: 0, longestIdleInTransactionMs: 0, alerts: this.engine.firing().map((a) => ({ ...a, message: a.message })),
-        rollout: null, oldSessions: [], error: (err as Error).message,
+        ...empty,
+        connections: { total: 0, byState: {}, limit: 0, limitSource: 'unknown', alertShare: over('connections') },
+        longestQueryMs: 0,
+        longestIdleInTransactionMs: 0,
+        alerts: this.engine.firing().map((a) => ({ ...a, message: a.message })),
+        rollout: null,
+        oldSessions: [],
+        error: (err as Error).message,
       };
     }
   }

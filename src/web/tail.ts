@@ -16,7 +16,11 @@ export class EventTail {
   private again = false;
   private closed = false;
 
-  constructor(private readonly target: Target, private readonly onEvents: (events: StoredEvent[]) => void, private readonly pollMs = 2000) {}
+  constructor(
+    private readonly target: Target,
+    private readonly onEvents: (events: StoredEvent[]) => void,
+    private readonly pollMs = 2000,
+  ) {}
 
   async start(): Promise<void> {
     await this.connect().catch(() => undefined); // the poll retries
@@ -29,10 +33,16 @@ export class EventTail {
 
   private async connect(): Promise<void> {
     const client = await connect(this.target, {
-      appName: 'pgharden serve events', statementTimeoutMs: 10_000,
-      onError: () => { if (this.client === client) this.client = null; void client.end().catch(() => undefined); },
+      appName: 'pgharden serve events',
+      statementTimeoutMs: 10_000,
+      onError: () => {
+        if (this.client === client) this.client = null;
+        void client.end().catch(() => undefined);
+      },
     });
-    client.on('notification', (n) => { if (n.channel === EVENTS_CHANNEL) void this.read(); });
+    client.on('notification', (n) => {
+      if (n.channel === EVENTS_CHANNEL) void this.read();
+    });
     await client.query(`LISTEN ${EVENTS_CHANNEL}`);
     // Start at the newest event: history is read per run on request, the tail only brings news.
     if (!this.lastId && (await eventsTableExists(client))) this.lastId = await lastEventId(client);
@@ -41,7 +51,9 @@ export class EventTail {
 
   private schedule(): void {
     if (this.closed) return;
-    this.timer = setTimeout(() => { void this.read().finally(() => this.schedule()); }, this.pollMs);
+    this.timer = setTimeout(() => {
+      void this.read().finally(() => this.schedule());
+    }, this.pollMs);
   }
 
   /** Read what is new; a read asked for while one runs is done right after it. */
@@ -68,7 +80,9 @@ export class EventTail {
           return;
         }
       } while (this.again && !this.closed);
-    })().finally(() => { this.reading = null; });
+    })().finally(() => {
+      this.reading = null;
+    });
     return this.reading;
   }
 

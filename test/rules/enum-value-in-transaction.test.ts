@@ -8,12 +8,7 @@ import { parseSql } from '../../src/migrate/sql-file.js';
 
 const rule = 'enum-value-in-transaction';
 
-const USED_IN_TRANSACTION = [
-  'BEGIN;',
-  "ALTER TYPE mood ADD VALUE 'happy';",
-  "INSERT INTO moods VALUES ('happy');",
-  'COMMIT;',
-].join('\n');
+const USED_IN_TRANSACTION = ['BEGIN;', "ALTER TYPE mood ADD VALUE 'happy';", "INSERT INTO moods VALUES ('happy');", 'COMMIT;'].join('\n');
 
 /** Examples PostgreSQL accepts: no BEGIN (each statement commits), a COMMIT in between, a type created in the transaction. */
 const ACCEPTED = [
@@ -50,7 +45,9 @@ describe(rule, () => {
   it("fails a use of the new value inside the file's BEGIN … COMMIT, at the use", async () => {
     const found = await lintRule(rule, USED_IN_TRANSACTION);
     expect(found.map((d) => [d.line, d.severity])).toEqual([[3, 'error']]);
-    expect(found[0].message).toMatch(/uses 'happy', which ALTER TYPE mood ADD VALUE on line 2 adds inside the same transaction \(the file's BEGIN on line 1\).*SQLSTATE 55P04/);
+    expect(found[0].message).toMatch(
+      /uses 'happy', which ALTER TYPE mood ADD VALUE on line 2 adds inside the same transaction \(the file's BEGIN on line 1\).*SQLSTATE 55P04/,
+    );
     const inDo = await lintRule(rule, "BEGIN;\nALTER TYPE mood ADD VALUE 'happy';\nDO $$ BEGIN PERFORM 'happy'::mood; END $$;\nCOMMIT;\n");
     expect(inDo.map((d) => d.line)).toEqual([3]);
   });

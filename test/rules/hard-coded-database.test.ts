@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { lintRule, target } from './lint-helper.js';
 
 const rule = 'hard-coded-database';
-const sql = "ALTER DATABASE codex_memory SET work_mem = '256MB';\nALTER DATABASE codex_memory CONNECTION LIMIT 200;\nALTER ROLE app IN DATABASE codex_memory SET work_mem = '1MB';";
+const sql =
+  "ALTER DATABASE codex_memory SET work_mem = '256MB';\nALTER DATABASE codex_memory CONNECTION LIMIT 200;\nALTER ROLE app IN DATABASE codex_memory SET work_mem = '1MB';";
 
 describe(rule, () => {
   it('warns offline, once per database name, listing the other lines', async () => {

@@ -7,8 +7,14 @@ const file = (path: string, text: string) => ({ path, text, checksum: '', rawChe
 /** A target database as the connected linter would read it; tests override what they need. */
 export function target(over: Partial<LintTarget> = {}): LintTarget {
   return {
-    database: 'appdb', superuser: true, canSet: {}, databaseValues: new Map(), connectionLimit: -1,
-    settings: new Map(), applied: new Set(), ...over,
+    database: 'appdb',
+    superuser: true,
+    canSet: {},
+    databaseValues: new Map(),
+    connectionLimit: -1,
+    settings: new Map(),
+    applied: new Set(),
+    ...over,
   };
 }
 
@@ -17,7 +23,8 @@ export function target(over: Partial<LintTarget> = {}): LintTarget {
  * return the findings of `rule` only. Offline (built-in table for PG 18) unless `connected` is given.
  */
 export async function lintRule(
-  rule: string, forward: string,
+  rule: string,
+  forward: string,
   opts: { rollback?: string | null; connected?: LintTarget; major?: number } = {},
 ): Promise<Diagnostic[]> {
   const rollback = opts.rollback === null ? null : file('001_test_rollback.sql', opts.rollback ?? '');

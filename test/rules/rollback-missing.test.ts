@@ -12,6 +12,8 @@ describe(rule, () => {
   });
 
   it('passes when the rollback file exists', async () => {
-    expect(await lintRule(rule, 'ALTER TABLE orders ADD COLUMN note text;', { rollback: 'ALTER TABLE orders DROP COLUMN note;' })).toEqual([]);
+    expect(await lintRule(rule, 'ALTER TABLE orders ADD COLUMN note text;', { rollback: 'ALTER TABLE orders DROP COLUMN note;' })).toEqual(
+      [],
+    );
   });
 });

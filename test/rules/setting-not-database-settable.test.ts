@@ -5,14 +5,20 @@ const rule = 'setting-not-database-settable';
 
 describe(rule, () => {
   it('fails ALTER DATABASE SET of postmaster parameters, naming each line, with the CONNECTION LIMIT fix for max_connections', async () => {
-    const found = await lintRule(rule, [
-      'BEGIN;',
-      "ALTER DATABASE ${database} SET work_mem = '64MB';",
-      'ALTER DATABASE ${database} SET max_connections = 200;',
-      '  ALTER DATABASE ${database} SET track_activity_query_size = 4096;',
-      'COMMIT;',
-    ].join('\n'));
-    expect(found.map((d) => [d.line, d.col, d.severity])).toEqual([[3, 1, 'error'], [4, 3, 'error']]);
+    const found = await lintRule(
+      rule,
+      [
+        'BEGIN;',
+        "ALTER DATABASE ${database} SET work_mem = '64MB';",
+        'ALTER DATABASE ${database} SET max_connections = 200;',
+        '  ALTER DATABASE ${database} SET track_activity_query_size = 4096;',
+        'COMMIT;',
+      ].join('\n'),
+    );
+    expect(found.map((d) => [d.line, d.col, d.severity])).toEqual([
+      [3, 1, 'error'],
+      [4, 3, 'error'],
+    ]);
     expect(found[0].message).toMatch(/max_connections is a postmaster parameter/);
     expect(found[0].fix).toMatch(/CONNECTION LIMIT/);
     expect(found[1].fix).toMatch(/ALTER SYSTEM SET track_activity_query_size .* restart/);
@@ -26,13 +32,18 @@ describe(rule, () => {
   });
 
   it('passes user and superuser parameters, session SETs and ALTER SYSTEM', async () => {
-    expect(await lintRule(rule, [
-      "ALTER DATABASE ${database} SET statement_timeout = '30s';",
-      "ALTER DATABASE ${database} SET log_min_duration_statement = '1s';",
-      'ALTER DATABASE ${database} CONNECTION LIMIT 200;',
-      'SET max_parallel_workers_per_gather = 0;',
-      'ALTER SYSTEM SET max_connections = 300;',
-    ].join('\n'))).toEqual([]);
+    expect(
+      await lintRule(
+        rule,
+        [
+          "ALTER DATABASE ${database} SET statement_timeout = '30s';",
+          "ALTER DATABASE ${database} SET log_min_duration_statement = '1s';",
+          'ALTER DATABASE ${database} CONNECTION LIMIT 200;',
+          'SET max_parallel_workers_per_gather = 0;',
+          'ALTER SYSTEM SET max_connections = 300;',
+        ].join('\n'),
+      ),
+    ).toEqual([]);
   });
 
   it('uses the table of the PostgreSQL major asked for (autovacuum_max_workers: postmaster on 15, sighup on 18)', async () => {

@@ -19,7 +19,9 @@ describe(rule, () => {
 
   it('passes when connected as a superuser, or as a role granted SET on it', async () => {
     expect(await lintRule(rule, sql, { connected: target({ superuser: true }) })).toEqual([]);
-    expect(await lintRule(rule, sql, { connected: target({ superuser: false, canSet: { log_min_duration_statement: true } }) })).toEqual([]);
+    expect(await lintRule(rule, sql, { connected: target({ superuser: false, canSet: { log_min_duration_statement: true } }) })).toEqual(
+      [],
+    );
   });
 
   it('passes user-context parameters', async () => {

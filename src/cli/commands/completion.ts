@@ -6,10 +6,13 @@ export function register(program: Command): void {
     .command('completion')
     .description('print a shell completion script (bash, zsh or fish)')
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
   bash:  eval "$(pgharden completion bash)"      (or save it in /etc/bash_completion.d/pgharden)
   zsh:   eval "$(pgharden completion zsh)"
-  fish:  pgharden completion fish > ~/.config/fish/completions/pgharden.fish`)
+  fish:  pgharden completion fish > ~/.config/fish/completions/pgharden.fish`,
+    )
     .action(async (shell: 'bash' | 'zsh' | 'fish') => {
       // Every command, fully registered on a private program, so the script lists their options too.
       const { COMMANDS } = await import('./index.js');

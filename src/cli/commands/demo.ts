@@ -20,10 +20,14 @@ const DEMO_ROLE = 'reporting_demo';
 
 /** A little of what a real codex_memory has: a table, some traffic, a prior DBA setting, a reporting role. */
 async function seed(client: Client): Promise<void> {
-  await client.query(`CREATE TABLE IF NOT EXISTS memories (id bigserial PRIMARY KEY, body text NOT NULL, created_at timestamptz DEFAULT now())`);
+  await client.query(
+    `CREATE TABLE IF NOT EXISTS memories (id bigserial PRIMARY KEY, body text NOT NULL, created_at timestamptz DEFAULT now())`,
+  );
   await client.query(`INSERT INTO memories (body) SELECT md5(g::text) FROM generate_series(1, 2000) g`);
   for (let i = 0; i < 50; i++) await client.query('SELECT count(*) FROM memories WHERE body LIKE $1', [`${i % 10}%`]);
-  await client.query(`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${DEMO_ROLE}') THEN CREATE ROLE ${DEMO_ROLE} LOGIN; END IF; END $$`);
+  await client.query(
+    `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${DEMO_ROLE}') THEN CREATE ROLE ${DEMO_ROLE} LOGIN; END IF; END $$`,
+  );
   // A value set by hand before pgharden: rollback must restore it, not RESET it.
   await client.query(`ALTER DATABASE ${quoteIdent(EMBEDDED_DATABASE)} SET work_mem = '64MB'`);
 }
@@ -37,10 +41,16 @@ async function step<T>(log: Log, title: string, fn: () => Promise<T>): Promise<T
 }
 
 export async function demo(opts: GlobalOptions): Promise<void> {
-  await runOffline(opts, ({ log }) => demoSteps(opts, log), (r, { log }) => {
-    log.info(`\n${r.ok ? paint.ok('demo complete') : paint.bad('demo FAILED')}: plan → apply → verify → rollback on embedded PostgreSQL in ${r.seconds.toFixed(1)}s.`);
-    log.info('Next: point it at your own server, e.g. `pgharden plan --db postgres://admin@db.example:5432/codex_memory`.');
-  });
+  await runOffline(
+    opts,
+    ({ log }) => demoSteps(opts, log),
+    (r, { log }) => {
+      log.info(
+        `\n${r.ok ? paint.ok('demo complete') : paint.bad('demo FAILED')}: plan → apply → verify → rollback on embedded PostgreSQL in ${r.seconds.toFixed(1)}s.`,
+      );
+      log.info('Next: point it at your own server, e.g. `pgharden plan --db postgres://admin@db.example:5432/codex_memory`.');
+    },
+  );
 }
 
 async function demoSteps(opts: GlobalOptions, log: Log) {
@@ -48,7 +58,10 @@ async function demoSteps(opts: GlobalOptions, log: Log) {
   let server: EmbeddedServer | null = null;
   let client: Client | null = null;
   try {
-    if (opts.db) throw new UsageError('demo always runs on the embedded PostgreSQL (it seeds and changes its own database): drop --db, or use `pgharden run --db …` on your server');
+    if (opts.db)
+      throw new UsageError(
+        'demo always runs on the embedded PostgreSQL (it seeds and changes its own database): drop --db, or use `pgharden run --db …` on your server',
+      );
     const policy = await loadPolicy(opts.policy);
     const embedded = await embeddedTarget(log, EMBEDDED_DATABASE, 'demo');
     server = embedded.server;
@@ -56,27 +69,40 @@ async function demoSteps(opts: GlobalOptions, log: Log) {
     client = await connect(ctx.target, { onError: (e) => log.warn(e.message) });
     const db = client;
 
-    await step(log, `seed ${EMBEDDED_DATABASE}: a table, 2,000 rows, 50 queries, role ${DEMO_ROLE}, work_mem = 64MB set by hand`, () => seed(db));
+    await step(log, `seed ${EMBEDDED_DATABASE}: a table, 2,000 rows, 50 queries, role ${DEMO_ROLE}, work_mem = 64MB set by hand`, () =>
+      seed(db),
+    );
     const { plan } = await step(log, 'plan: what will change, and how to undo it', () => readPlan(ctx, db));
     renderPlan(log, planData(plan));
-    const applied = await step(log, 'apply: baseline, backup, then one journaled transaction per change', () => apply(ctx, db, { lockWaitMs: 10_000 }));
+    const applied = await step(log, 'apply: baseline, backup, then one journaled transaction per change', () =>
+      apply(ctx, db, { lockWaitMs: 10_000 }),
+    );
     log.info(`   ${applied.steps.length} change(s) applied in run ${applied.runId}; backup in ${applied.backupFile}`);
     const good = await step(log, 'verify: fresh session + every login role', () => verify(ctx, db));
     renderChecks(log, good.checks);
 
-    const caught = await step(log, `what verify catches: ALTER ROLE ${DEMO_ROLE} IN DATABASE ${EMBEDDED_DATABASE} SET statement_timeout = 0`, async () => {
-      const sql = (verb: string) => `ALTER ROLE ${DEMO_ROLE} IN DATABASE ${quoteIdent(EMBEDDED_DATABASE)} ${verb}`;
-      await db.query(sql('SET statement_timeout = 0'));
-      try {
-        return await verify(ctx, db);
-      } finally {
-        await db.query(sql('RESET statement_timeout'));
-      }
-    });
-    renderChecks(log, caught.checks.filter((c) => !c.ok));
+    const caught = await step(
+      log,
+      `what verify catches: ALTER ROLE ${DEMO_ROLE} IN DATABASE ${EMBEDDED_DATABASE} SET statement_timeout = 0`,
+      async () => {
+        const sql = (verb: string) => `ALTER ROLE ${DEMO_ROLE} IN DATABASE ${quoteIdent(EMBEDDED_DATABASE)} ${verb}`;
+        await db.query(sql('SET statement_timeout = 0'));
+        try {
+          return await verify(ctx, db);
+        } finally {
+          await db.query(sql('RESET statement_timeout'));
+        }
+      },
+    );
+    renderChecks(
+      log,
+      caught.checks.filter((c) => !c.ok),
+    );
     log.info(`   → verify ${caught.ok ? 'passed (unexpected!)' : 'failed and named the role, as it must'}; the override was removed again`);
 
-    const rolled = await step(log, 'rollback: restore exactly the captured values, then compare with the backup', () => rollback(ctx, db, { lockWaitMs: 10_000 }));
+    const rolled = await step(log, 'rollback: restore exactly the captured values, then compare with the backup', () =>
+      rollback(ctx, db, { lockWaitMs: 10_000 }),
+    );
     for (const s of rolled.steps) log.info(`   ✔ ${s.sql}`);
     log.info(`   ${rolled.message}`);
     const workMem = await withClient(ctx.target, async (c) => (await c.query('SHOW work_mem')).rows[0].work_mem as string, { raw: true });
@@ -84,7 +110,15 @@ async function demoSteps(opts: GlobalOptions, log: Log) {
 
     const seconds = (performance.now() - started) / 1000;
     const ok = good.ok && !caught.ok && rolled.ok;
-    return { ok, runId: applied.runId, seconds: Math.round(seconds * 10) / 10, applied: applied.steps.length, verified: good.ok, overrideCaught: !caught.ok, rolledBack: rolled.ok };
+    return {
+      ok,
+      runId: applied.runId,
+      seconds: Math.round(seconds * 10) / 10,
+      applied: applied.steps.length,
+      verified: good.ok,
+      overrideCaught: !caught.ok,
+      rolledBack: rolled.ok,
+    };
   } finally {
     await client?.end().catch(() => undefined);
     await server?.stop().catch(() => undefined);

@@ -54,11 +54,21 @@ export function register(program: Command): void {
     .addOption(new Option('--rule <name>', 'with --once: judge this rule only (one Nagios/Icinga service per rule)').choices(RULE_NAMES))
     .option('-w, --warning <threshold>', "with --once --rule: the warning threshold (25s, 80%), instead of the policy's")
     .option('-c, --critical <threshold>', "with --once --rule: the critical threshold, instead of the policy's")
-    .addOption(new Option('--unreachable <status>', 'with --once: the status when the server cannot be reached').choices(['unknown', 'warning', 'critical']).default('unknown'))
+    .addOption(
+      new Option('--unreachable <status>', 'with --once: the status when the server cannot be reached')
+        .choices(['unknown', 'warning', 'critical'])
+        .default('unknown'),
+    )
     .option('--jsonl <file|->', "append one JSON object per sample, alert transition and event to FILE ('-': stdout)")
     .option('--prometheus <[host:]port>', 'serve /metrics for Prometheus (host defaults to 127.0.0.1; GET and HEAD)')
-    .option('--all-databases', 'every database of the server in each poll (one query, as postgres_exporter does), labelled by datname; the default is the --db database only')
-    .option('--web-config <file>', 'with --prometheus: TLS and basic auth for /metrics from a web config file (exporter-toolkit format: tls_server_config, basic_auth_users)')
+    .option(
+      '--all-databases',
+      'every database of the server in each poll (one query, as postgres_exporter does), labelled by datname; the default is the --db database only',
+    )
+    .option(
+      '--web-config <file>',
+      'with --prometheus: TLS and basic auth for /metrics from a web config file (exporter-toolkit format: tls_server_config, basic_auth_users)',
+    )
     .option('--webhook <url>', 'POST each alert transition as JSON (retried with backoff in the background)')
     .option('--record', "keep alert transitions in the database's pgharden.alerts table (created on first use)")
     .option('--recycle-idle', 'terminate sessions still on pre-apply settings, only while idle, one at a time')
@@ -67,10 +77,15 @@ export function register(program: Command): void {
     .option('--top <n>', 'sessions listed in the live view', positiveInt, 15)
     .option('--duration <duration>', 'stop after this long (default: until q, Ctrl-C or SIGTERM)', durationOption)
     .option('--plain', 'plain lines even on a terminal')
-    .option('--log <file>', 'server log (csvlog, jsonlog or stderr): count errors by SQLSTATE (57014, 25P03, 53300…) for /metrics and the JSON lines')
+    .option(
+      '--log <file>',
+      'server log (csvlog, jsonlog or stderr): count errors by SQLSTATE (57014, 25P03, 53300…) for /metrics and the JSON lines',
+    )
     .addOption(durationFlag('--refresh <duration>', 'how often the apply time, settings and per-role compliance are re-read', 10_000))
     .addOption(durationFlag('--reconnect-max <duration>', 'longest wait between reconnect attempts', 5_000).hideHelp())
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Thresholds come from the policy's alerts: block (runbook: critical when a query runs over
 25s, warning when a session is idle in transaction over 50s, info over 80% of the
 connection limit). One cheap query per poll; durations on the server's clock.
@@ -98,7 +113,8 @@ Examples:
   pgharden monitor --db postgres://monitor@db/codex_memory
   pgharden monitor --prometheus 9632 --webhook https://hooks.example/pg --plain
   pgharden monitor --once          # in cron, NRPE or an Icinga CheckCommand
-  pgharden monitor --once --rule long_query -w 20s -c 25s --unreachable critical`)
+  pgharden monitor --once --rule long_query -w 20s -c 25s --unreachable critical`,
+    )
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<MonitorFlags>();
       await (opts.once ? checkOnce(opts) : monitor(opts));
@@ -124,14 +140,24 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
     const chosen = await chooseTarget(opts, policy, consoleLog(true));
     embedded = chosen.embedded;
     const { target } = chosen;
-    const sample = await withClient(target, async (client) =>
-      withPoolers(client, await sampleOnce(client, target.database, {
-        appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)),
-        scope: opts.allDatabases ? 'instance' : 'database',
-      }), poolersOf({ policy, environment: opts.env !== undefined ? environmentRules(opts.env, policy) : undefined }), target.database),
-    { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 });
+    const sample = await withClient(
+      target,
+      async (client) =>
+        withPoolers(
+          client,
+          await sampleOnce(client, target.database, {
+            appliedAt: await latestApplyTime(client, target.database, (note) => process.stderr.write(`pgharden: ${note}\n`)),
+            scope: opts.allDatabases ? 'instance' : 'database',
+          }),
+          poolersOf({ policy, environment: opts.env !== undefined ? environmentRules(opts.env, policy) : undefined }),
+          target.database,
+        ),
+      { appName: 'pgharden monitor --once', statementTimeoutMs: 10_000 },
+    );
     const result = nagiosCheck(sample, onceRules(rulesFromPolicy(policy.alerts), opts));
-    process.stdout.write(opts.json ? JSON.stringify({ ok: result.exitCode === NagiosCode.OK, ...result, sample }, null, 2) + '\n' : result.line + '\n');
+    process.stdout.write(
+      opts.json ? JSON.stringify({ ok: result.exitCode === NagiosCode.OK, ...result, sample }, null, 2) + '\n' : result.line + '\n',
+    );
     process.exitCode = result.exitCode;
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
@@ -151,13 +177,17 @@ async function checkOnce(opts: MonitorFlags): Promise<void> {
  * `-w 20s` on the runbook's critical-at-25s rule checks both). Values in the rule's unit.
  */
 export function onceRules(rules: AlertRule[], opts: Pick<MonitorFlags, 'rule' | 'warning' | 'critical'>): AlertRule[] {
-  if ((opts.warning || opts.critical) && !opts.rule) throw new UsageError('-w/--warning and -c/--critical need --rule NAME: a threshold belongs to one rule');
+  if ((opts.warning || opts.critical) && !opts.rule)
+    throw new UsageError('-w/--warning and -c/--critical need --rule NAME: a threshold belongs to one rule');
   if (!opts.rule) return rules;
   const mine = rules.filter((r) => r.name === opts.rule);
   if (!mine.length) throw new UsageError(`--rule ${opts.rule}: the policy has no ${opts.rule} rule (add it under alerts:)`);
   const parse = (flag: string, text: string) => {
     const v = opts.rule === 'connections' ? parsePercent(text) : parseDuration(text);
-    if (v === null) throw new UsageError(`${flag} ${JSON.stringify(text)}: expected ${opts.rule === 'connections' ? 'a percentage such as 80%' : 'a duration such as 25s'}`);
+    if (v === null)
+      throw new UsageError(
+        `${flag} ${JSON.stringify(text)}: expected ${opts.rule === 'connections' ? 'a percentage such as 80%' : 'a duration such as 25s'}`,
+      );
     return v;
   };
   const given: AlertRule[] = [];
@@ -168,17 +198,25 @@ export function onceRules(rules: AlertRule[], opts: Pick<MonitorFlags, 'rule' | 
   return all.map((r) => ({ ...r, leveled: all.length > 1 }));
 }
 
-async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target, contacts?: Record<string, string>): Promise<{ sinks: Sink[]; keys: ((data: string) => boolean) | null }> {
+async function buildSinks(
+  opts: MonitorFlags,
+  rules: AlertRule[],
+  target: Target,
+  contacts?: Record<string, string>,
+): Promise<{ sinks: Sink[]; keys: ((data: string) => boolean) | null }> {
   const sinks: Sink[] = [];
   let keys: ((data: string) => boolean) | null = null;
   const jsonl = opts.jsonl ?? (opts.json ? '-' : undefined); // --json: the JSON lines on stdout
   try {
     // Each sink is imported only when asked for (prom-client alone is a noticeable part of a second).
     if (jsonl) sinks.push((await import('../../monitor/sinks/jsonl.js')).jsonlSink(jsonl));
-    if (opts.webhook) sinks.push((await import('../../monitor/sinks/webhook.js')).webhookSink(opts.webhook, { source: target.display, contacts }));
+    if (opts.webhook)
+      sinks.push((await import('../../monitor/sinks/webhook.js')).webhookSink(opts.webhook, { source: target.display, contacts }));
     if (opts.record) sinks.push(await (await import('../../monitor/sinks/record.js')).recordSink(target));
     if (opts.prometheus) {
-      const web = opts.webConfig ? { ...(await (await import('../../monitor/sinks/web-config.js')).loadWebConfig(opts.webConfig)), file: opts.webConfig } : null;
+      const web = opts.webConfig
+        ? { ...(await (await import('../../monitor/sinks/web-config.js')).loadWebConfig(opts.webConfig)), file: opts.webConfig }
+        : null;
       const prom = await (await import('../../monitor/sinks/prometheus.js')).prometheusSink(opts.prometheus, rules, web);
       process.stderr.write(`pgharden monitor: serving ${prom.url}\n`);
       sinks.push(prom);
@@ -187,7 +225,12 @@ async function buildSinks(opts: MonitorFlags, rules: AlertRule[], target: Target
     if (!stdoutTaken && process.stdout.isTTY && !opts.plain) {
       const { liveViewSink } = await import('../../monitor/sinks/live-view.js');
       const view = liveViewSink({
-        out: process.stdout, rules, target: target.display, intervalMs: opts.interval, top: opts.top, recycling: Boolean(opts.recycleIdle),
+        out: process.stdout,
+        rules,
+        target: target.display,
+        intervalMs: opts.interval,
+        top: opts.top,
+        recycling: Boolean(opts.recycleIdle),
         scope: opts.allDatabases ? 'instance' : 'database',
       });
       keys = view.input;
@@ -239,7 +282,8 @@ async function monitor(opts: MonitorFlags): Promise<void> {
   let log_: LogScanner | null = null;
   try {
     if (opts.interval < 100) throw new UsageError('--interval must be at least 100ms');
-    if (opts.webConfig && !opts.prometheus) throw new UsageError('--web-config configures the --prometheus endpoint: give --prometheus [HOST:]PORT too');
+    if (opts.webConfig && !opts.prometheus)
+      throw new UsageError('--web-config configures the --prometheus endpoint: give --prometheus [HOST:]PORT too');
     const policy = await loadPolicy(opts.policy);
     const rules = rulesFromPolicy(policy.alerts);
     const log = consoleLog(true); // human notes on stderr: stdout belongs to the view or the JSON lines
@@ -252,9 +296,16 @@ async function monitor(opts: MonitorFlags): Promise<void> {
     try {
       const { runMonitor } = await import('../../monitor/monitor.js');
       await runMonitor({
-        target: chosen.target, rules, intervalMs: opts.interval, sinks, signal, maxBackoffMs: opts.reconnectMax,
+        target: chosen.target,
+        rules,
+        intervalMs: opts.interval,
+        sinks,
+        signal,
+        maxBackoffMs: opts.reconnectMax,
         // Only /metrics shows settings and compliance: without --prometheus the catalog is not read.
-        policySettings: opts.prometheus ? policy.settings : undefined, log: log_, refreshMs: opts.refresh,
+        policySettings: opts.prometheus ? policy.settings : undefined,
+        log: log_,
+        refreshMs: opts.refresh,
         poolers: poolersOf({ policy, environment: opts.env !== undefined ? environmentRules(opts.env, policy) : undefined }),
         recycle: opts.recycleIdle ? { everyMs: opts.recycleEvery, minIdleMs: opts.recycleMinIdle } : null,
         scope: opts.allDatabases ? 'instance' : 'database',

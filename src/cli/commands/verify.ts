@@ -27,11 +27,17 @@ export function register(program: Command): void {
     .command('verify')
     .description('prove the policy is in force for new sessions, for every login role')
     .option('--probes', 'also prove the limits bite: timeouts must cancel/terminate fresh sessions (takes about the longest timeout)')
-    .addOption(new Option('--probe-url <url>', 'also run the timeout probes logged in as this connection string (repeatable; implies --probes)').argParser(collect).default([], 'none'))
+    .addOption(
+      new Option('--probe-url <url>', 'also run the timeout probes logged in as this connection string (repeatable; implies --probes)')
+        .argParser(collect)
+        .default([], 'none'),
+    )
     .option('--probe-connections', 'also fill the database up to its connection limit with a temporary role (implies --probes)')
     .option('--once', 'print one Nagios/check_postgres-style line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
     .option('--verbose', "also print every login role's effective value of every setting")
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Reads the values on a fresh session of the connecting role (not a SET in our own session),
 and computes, for every login role allowed to connect, the value its new sessions get
 from pg_db_role_setting (role in database > role > database > server). A role whose own
@@ -51,7 +57,8 @@ Exit 0 all checks and probes pass, 1 a check or a probe failed, 2 bad usage or p
 --once (Nagios plugin codes, as monitor --once): 0 OK every setting is in force for every
 login role; 1 WARNING only advisory items differ (sessions still on pre-apply settings,
 probes that could not run); 2 CRITICAL a setting drifted or a role override defeats it;
-3 UNKNOWN it cannot tell (a setting this server cannot check, no connection, any error).`)
+3 UNKNOWN it cannot tell (a setting this server cannot check, no connection, any error).`,
+    )
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<VerifyFlags>();
       const wantProbes = Boolean(opts.probes || opts.probeConnections || opts.probeUrl.length);
@@ -61,11 +68,17 @@ probes that could not run); 2 CRITICAL a setting drifted or a role override defe
           try {
             fromUrl(url, '--db');
           } catch (err) {
-            throw new UsageError(`--probe-url ${JSON.stringify(redact(url))} is not a connection string (postgres://user:password@host:port/database or keyword=value pairs): ${(err as Error).message}`);
+            throw new UsageError(
+              `--probe-url ${JSON.stringify(redact(url))} is not a connection string (postgres://user:password@host:port/database or keyword=value pairs): ${(err as Error).message}`,
+            );
           }
         }
         try {
-          return await verify(ctx, client, wantProbes ? { probes: { urls: opts.probeUrl, connections: opts.probeConnections, onProgress: countdown.onProgress } } : {});
+          return await verify(
+            ctx,
+            client,
+            wantProbes ? { probes: { urls: opts.probeUrl, connections: opts.probeConnections, onProgress: countdown.onProgress } } : {},
+          );
         } finally {
           countdown.done();
         }
@@ -80,15 +93,20 @@ probes that could not run); 2 CRITICAL a setting drifted or a role override defe
         const settings = new Set(r.checks.map((c) => c.setting ?? c.name));
         const failedSettings = new Set(r.checks.filter((c) => !c.ok).map((c) => c.setting ?? c.name)).size;
         const failedProbes = r.probes?.filter((p) => p.status === 'failed').length ?? 0;
-        log.info(r.ok ? 'verified: the policy is in force for new sessions'
-          : `FAILED: ${failedSettings} of ${settings.size} setting(s) not in force for every role${failedProbes ? `, ${failedProbes} probe(s) failed` : ''}`);
+        log.info(
+          r.ok
+            ? 'verified: the policy is in force for new sessions'
+            : `FAILED: ${failedSettings} of ${settings.size} setting(s) not in force for every role${failedProbes ? `, ${failedProbes} probe(s) failed` : ''}`,
+        );
       });
     });
 }
 
 function renderProbes(log: Log, probes: ProbeResult[]): void {
   if (!probes.length) {
-    log.info('probes: none apply (the policy sets no statement, idle, transaction or idle-session timeout; --probe-connections probes the connection limit)');
+    log.info(
+      'probes: none apply (the policy sets no statement, idle, transaction or idle-session timeout; --probe-connections probes the connection limit)',
+    );
     return;
   }
   log.info(`probes (fresh sessions, run concurrently):`);

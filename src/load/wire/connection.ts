@@ -22,7 +22,10 @@ export class WireConnection {
   private carry: Buffer | null = null;
   sink: MessageSink = () => undefined;
 
-  private constructor(readonly socket: net.Socket, ownReads: boolean) {
+  private constructor(
+    readonly socket: net.Socket,
+    ownReads: boolean,
+  ) {
     socket.removeAllListeners('data');
     if (!ownReads) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
   }
@@ -33,19 +36,23 @@ export class WireConnection {
     const ownReads = !target.config.ssl && !target.config.stream;
     const stream = ownReads
       ? () => {
-        const socket: net.Socket = new net.Socket({
-          onread: {
-            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-            callback: (n: number, buf: Uint8Array) => {
-              if (wire) wire.onData(buf as Buffer, n);
-              else socket.emit('data', Buffer.from(buf.subarray(0, n)));
+          const socket: net.Socket = new net.Socket({
+            onread: {
+              buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+              callback: (n: number, buf: Uint8Array) => {
+                if (wire) wire.onData(buf as Buffer, n);
+                else socket.emit('data', Buffer.from(buf.subarray(0, n)));
+              },
             },
-          },
-        } as net.SocketConstructorOpts); // `onread` is in Node's docs and code, not in @types/node 20's constructor type
-        return socket;
-      }
+          } as net.SocketConstructorOpts); // `onread` is in Node's docs and code, not in @types/node 20's constructor type
+          return socket;
+        }
       : undefined;
-    const client = await connect(stream ? { ...target, config: { ...target.config, stream } } : target, { raw: true, appName, onError: () => undefined });
+    const client = await connect(stream ? { ...target, config: { ...target.config, stream } } : target, {
+      raw: true,
+      appName,
+      onError: () => undefined,
+    });
     const socket = (client as unknown as { connection: { stream: net.Socket } }).connection.stream;
     wire = new WireConnection(socket, ownReads);
     try {

@@ -53,8 +53,10 @@ export function parseErrorFields(buf: Buffer, start: number, end: number): { cod
     const field = buf[i++];
     const stop = buf.indexOf(0, i);
     const value = buf.toString('utf8', i, stop);
-    if (field === 0x43) code = value; // C
-    else if (field === 0x56) severity = value; // V (non-localized)
+    if (field === 0x43)
+      code = value; // C
+    else if (field === 0x56)
+      severity = value; // V (non-localized)
     else if (field === 0x4d) text = value; // M
     i = stop + 1;
   }

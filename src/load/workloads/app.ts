@@ -22,16 +22,30 @@ export function appWorkload(o: WorkloadOptions): Workload {
       { name: 'read', weight: 60, roundTrips: [{ steps: [{ step: 'read.select', statement: 'app_read', params: [account] }] }] },
       { name: 'write', weight: 25, roundTrips: [{ steps: [{ step: 'write.update', statement: 'app_write', params: [account, amount] }] }] },
       {
-        name: 'think', weight: 10,
+        name: 'think',
+        weight: 10,
         roundTrips: [
-          { steps: [{ step: 'think.begin', statement: 'app_begin', params: [] }, { step: 'think.select', statement: 'app_read', params: [account] }] },
           {
-            thinkMs: o.thinkMs, thinkStep: 'think.idle',
-            steps: [{ step: 'think.update', statement: 'app_write', params: [account, amount] }, { step: 'think.commit', statement: 'app_commit', params: [] }],
+            steps: [
+              { step: 'think.begin', statement: 'app_begin', params: [] },
+              { step: 'think.select', statement: 'app_read', params: [account] },
+            ],
+          },
+          {
+            thinkMs: o.thinkMs,
+            thinkStep: 'think.idle',
+            steps: [
+              { step: 'think.update', statement: 'app_write', params: [account, amount] },
+              { step: 'think.commit', statement: 'app_commit', params: [] },
+            ],
           },
         ],
       },
-      { name: 'slow', weight: 5, roundTrips: [{ steps: [{ step: 'slow.statement', statement: 'app_slow', params: [constant(o.slowMs)] }] }] },
+      {
+        name: 'slow',
+        weight: 5,
+        roundTrips: [{ steps: [{ step: 'slow.statement', statement: 'app_slow', params: [constant(o.slowMs)] }] }],
+      },
     ],
   };
 }

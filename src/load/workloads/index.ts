@@ -6,7 +6,9 @@ import type { Workload, WorkloadName, WorkloadOptions } from './types.js';
 export * from './types.js';
 
 const BUILDERS: Record<WorkloadName, (o: WorkloadOptions) => Workload> = {
-  select: selectWorkload, tpcb: tpcbWorkload, app: appWorkload,
+  select: selectWorkload,
+  tpcb: tpcbWorkload,
+  app: appWorkload,
   script: () => {
     throw new Error('the script workload is built from its files (compileScripts)');
   },

@@ -5,9 +5,12 @@ export function selectWorkload(o: WorkloadOptions): Workload {
   return {
     name: 'select',
     statements: [{ name: 'select_account', sql: `SELECT abalance FROM ${BENCH_SCHEMA}.pgbench_accounts WHERE aid = $1`, params: 1 }],
-    transactions: [{
-      name: 'select', weight: 1,
-      roundTrips: [{ steps: [{ step: 'select.account', statement: 'select_account', params: [uniform(o.scale * ACCOUNTS_PER_SCALE)] }] }],
-    }],
+    transactions: [
+      {
+        name: 'select',
+        weight: 1,
+        roundTrips: [{ steps: [{ step: 'select.account', statement: 'select_account', params: [uniform(o.scale * ACCOUNTS_PER_SCALE)] }] }],
+      },
+    ],
   };
 }

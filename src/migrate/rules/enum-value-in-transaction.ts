@@ -7,7 +7,7 @@ const typeKey = (names: any[] | undefined) => (names ?? []).map((n) => n.String?
 
 /** The text of a DO block's body, or null. */
 const doBody = (stmt: Statement): string | null =>
-  stmt.type === 'DoStmt' ? (stmt.node.args ?? []).find((a: any) => a.DefElem?.defname === 'as')?.DefElem.arg?.String?.sval ?? null : null;
+  stmt.type === 'DoStmt' ? ((stmt.node.args ?? []).find((a: any) => a.DefElem?.defname === 'as')?.DefElem.arg?.String?.sval ?? null) : null;
 
 /** Whether `stmt` names `label` as a string constant (a cast, an INSERT, a comparison, a DO block's text). */
 function uses(stmt: Statement, label: string): boolean {
@@ -31,7 +31,7 @@ const CREATED_TYPE_EXEMPT_SINCE = 17;
 export const enumValueInTransaction: Rule = {
   name: 'enum-value-in-transaction',
   severity: 'error',
-  summary: "ALTER TYPE … ADD VALUE and a use of the new value inside the same BEGIN … COMMIT (SQLSTATE 55P04)",
+  summary: 'ALTER TYPE … ADD VALUE and a use of the new value inside the same BEGIN … COMMIT (SQLSTATE 55P04)',
   check(file, ctx) {
     const createdExempt = ctx.catalog.major >= CREATED_TYPE_EXEMPT_SINCE;
     const findings: Finding[] = [];
@@ -53,9 +53,15 @@ export const enumValueInTransaction: Rule = {
         continue;
       }
       for (const a of added.filter((x) => uses(stmt, x.label))) {
-        findings.push(at(stmt, `this uses '${a.label}', which ALTER TYPE ${a.type} ADD VALUE on line ${a.stmt.line} adds inside the same transaction (the file's BEGIN on line ${begin.line}): PostgreSQL refuses a new enum value before that transaction commits (SQLSTATE 55P04, unsafe use of new value), so psql -f fails here and pgharden migrate refuses the file`, {
-          fix: `COMMIT after the ADD VALUE and use '${a.label}' in a new transaction, or drop the file's BEGIN/COMMIT (pgharden migrate then commits after the ADD VALUE itself; psql commits each statement), or move the use into the next migration`,
-        }));
+        findings.push(
+          at(
+            stmt,
+            `this uses '${a.label}', which ALTER TYPE ${a.type} ADD VALUE on line ${a.stmt.line} adds inside the same transaction (the file's BEGIN on line ${begin.line}): PostgreSQL refuses a new enum value before that transaction commits (SQLSTATE 55P04, unsafe use of new value), so psql -f fails here and pgharden migrate refuses the file`,
+            {
+              fix: `COMMIT after the ADD VALUE and use '${a.label}' in a new transaction, or drop the file's BEGIN/COMMIT (pgharden migrate then commits after the ADD VALUE itself; psql commits each statement), or move the use into the next migration`,
+            },
+          ),
+        );
       }
     }
     return findings;

@@ -9,9 +9,11 @@ export const grantToPublic: Rule = {
     for (const stmt of file.statements) {
       if (stmt.type !== 'GrantStmt' || !stmt.node.is_grant) continue; // REVOKE … FROM PUBLIC is the cure
       if (!(stmt.node.grantees ?? []).some((g: any) => g.RoleSpec?.roletype === 'ROLESPEC_PUBLIC')) continue;
-      findings.push(at(stmt, 'this grants to PUBLIC: every role that exists now or is created later gets the privilege', {
-        fix: 'grant to a named group role (CREATE ROLE app_readers NOLOGIN; GRANT … TO app_readers) and add members to it',
-      }));
+      findings.push(
+        at(stmt, 'this grants to PUBLIC: every role that exists now or is created later gets the privilege', {
+          fix: 'grant to a named group role (CREATE ROLE app_readers NOLOGIN; GRANT … TO app_readers) and add members to it',
+        }),
+      );
     }
     return findings;
   },

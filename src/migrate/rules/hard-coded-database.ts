@@ -20,8 +20,16 @@ export const hardCodedDatabase: Rule = {
       const plural = more.length > 1 ? 's' : '';
       const also = more.length ? ` (and ${more.length} more statement${plural}, line${plural} ${more.map((s) => s.line).join(', ')})` : '';
       return ctx.target
-        ? at(first, `this changes database ${JSON.stringify(name)}${also}, but the migration runs on ${JSON.stringify(ctx.target.database)}`, { fix })
-        : at(first, `database ${JSON.stringify(name)} is hard-coded${also}: on any other database (staging, a restored copy) this changes the wrong one or fails`, { fix, severity: 'warning' });
+        ? at(
+            first,
+            `this changes database ${JSON.stringify(name)}${also}, but the migration runs on ${JSON.stringify(ctx.target.database)}`,
+            { fix },
+          )
+        : at(
+            first,
+            `database ${JSON.stringify(name)} is hard-coded${also}: on any other database (staging, a restored copy) this changes the wrong one or fails`,
+            { fix, severity: 'warning' },
+          );
     });
   },
 };

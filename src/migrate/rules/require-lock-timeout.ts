@@ -10,7 +10,10 @@ const DROPPED_RELATIONS = new Set(['OBJECT_TABLE', 'OBJECT_MATVIEW', 'OBJECT_IND
 const relname = (r: any): string | null => (r?.relname ? (r.schemaname ? `${r.schemaname}.${r.relname}` : r.relname) : null);
 
 /** What the statement names, and how to call it: ALTER VIEW is not "a table", DROP INDEX locks the index's table. */
-interface Target { name: string; label: string }
+interface Target {
+  name: string;
+  label: string;
+}
 
 const OBJECT_LABEL: Record<string, (n: string) => string> = {
   OBJECT_TABLE: (n) => `table ${n}`,
@@ -28,17 +31,28 @@ function accessExclusiveTargets(stmt: Statement): Target[] {
   const n = stmt.node;
   const tables = (rels: any) => nodesOf(rels, 'RangeVar').flatMap((r: any) => labelled('OBJECT_TABLE', relname(r)));
   switch (stmt.type) {
-    case 'AlterTableStmt': return labelled(n.objtype, relname(n.relation));
-    case 'RenameStmt': return labelled(n.renameType === 'OBJECT_COLUMN' || n.renameType === 'OBJECT_TABCONSTRAINT' ? n.relationType : n.renameType, relname(n.relation));
-    case 'TruncateStmt': return tables(n.relations);
-    case 'LockStmt': return (n.mode ?? ACCESS_EXCLUSIVE_MODE) === ACCESS_EXCLUSIVE_MODE ? tables(n.relations) : [];
-    case 'ClusterStmt': return labelled('OBJECT_TABLE', relname(n.relation));
-    case 'VacuumStmt': return hasOption(n.options, 'full') ? tables(n.rels) : [];
-    case 'RefreshMatViewStmt': return n.concurrent ? [] : labelled('OBJECT_MATVIEW', relname(n.relation));
+    case 'AlterTableStmt':
+      return labelled(n.objtype, relname(n.relation));
+    case 'RenameStmt':
+      return labelled(
+        n.renameType === 'OBJECT_COLUMN' || n.renameType === 'OBJECT_TABCONSTRAINT' ? n.relationType : n.renameType,
+        relname(n.relation),
+      );
+    case 'TruncateStmt':
+      return tables(n.relations);
+    case 'LockStmt':
+      return (n.mode ?? ACCESS_EXCLUSIVE_MODE) === ACCESS_EXCLUSIVE_MODE ? tables(n.relations) : [];
+    case 'ClusterStmt':
+      return labelled('OBJECT_TABLE', relname(n.relation));
+    case 'VacuumStmt':
+      return hasOption(n.options, 'full') ? tables(n.rels) : [];
+    case 'RefreshMatViewStmt':
+      return n.concurrent ? [] : labelled('OBJECT_MATVIEW', relname(n.relation));
     case 'DropStmt':
       if (n.concurrent || !DROPPED_RELATIONS.has(n.removeType)) return [];
       return (n.objects ?? []).flatMap((o: any) => labelled(n.removeType, (o.List?.items ?? []).map((i: any) => i.String?.sval).join('.')));
-    default: return [];
+    default:
+      return [];
   }
 }
 
@@ -51,7 +65,8 @@ function createdRelation(stmt: Statement): string | null {
 export const requireLockTimeout: Rule = {
   name: 'require-lock-timeout',
   severity: 'warning',
-  summary: 'DDL that takes an ACCESS EXCLUSIVE lock on an existing table, with no lock_timeout set earlier in the file (one finding per file)',
+  summary:
+    'DDL that takes an ACCESS EXCLUSIVE lock on an existing table, with no lock_timeout set earlier in the file (one finding per file)',
   check(file) {
     // One finding per file, at the first such statement, listing them all: the fix is one SET at the top.
     const unguarded: { stmt: Statement; targets: Target[] }[] = [];
@@ -78,9 +93,15 @@ export const requireLockTimeout: Rule = {
     const what = unguarded.map((u) => `${u.targets.map((t) => t.label).join(', ')} (line ${u.stmt.line})`);
     const shown = what.slice(0, 6).join(', ') + (what.length > 6 ? ` and ${what.length - 6} more` : '');
     const one = unguarded.length === 1;
-    const findings: Finding[] = [at(unguarded[0].stmt,
-      `${one ? 'this statement takes an ACCESS EXCLUSIVE lock' : `${unguarded.length} statements take ACCESS EXCLUSIVE locks`} with no lock_timeout: ${shown}; behind one long transaction ${one ? 'it waits' : 'each waits'}, and every query on ${one ? 'that relation' : 'those relations'} queues behind it`,
-      { fix: "SET lock_timeout = '5s'; at the top of the file (or SET LOCAL inside its transaction), and retry on timeout; pgharden migrate up sets it for you" })];
+    const findings: Finding[] = [
+      at(
+        unguarded[0].stmt,
+        `${one ? 'this statement takes an ACCESS EXCLUSIVE lock' : `${unguarded.length} statements take ACCESS EXCLUSIVE locks`} with no lock_timeout: ${shown}; behind one long transaction ${one ? 'it waits' : 'each waits'}, and every query on ${one ? 'that relation' : 'those relations'} queues behind it`,
+        {
+          fix: "SET lock_timeout = '5s'; at the top of the file (or SET LOCAL inside its transaction), and retry on timeout; pgharden migrate up sets it for you",
+        },
+      ),
+    ];
     return findings;
   },
 };

@@ -22,15 +22,33 @@ export const rollbackHardCodedValue: Rule = {
     const findings: Finding[] = [];
     for (const c of persistentChanges(file.rollback)) {
       if (c.limit !== null && c.limit !== target.connectionLimit) {
-        findings.push(at(c.stmt, `the rollback sets CONNECTION LIMIT ${c.limit}, but the database's limit before this migration is ${target.connectionLimit}`, inRollback));
+        findings.push(
+          at(
+            c.stmt,
+            `the rollback sets CONNECTION LIMIT ${c.limit}, but the database's limit before this migration is ${target.connectionLimit}`,
+            inRollback,
+          ),
+        );
       }
       const s = c.setting;
       if (!s || s.scope !== 'database' || s.action !== 'set' || s.value === null) continue;
       const prior = target.databaseValues.get(s.name);
       if (prior === undefined) {
-        findings.push(at(c.stmt, `the rollback sets ${s.name} = '${s.value}', but ${s.name} is not set at database level before this migration: restore with RESET ${s.name}`, inRollback));
+        findings.push(
+          at(
+            c.stmt,
+            `the rollback sets ${s.name} = '${s.value}', but ${s.name} is not set at database level before this migration: restore with RESET ${s.name}`,
+            inRollback,
+          ),
+        );
       } else if (!sameValue(target.settings.get(s.name), s.value, prior)) {
-        findings.push(at(c.stmt, `the rollback sets ${s.name} = '${s.value}', but its database-level value before this migration is '${prior}'`, inRollback));
+        findings.push(
+          at(
+            c.stmt,
+            `the rollback sets ${s.name} = '${s.value}', but its database-level value before this migration is '${prior}'`,
+            inRollback,
+          ),
+        );
       }
     }
     return findings;

@@ -17,10 +17,12 @@ export const rollbackIncomplete: Rule = {
     };
     return persistentChanges(file)
       .filter((c) => !undone.has(c.key) && (!c.setting || canHappen(c.setting.name)))
-      .map((c) => at(c.stmt, `${file.rollback!.path} does not undo this: ${c.label} would stay as this migration left it`, {
-        fix: c.setting
-          ? `add to the rollback: ALTER ${c.setting.scope === 'role' ? 'ROLE …' : 'DATABASE ${database}'} RESET ${c.setting.name}; (or SET it to the value captured before)`
-          : 'add to the rollback: ALTER DATABASE ${database} CONNECTION LIMIT <the limit before>; (-1 = no limit)',
-      }));
+      .map((c) =>
+        at(c.stmt, `${file.rollback!.path} does not undo this: ${c.label} would stay as this migration left it`, {
+          fix: c.setting
+            ? `add to the rollback: ALTER ${c.setting.scope === 'role' ? 'ROLE …' : 'DATABASE ${database}'} RESET ${c.setting.name}; (or SET it to the value captured before)`
+            : 'add to the rollback: ALTER DATABASE ${database} CONNECTION LIMIT <the limit before>; (-1 = no limit)',
+        }),
+      );
   },
 };

@@ -7,10 +7,13 @@ export const rollbackMissing: Rule = {
   check(file) {
     if (file.kind !== 'forward' || file.rollback !== null) return [];
     const rollbackName = file.path.replace(/\.sql$/, '_rollback.sql');
-    return [{
-      line: 1, col: 1,
-      message: `no rollback file: if this migration has to be undone there is nothing tested to run`,
-      fix: `write ${rollbackName} restoring what this file changes (pgharden render writes one from the values captured now)`,
-    }];
+    return [
+      {
+        line: 1,
+        col: 1,
+        message: `no rollback file: if this migration has to be undone there is nothing tested to run`,
+        fix: `write ${rollbackName} restoring what this file changes (pgharden render writes one from the values captured now)`,
+      },
+    ];
   },
 };

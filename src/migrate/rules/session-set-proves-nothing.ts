@@ -5,11 +5,12 @@ import type { Statement } from '../sql-file.js';
 
 /** The PL/pgSQL source of a DO block (its body is a string the SQL parser does not look into). */
 const doBody = (stmt: Statement): string | null =>
-  stmt.type === 'DoStmt' ? (stmt.node.args ?? []).find((a: any) => a.DefElem?.defname === 'as')?.DefElem.arg?.String?.sval ?? null : null;
+  stmt.type === 'DoStmt' ? ((stmt.node.args ?? []).find((a: any) => a.DefElem?.defname === 'as')?.DefElem.arg?.String?.sval ?? null) : null;
 
 /** In PL/pgSQL text: current_setting('x') read back, and SET x / set_config('x', …, false) for the session. */
 const BODY_READ = /current_setting\s*\(\s*'([A-Za-z0-9_.]+)'/gi;
-const BODY_SET = /(?:^|[;\s])SET\s+(?:SESSION\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(?:=|\bTO\b)|set_config\s*\(\s*'([A-Za-z0-9_.]+)'\s*,[^)]*,\s*false\s*\)/gi;
+const BODY_SET =
+  /(?:^|[;\s])SET\s+(?:SESSION\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(?:=|\bTO\b)|set_config\s*\(\s*'([A-Za-z0-9_.]+)'\s*,[^)]*,\s*false\s*\)/gi;
 
 /** Parameters a statement reads back: current_setting('x'), SHOW x, or pg_settings … 'x' — also inside a DO block. */
 function parametersRead(stmt: Statement): string[] {
@@ -36,9 +37,15 @@ export const sessionSetProvesNothing: Rule = {
       for (const name of parametersRead(stmt)) {
         const line = setAt.get(name);
         if (line === undefined) continue;
-        findings.push(at(stmt,
-          `this check of ${name} reads the value SET on line ${line} in the migration's own session; it proves nothing about the sessions of the application`,
-          { fix: `set it where new sessions pick it up (ALTER DATABASE \${database} SET ${name} = …) and check from a fresh connection (pgharden verify)` }));
+        findings.push(
+          at(
+            stmt,
+            `this check of ${name} reads the value SET on line ${line} in the migration's own session; it proves nothing about the sessions of the application`,
+            {
+              fix: `set it where new sessions pick it up (ALTER DATABASE \${database} SET ${name} = …) and check from a fresh connection (pgharden verify)`,
+            },
+          ),
+        );
         setAt.delete(name); // one warning per SET
       }
       const change = settingChange(stmt);
@@ -51,9 +58,15 @@ export const sessionSetProvesNothing: Rule = {
           const setOffset = m.index ?? 0;
           const readAfter = [...body.matchAll(BODY_READ)].some((r) => r[1].toLowerCase() === name && (r.index ?? 0) > setOffset);
           if (readAfter) {
-            findings.push(at(stmt,
-              `this DO block SETs ${name} and then checks it in the migration's own session; it proves nothing about the sessions of the application`,
-              { fix: `set it where new sessions pick it up (ALTER DATABASE \${database} SET ${name} = …) and check from a fresh connection (pgharden verify)` }));
+            findings.push(
+              at(
+                stmt,
+                `this DO block SETs ${name} and then checks it in the migration's own session; it proves nothing about the sessions of the application`,
+                {
+                  fix: `set it where new sessions pick it up (ALTER DATABASE \${database} SET ${name} = …) and check from a fresh connection (pgharden verify)`,
+                },
+              ),
+            );
           } else {
             setAt.set(name, stmt.line);
           }

@@ -16,11 +16,15 @@ export const superuserSetting: Rule = {
       const context = ctx.catalog.contextOf(change.name);
       if (!context || !SUPERUSER_CONTEXTS.has(context)) continue;
       if (target && (target.superuser || target.canSet[change.name])) continue;
-      const who = target ? 'the connected role is not a superuser and has no SET privilege on it' : 'the role that applies this must be a superuser';
-      findings.push(at(stmt, `${change.name} is a ${context} parameter: ${who}`, {
-        severity: target ? 'error' : 'warning',
-        fix: `apply as a superuser, or GRANT SET ON PARAMETER ${change.name} TO <role> (PostgreSQL 15+)`,
-      }));
+      const who = target
+        ? 'the connected role is not a superuser and has no SET privilege on it'
+        : 'the role that applies this must be a superuser';
+      findings.push(
+        at(stmt, `${change.name} is a ${context} parameter: ${who}`, {
+          severity: target ? 'error' : 'warning',
+          fix: `apply as a superuser, or GRANT SET ON PARAMETER ${change.name} TO <role> (PostgreSQL 15+)`,
+        }),
+      );
     }
     return findings;
   },

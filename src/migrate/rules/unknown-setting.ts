@@ -25,13 +25,16 @@ export const unknownSetting: Rule = {
       const change = settingChange(stmt);
       // Dotted names are custom parameters (myapp.flag): PostgreSQL accepts any.
       if (!change || change.name.includes('.') || HIDDEN.has(change.name) || ctx.catalog.contextOf(change.name)) continue;
-      const [closest] = ctx.catalog.names()
+      const [closest] = ctx.catalog
+        .names()
         .map((n) => ({ n, d: distance(change.name, n) }))
         .filter((x) => x.d <= Math.max(2, Math.floor(change.name.length / 3)))
         .sort((x, y) => x.d - y.d);
-      findings.push(at(stmt, `${change.name} is not a known parameter (${ctx.catalog.description}): this statement fails`, {
-        fix: closest ? `did you mean ${closest.n}?` : 'check the name in pg_settings; custom parameters need a prefix (myapp.name)',
-      }));
+      findings.push(
+        at(stmt, `${change.name} is not a known parameter (${ctx.catalog.description}): this statement fails`, {
+          fix: closest ? `did you mean ${closest.n}?` : 'check the name in pg_settings; custom parameters need a prefix (myapp.name)',
+        }),
+      );
     }
     return findings;
   },

@@ -30,13 +30,18 @@ export interface ViewState {
 }
 
 export const initialView = (scope: SampleScope = 'database'): ViewState => ({
-  sort: 'duration', filter: '', editing: null, paused: false, tree: false, scope, selected: null, confirm: null, message: null,
+  sort: 'duration',
+  filter: '',
+  editing: null,
+  paused: false,
+  tree: false,
+  scope,
+  selected: null,
+  confirm: null,
+  message: null,
 });
 
-export type Effect =
-  | { type: 'quit' }
-  | { type: 'signal'; action: SignalAction; pid: number }
-  | { type: 'scope'; scope: SampleScope };
+export type Effect = { type: 'quit' } | { type: 'signal'; action: SignalAction; pid: number } | { type: 'scope'; scope: SampleScope };
 
 /** What the reducer needs to know about the screen: the selectable pids in display order, and our own backend pid. */
 export interface Visible {
@@ -97,7 +102,8 @@ export function press(state: ViewState, key: string, visible: Visible): { state:
     case 'k': {
       const action: SignalAction = key === 'c' ? 'cancel' : 'terminate';
       if (selected === null) return { state: { ...s, message: `no session selected to ${action}` }, effect: null };
-      if (selected === visible.myPid) return { state: { ...s, selected, message: `refused: pid ${selected} is this monitor's own session` }, effect: null };
+      if (selected === visible.myPid)
+        return { state: { ...s, selected, message: `refused: pid ${selected} is this monitor's own session` }, effect: null };
       return { state: { ...s, selected, confirm: { action, pid: selected } }, effect: null };
     }
     case 'b':

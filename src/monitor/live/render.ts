@@ -52,27 +52,38 @@ export function renderFrame(input: FrameInput): string[] {
   const lq = rule('long_query');
   const it = rule('idle_in_transaction');
   const cn = rule('connections');
-  const states = Object.entries(s.connections.byState).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(' · ');
+  const states = Object.entries(s.connections.byState)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(' · ');
   const modes = [
     view.paused ? color('1;33', 'PAUSED') : '',
     view.tree ? 'blocking tree' : `sort ${view.sort}`,
     view.filter ? `filter "${view.filter}"` : '',
     view.scope === 'instance' ? 'all databases' : '',
-  ].filter(Boolean).join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const room = tableRoom(input);
   const all = visibleRows(view, s);
   const rows = all.slice(0, room);
   // The tree indents the pid column: left-aligned, as wide as the deepest row needs.
   const pidWidth = view.tree ? Math.max(7, ...rows.map((r) => (r.depth ? 3 * r.depth : 0) + String(r.pid).length)) : 7;
   const head = [
-    color('1', `pgharden monitor — ${where}`) + `   server ${s.at.slice(11, 19)}Z   poll ${s.pollMs.toFixed(1)}ms   every ${formatDuration(input.intervalMs)}`,
+    color('1', `pgharden monitor — ${where}`) +
+      `   server ${s.at.slice(11, 19)}Z   poll ${s.pollMs.toFixed(1)}ms   every ${formatDuration(input.intervalMs)}`,
     `${overColor(s.connections.total / Math.max(1, s.connections.limit), cn, connectionsText(s))}, ${cn.severity} over ${percent(cn.over)}   ${states}`,
     `longest query ${elapsed(s.longestActiveMs)} (${lq.severity} over ${formatDuration(lq.over)})   ` +
       `longest idle in transaction ${elapsed(s.longestIdleInTransactionMs)} (${it.severity} over ${formatDuration(it.over)})`,
     rolloutText(s) + (s.rollout ? `   recycling idle: ${input.recycling ? 'on' : 'off (--recycle-idle)'}` : ''),
     color('2', HELP),
     prompt(input, color) ?? modes,
-    color('7', `  ${view.tree ? 'PID'.padEnd(pidWidth) : 'PID'.padStart(7)} ${view.scope === 'instance' ? `${'DATABASE'.padEnd(12)} ` : ''}${'USER'.padEnd(12)} ${'APPLICATION'.padEnd(16)} ${'STATE'.padEnd(20)} ${'DURATION'.padStart(9)}  ${'WAIT'.padEnd(18)} QUERY`.padEnd(width)),
+    color(
+      '7',
+      `  ${view.tree ? 'PID'.padEnd(pidWidth) : 'PID'.padStart(7)} ${view.scope === 'instance' ? `${'DATABASE'.padEnd(12)} ` : ''}${'USER'.padEnd(12)} ${'APPLICATION'.padEnd(16)} ${'STATE'.padEnd(20)} ${'DURATION'.padStart(9)}  ${'WAIT'.padEnd(18)} QUERY`.padEnd(
+        width,
+      ),
+    ),
   ];
 
   const durationCell = (x: SessionSample): string => {
@@ -93,16 +104,33 @@ export function renderFrame(input: FrameInput): string[] {
     return r.pid === selected ? color('7', `> ${text}`) : `  ${text}`;
   });
   if (!lines.length) {
-    lines.push(color('2', view.tree ? '   (no session waits on a lock)' : view.filter ? `   (no session matches "${view.filter}")` : '   (no active or idle-in-transaction sessions)'));
+    lines.push(
+      color(
+        '2',
+        view.tree
+          ? '   (no session waits on a lock)'
+          : view.filter
+            ? `   (no session matches "${view.filter}")`
+            : '   (no active or idle-in-transaction sessions)',
+      ),
+    );
   }
   if (all.length > room) lines.push(color('2', `   … ${all.length - room} more`));
   const alerts = firing.length
-    ? firing.map((a) => ` ${color(SEVERITY_COLOR[a.severity], a.severity.toUpperCase().padEnd(8))} ${a.rule.padEnd(19)} since ${a.since.slice(11, 19)}Z  ${a.message}`)
+    ? firing.map(
+        (a) =>
+          ` ${color(SEVERITY_COLOR[a.severity], a.severity.toUpperCase().padEnd(8))} ${a.rule.padEnd(19)} since ${a.since.slice(11, 19)}Z  ${a.message}`,
+      )
     : [color('2', '   none')];
   return [
-    ...(input.problem ? [head[0], color('1;31', input.problem), ...head.slice(1)] : head), ...lines, '',
-    color('1', `FIRING (${firing.length})`), ...alerts, '',
-    color('1', 'RECENT'), ...(input.recent.length ? input.recent : [color('2', '   nothing yet')]),
+    ...(input.problem ? [head[0], color('1;31', input.problem), ...head.slice(1)] : head),
+    ...lines,
+    '',
+    color('1', `FIRING (${firing.length})`),
+    ...alerts,
+    '',
+    color('1', 'RECENT'),
+    ...(input.recent.length ? input.recent : [color('2', '   nothing yet')]),
     ...(s.sessions.some((x) => x.onOldSettings) ? ['', color('2', '* started before the latest apply: still on the old settings')] : []),
   ];
 }
@@ -113,7 +141,10 @@ function prompt(input: FrameInput, color: (code: string, text: string) => string
   if (view.confirm) {
     const x = input.sample?.sessions.find((s) => s.pid === view.confirm!.pid);
     const what = view.confirm.action === 'cancel' ? 'Cancel the query of' : 'Terminate the session of';
-    return color('1;33', `${what} pid ${view.confirm.pid}${x ? ` (${x.usename ?? '?'}: ${x.query.replace(/\s+/g, ' ').slice(0, 60)})` : ''}? y to confirm, any other key to abort`);
+    return color(
+      '1;33',
+      `${what} pid ${view.confirm.pid}${x ? ` (${x.usename ?? '?'}: ${x.query.replace(/\s+/g, ' ').slice(0, 60)})` : ''}? y to confirm, any other key to abort`,
+    );
   }
   if (view.editing !== null) return `filter: ${view.editing}_   (Enter to apply, Esc to drop)`;
   return view.message ? color('1', view.message) : null;

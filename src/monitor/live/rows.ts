@@ -37,7 +37,8 @@ const rank = (state: string) => (isIdleInTransaction(state) ? 0 : state === 'act
  */
 export function arrangeRows(sessions: SessionSample[], view: Pick<ViewState, 'sort' | 'filter' | 'tree'>): Row[] {
   const sorted = [...sessions].sort(COMPARE[view.sort]);
-  if (!view.tree) return sorted.filter((s) => matches(s, view.filter)).map((session) => ({ pid: session.pid, session, depth: 0, alsoWaitsOn: [] }));
+  if (!view.tree)
+    return sorted.filter((s) => matches(s, view.filter)).map((session) => ({ pid: session.pid, session, depth: 0, alsoWaitsOn: [] }));
 
   const byPid = new Map(sessions.map((s) => [s.pid, s]));
   const waiters = new Map<number, SessionSample[]>();
@@ -49,7 +50,7 @@ export function arrangeRows(sessions: SessionSample[], view: Pick<ViewState, 'so
   // Roots: blockers that wait on nobody (or whose blocker is outside the chain we can follow).
   const roots = [...waiters.keys()].filter((pid) => {
     const first = byPid.get(pid)?.blockedBy[0];
-    return first === undefined || !byPid.has(first) && !waiters.has(first);
+    return first === undefined || (!byPid.has(first) && !waiters.has(first));
   });
   const chains: Row[][] = [];
   const seen = new Set<number>();

@@ -44,7 +44,8 @@ export function deliveryQueue<T>(deliver: (item: T) => Promise<Attempt>, opts: D
       }
       if (result.ok) return;
       if (!result.retry) return opts.warn(`${opts.describe(item)} rejected (${result.why}); not retried`);
-      if (attempt >= attempts || closing) return opts.warn(`${opts.describe(item)} not delivered after ${attempt} attempt(s): ${result.why}`);
+      if (attempt >= attempts || closing)
+        return opts.warn(`${opts.describe(item)} not delivered after ${attempt} attempt(s): ${result.why}`);
       await new Promise((r) => setTimeout(r, backoff * 2 ** (attempt - 1)));
     }
   };

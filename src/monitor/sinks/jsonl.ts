@@ -23,8 +23,7 @@ export function jsonlSink(destination: string): Sink {
     sample: (s, firing) => write({ type: 'sample', ...s, firing: firing.length }),
     transition: (t) => write(t),
     event: (e) => write(e),
-    close: () =>
-      stream === process.stdout ? undefined : new Promise<void>((resolve) => (stream as fs.WriteStream).end(() => resolve())),
+    close: () => (stream === process.stdout ? undefined : new Promise<void>((resolve) => (stream as fs.WriteStream).end(() => resolve()))),
   };
 }
 

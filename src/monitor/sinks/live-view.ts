@@ -43,10 +43,24 @@ export function liveViewSink(opts: LiveViewOptions): LiveViewSink {
   const redraw = () => {
     const { width, height } = size();
     const lines = renderFrame({
-      view, sample: last?.sample ?? null, firing: last?.firing ?? [], recent, problem, rules: opts.rules, target: opts.target,
-      intervalMs: opts.intervalMs, top: opts.top, recycling: opts.recycling, width, height, color: !process.env.NO_COLOR,
+      view,
+      sample: last?.sample ?? null,
+      firing: last?.firing ?? [],
+      recent,
+      problem,
+      rules: opts.rules,
+      target: opts.target,
+      intervalMs: opts.intervalMs,
+      top: opts.top,
+      recycling: opts.recycling,
+      width,
+      height,
+      color: !process.env.NO_COLOR,
     });
-    const text = lines.slice(0, height - 1).map((l) => clip(l, width) + `${ESC}K`).join('\r\n');
+    const text = lines
+      .slice(0, height - 1)
+      .map((l) => clip(l, width) + `${ESC}K`)
+      .join('\r\n');
     out.write(`${ESC}H${text}${ESC}J`);
   };
   out.write(`${ESC}?1049h${ESC}?25l`);

@@ -32,9 +32,12 @@ export async function loadWebConfig(file: string): Promise<WebConfig> {
   } catch (err) {
     throw bad((err as Error).message);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('expected a mapping with tls_server_config and/or basic_auth_users');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw bad('expected a mapping with tls_server_config and/or basic_auth_users');
   const d = doc as Record<string, unknown>;
-  for (const k of Object.keys(d)) if (!['tls_server_config', 'basic_auth_users'].includes(k)) throw bad(`${k} is not supported (only tls_server_config and basic_auth_users)`);
+  for (const k of Object.keys(d))
+    if (!['tls_server_config', 'basic_auth_users'].includes(k))
+      throw bad(`${k} is not supported (only tls_server_config and basic_auth_users)`);
   const dir = path.dirname(path.resolve(file));
   const read = async (key: string, p: unknown) => {
     if (typeof p !== 'string' || !p) throw bad(`tls_server_config.${key} must be a file path`);
@@ -49,10 +52,13 @@ export async function loadWebConfig(file: string): Promise<WebConfig> {
   if (d.tls_server_config !== undefined && d.tls_server_config !== null) {
     const t = d.tls_server_config as Record<string, unknown>;
     if (typeof t !== 'object') throw bad('tls_server_config must be a mapping');
-    for (const k of Object.keys(t)) if (!TLS_KEYS.includes(k)) throw bad(`tls_server_config.${k} is not supported (${TLS_KEYS.join(', ')})`);
+    for (const k of Object.keys(t))
+      if (!TLS_KEYS.includes(k)) throw bad(`tls_server_config.${k} is not supported (${TLS_KEYS.join(', ')})`);
     const auth = (t.client_auth_type as string | undefined) ?? (t.client_ca_file ? 'RequireAndVerifyClientCert' : 'NoClientCert');
-    if (!CLIENT_AUTH.includes(auth)) throw bad(`tls_server_config.client_auth_type ${JSON.stringify(auth)}: one of ${CLIENT_AUTH.join(', ')}`);
-    if (auth === 'RequireAndVerifyClientCert' && !t.client_ca_file) throw bad('client_auth_type RequireAndVerifyClientCert needs client_ca_file');
+    if (!CLIENT_AUTH.includes(auth))
+      throw bad(`tls_server_config.client_auth_type ${JSON.stringify(auth)}: one of ${CLIENT_AUTH.join(', ')}`);
+    if (auth === 'RequireAndVerifyClientCert' && !t.client_ca_file)
+      throw bad('client_auth_type RequireAndVerifyClientCert needs client_ca_file');
     tls = {
       cert: await read('cert_file', t.cert_file),
       key: await read('key_file', t.key_file),
@@ -67,7 +73,8 @@ export async function loadWebConfig(file: string): Promise<WebConfig> {
     if (typeof u !== 'object' || Array.isArray(u)) throw bad('basic_auth_users must map user names to bcrypt hashes');
     users = new Map();
     for (const [name, hash] of Object.entries(u)) {
-      if (typeof hash !== 'string' || !/^\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) throw bad(`basic_auth_users.${name}: not a bcrypt hash (htpasswd -nBC 10 "" | tr -d ':\\n')`);
+      if (typeof hash !== 'string' || !/^\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash))
+        throw bad(`basic_auth_users.${name}: not a bcrypt hash (htpasswd -nBC 10 "" | tr -d ':\\n')`);
       users.set(name, hash);
     }
     await bcrypt(file); // said now, not at the first scrape
@@ -84,7 +91,9 @@ async function bcrypt(file: string): Promise<Bcrypt> {
     const mod = (await import(name)) as { default?: Bcrypt } & Bcrypt;
     return mod.default ?? mod;
   } catch {
-    throw new UsageError(`--web-config ${file}: basic_auth_users needs the bcryptjs package, which is not installed (npm install bcryptjs)`);
+    throw new UsageError(
+      `--web-config ${file}: basic_auth_users needs the bcryptjs package, which is not installed (npm install bcryptjs)`,
+    );
   }
 }
 
@@ -107,7 +116,9 @@ export async function basicAuth(users: Map<string, string>, file: string): Promi
     const user = text.slice(0, colon);
     const password = text.slice(colon + 1);
     const hash = users.get(user);
-    const key = createHash('sha256').update(`${user}\0${password}\0${hash ?? ''}`).digest('hex');
+    const key = createHash('sha256')
+      .update(`${user}\0${password}\0${hash ?? ''}`)
+      .digest('hex');
     if (hash && good.has(key)) return true;
     const ok = await lib.compare(password, hash ?? decoy).catch(() => false);
     if (!ok || !hash) return false;

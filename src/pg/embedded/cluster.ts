@@ -16,12 +16,20 @@ const SERVER_FLAGS = [
 /** Run a PostgreSQL program as `who`; resolves with its output, rejects with it on a non-zero exit. */
 export function runProgram(file: string, args: string[], who: RunAs, cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { uid: who.uid, gid: who.gid, cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(file, args, {
+      uid: who.uid,
+      gid: who.gid,
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(out.trim() || `${path.basename(file)} exited with code ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(out.trim() || `${path.basename(file)} exited with code ${code}`)),
+    );
   });
 }
 
@@ -48,8 +56,18 @@ export async function initCluster(bin: Binaries, dataDir: string, password: stri
     }
     await runProgram(
       bin.initdb,
-      ['-D', dataDir, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale', '--no-instructions'],
-      who, path.dirname(dataDir),
+      [
+        '-D',
+        dataDir,
+        '--auth=scram-sha-256',
+        '--username=postgres',
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-instructions',
+      ],
+      who,
+      path.dirname(dataDir),
     );
   } catch (err) {
     // A half-initialised directory would fail every later start: leave none behind.
@@ -63,7 +81,12 @@ export async function initCluster(bin: Binaries, dataDir: string, password: stri
 /** pg_ctl start -w: returns once the server accepts connections; it runs in its own session, not ours. */
 export async function startCluster(bin: Binaries, dataDir: string, port: number, who: RunAs): Promise<void> {
   const logFile = path.join(dataDir, 'server.log');
-  await runProgram(bin.pg_ctl, ['start', '-D', dataDir, '-w', '-t', '60', '-l', logFile, '-o', [...SERVER_FLAGS, `-p ${port}`].join(' ')], who, dataDir);
+  await runProgram(
+    bin.pg_ctl,
+    ['start', '-D', dataDir, '-w', '-t', '60', '-l', logFile, '-o', [...SERVER_FLAGS, `-p ${port}`].join(' ')],
+    who,
+    dataDir,
+  );
 }
 
 export async function stopCluster(bin: Binaries, dataDir: string, who: RunAs): Promise<void> {

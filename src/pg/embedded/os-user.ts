@@ -28,7 +28,9 @@ export function serverUser(): RunAs {
   let found = ids(SERVICE_USER);
   if (!found) {
     // Only root gets here, and only when the machine has no postgres user at all.
-    spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', SERVICE_USER], { stdio: 'ignore' });
+    spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', SERVICE_USER], {
+      stdio: 'ignore',
+    });
     found = ids(SERVICE_USER);
     if (!found) throw new Error(`PostgreSQL cannot run as root, and the OS user ${SERVICE_USER} could not be created (useradd)`);
   }

@@ -12,7 +12,11 @@ const HELD_SQL = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname 
 
 /** The same server as `target`, logged in as another role. */
 function asRole(target: Target, role: string, password: string): Target {
-  return { ...target, config: { ...target.config, user: role, password }, display: target.display.replace(/^postgres:\/\/[^@]*@/, `postgres://${encodeURIComponent(role)}@`) };
+  return {
+    ...target,
+    config: { ...target.config, user: role, password },
+    display: target.display.replace(/^postgres:\/\/[^@]*@/, `postgres://${encodeURIComponent(role)}@`),
+  };
 }
 
 /**
@@ -23,7 +27,9 @@ async function adminSession(target: Target): Promise<Client> {
   if (target.database !== 'postgres') {
     try {
       return await connect(withDatabase(target, 'postgres'), { appName: 'pgharden probe admin' });
-    } catch { /* no access: fall back to the target database */ }
+    } catch {
+      /* no access: fall back to the target database */
+    }
   }
   return connect(target, { appName: 'pgharden probe admin' });
 }
@@ -46,7 +52,9 @@ export async function probeConnectionLimit(target: Target): Promise<ProbeResult>
   const opened: Client[] = [];
   let created = false;
   try {
-    const { rows: [info] } = await admin.query(
+    const {
+      rows: [info],
+    } = await admin.query(
       `SELECT d.datconnlimit AS limit, r.rolsuper OR r.rolcreaterole AS can_create,
               current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
                 - (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS free_slots
@@ -55,14 +63,21 @@ export async function probeConnectionLimit(target: Target): Promise<ProbeResult>
     );
     if (!info) return skipped('connection_limit', as, `database ${target.database} not found`);
     if (info.limit < 0) return skipped('connection_limit', as, `database ${target.database} has no connection limit (-1)`);
-    if (!info.can_create) return skipped('connection_limit', as, 'the connecting role may not create the temporary probe role (needs CREATEROLE or superuser)');
+    if (!info.can_create)
+      return skipped('connection_limit', as, 'the connecting role may not create the temporary probe role (needs CREATEROLE or superuser)');
     const heldBefore: number = (await admin.query(HELD_SQL, [target.database])).rows[0].n;
     const expectedAdmitted = Math.max(0, info.limit - heldBefore);
     if (expectedAdmitted >= info.free_slots) {
-      return skipped('connection_limit', as, `the server has ${info.free_slots} free slots (max_connections), fewer than the ${expectedAdmitted} the limit would admit`);
+      return skipped(
+        'connection_limit',
+        as,
+        `the server has ${info.free_slots} free slots (max_connections), fewer than the ${expectedAdmitted} the limit would admit`,
+      );
     }
     const password = randomBytes(18).toString('base64url');
-    await admin.query(`CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${quoteLiteral(password)}`);
+    await admin.query(
+      `CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${quoteLiteral(password)}`,
+    );
     created = true;
     await admin.query(`GRANT CONNECT ON DATABASE ${quoteIdent(target.database)} TO ${quoteIdent(role)}`);
 
@@ -79,18 +94,39 @@ export async function probeConnectionLimit(target: Target): Promise<ProbeResult>
     }
     const admitted = opened.length;
     const heldAfter: number = (await admin.query(HELD_SQL, [target.database])).rows[0].n - admitted;
-    const refusedWith = refusal ? (sqlstateOf(refusal) ?? sqlstateOf((refusal as { cause?: unknown }).cause) ?? messageCode(refusal)) : undefined;
-    const base = { probe: 'connection_limit' as const, as, role, setting: 'connection_limit', name: `connection_limit probe as ${role}`, limit: info.limit, admitted, expectedAdmitted, sqlstate: refusedWith, expected: `${expectedAdmitted} admitted, then 53300` };
+    const refusedWith = refusal
+      ? (sqlstateOf(refusal) ?? sqlstateOf((refusal as { cause?: unknown }).cause) ?? messageCode(refusal))
+      : undefined;
+    const base = {
+      probe: 'connection_limit' as const,
+      as,
+      role,
+      setting: 'connection_limit',
+      name: `connection_limit probe as ${role}`,
+      limit: info.limit,
+      admitted,
+      expectedAdmitted,
+      sqlstate: refusedWith,
+      expected: `${expectedAdmitted} admitted, then 53300`,
+    };
     if (refusal && refusedWith !== TOO_MANY) {
       if (admitted === 0) return skipped('connection_limit', as, `the temporary role ${role} could not log in: ${refusal.message}`);
-      return probeResult({ ...base, status: 'failed', actual: `${admitted} admitted, then ${refusal.message}`,
-        message: `after ${admitted} session(s) the server refused with ${refusal.message}, not 53300 (too many connections)` });
+      return probeResult({
+        ...base,
+        status: 'failed',
+        actual: `${admitted} admitted, then ${refusal.message}`,
+        message: `after ${admitted} session(s) the server refused with ${refusal.message}, not 53300 (too many connections)`,
+      });
     }
     const ok = refusal !== null && (admitted === expectedAdmitted || admitted === info.limit - heldAfter);
-    return probeResult({ ...base, status: ok ? 'passed' : 'failed', actual: `${admitted} admitted${refusal ? ', then 53300' : ', and more would have been'}`,
+    return probeResult({
+      ...base,
+      status: ok ? 'passed' : 'failed',
+      actual: `${admitted} admitted${refusal ? ', then 53300' : ', and more would have been'}`,
       message: ok
         ? `database ${target.database} admitted ${admitted} non-superuser session(s), then refused with 53300 (limit ${info.limit}, ${heldBefore} session(s) already there)`
-        : `database ${target.database} admitted ${admitted}${refusal ? '' : '+'} non-superuser session(s) with limit ${info.limit} and ${heldBefore} already there; expected ${expectedAdmitted}` });
+        : `database ${target.database} admitted ${admitted}${refusal ? '' : '+'} non-superuser session(s) with limit ${info.limit} and ${heldBefore} already there; expected ${expectedAdmitted}`,
+    });
   } catch (err) {
     return skipped('connection_limit', as, `the probe could not run: ${(err as Error).message}`);
   } finally {
@@ -120,5 +156,7 @@ async function dropProbeRole(admin: Client, role: string, database: string): Pro
     }
   }
   // Never silently: the role can log in. `pgharden doctor` lists it with the SQL that removes it.
-  process.stderr.write(`warning: could not drop the probe's login role ${role} (${(last as Error).message}); remove it with: DROP ROLE ${quoteIdent(role)}; (or pgharden doctor --fix)\n`);
+  process.stderr.write(
+    `warning: could not drop the probe's login role ${role} (${(last as Error).message}); remove it with: DROP ROLE ${quoteIdent(role)}; (or pgharden doctor --fix)\n`,
+  );
 }

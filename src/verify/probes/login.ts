@@ -23,7 +23,12 @@ export async function probeLogin(target: Target, probe: ProbeKind, setting: stri
     const e = err as { message?: string; code?: string };
     const why = e.message ?? String(err);
     return probeResult({
-      probe, as: target.display, status: 'failed', name: `${probe} probe as ${target.display}`, setting, sqlstate: e.code,
+      probe,
+      as: target.display,
+      status: 'failed',
+      name: `${probe} probe as ${target.display}`,
+      setting,
+      sqlstate: e.code,
       message: `${probe} probe as ${target.display} failed: ${/^cannot (connect|log in)/.test(why) ? why : `cannot log in: ${why}`}`,
     });
   }

@@ -59,10 +59,12 @@ export async function runProbes(ctx: StageContext, opts: ProbeOptions = {}): Pro
       pending.push(probe(login, limit.ms).finally(() => running.delete(label)));
     }
   }
-  const ticker = opts.onProgress && setInterval(() => {
-    const ends = [...running.values()];
-    opts.onProgress!({ running: [...running.keys()], remainingMs: Math.max(0, Math.max(0, ...ends) - performance.now()) });
-  }, 250);
+  const ticker =
+    opts.onProgress &&
+    setInterval(() => {
+      const ends = [...running.values()];
+      opts.onProgress!({ running: [...running.keys()], remainingMs: Math.max(0, Math.max(0, ...ends) - performance.now()) });
+    }, 250);
   try {
     results.push(...(await Promise.all(pending)));
   } finally {

@@ -17,7 +17,14 @@ export async function openProbeSession(target: Target, probe: string): Promise<P
   const ended = new Promise<(Error & { code?: string }) | null>((resolve) => (endedWith = resolve));
   let first: (Error & { code?: string }) | null = null;
   // A termination arrives as an 'error' event; unhandled it would kill the process.
-  const client = await connect(target, { raw: true, appName: `pgharden probe ${probe}`, onError: (err) => { first ??= err; endedWith?.(first); } });
+  const client = await connect(target, {
+    raw: true,
+    appName: `pgharden probe ${probe}`,
+    onError: (err) => {
+      first ??= err;
+      endedWith?.(first);
+    },
+  });
   client.on('end', () => endedWith?.(first));
   return {
     client,

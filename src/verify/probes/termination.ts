@@ -37,24 +37,52 @@ export async function probeTermination(spec: TerminationSpec, target: Target, li
   if (isResult(login)) return login;
   const { session, role } = login;
   const toleranceMs = toleranceFor(limitMs);
-  const base = { probe: spec.probe, as: target.display, role, setting: spec.probe, name: `${spec.probe} probe as ${role}`, limit: limitMs, toleranceMs, expected: `${spec.sqlstate} after ${seconds(limitMs)}..${seconds(limitMs + toleranceMs)}` };
+  const base = {
+    probe: spec.probe,
+    as: target.display,
+    role,
+    setting: spec.probe,
+    name: `${spec.probe} probe as ${role}`,
+    limit: limitMs,
+    toleranceMs,
+    expected: `${spec.sqlstate} after ${seconds(limitMs)}..${seconds(limitMs + toleranceMs)}`,
+  };
   let done = false;
   try {
     const started = await spec.enter(session.client);
-    const held = spec.hold ? spec.hold(session.client, () => done).then(() => null, (err: Error) => err) : new Promise<null>(() => undefined);
+    const held = spec.hold
+      ? spec
+          .hold(session.client, () => done)
+          .then(
+            () => null,
+            (err: Error) => err,
+          )
+      : new Promise<null>(() => undefined);
     const outcome = await Promise.race([session.ended, held, sleep(limitMs + toleranceMs + 500).then(() => 'waited' as const)]);
     const measuredMs = roundMs(performance.now() - started);
     if (outcome === 'waited' || outcome === null) {
-      const what = outcome === 'waited' ? `was still alive after ${seconds(measuredMs)}` : `ended after ${seconds(measuredMs)} without an error`;
-      return probeResult({ ...base, status: 'failed', measuredMs, actual: what,
-        message: `a session of ${role} ${spec.state} ${what}: ${spec.probe} did not end it (the session got ${spec.probe} = ${login.value})` });
+      const what =
+        outcome === 'waited' ? `was still alive after ${seconds(measuredMs)}` : `ended after ${seconds(measuredMs)} without an error`;
+      return probeResult({
+        ...base,
+        status: 'failed',
+        measuredMs,
+        actual: what,
+        message: `a session of ${role} ${spec.state} ${what}: ${spec.probe} did not end it (the session got ${spec.probe} = ${login.value})`,
+      });
     }
     const sqlstate = sqlstateOf(outcome);
     const inWindow = sqlstate === spec.sqlstate && withinLimit(measuredMs, limitMs, toleranceMs);
-    return probeResult({ ...base, status: inWindow ? 'passed' : 'failed', measuredMs, sqlstate, actual: `${sqlstate ?? 'no SQLSTATE'} after ${seconds(measuredMs)}`,
+    return probeResult({
+      ...base,
+      status: inWindow ? 'passed' : 'failed',
+      measuredMs,
+      sqlstate,
+      actual: `${sqlstate ?? 'no SQLSTATE'} after ${seconds(measuredMs)}`,
       message: inWindow
         ? `a session of ${role} ${spec.state} was terminated after ${seconds(measuredMs)} (${sqlstate}; limit ${seconds(limitMs)})`
-        : `a session of ${role} ${spec.state} ended after ${seconds(measuredMs)} with ${outcome.message}${sqlstate ? ` (${sqlstate})` : ''}; expected ${base.expected} (the session got ${spec.probe} = ${login.value})` });
+        : `a session of ${role} ${spec.state} ended after ${seconds(measuredMs)} with ${outcome.message}${sqlstate ? ` (${sqlstate})` : ''}; expected ${base.expected} (the session got ${spec.probe} = ${login.value})`,
+    });
   } finally {
     done = true;
     await session.close();

@@ -42,7 +42,14 @@ export function probeResult(base: Omit<ProbeResult, 'ok'>): ProbeResult {
 }
 
 export function skipped(probe: ProbeKind, as: string, reason: string, setting: string = probe): ProbeResult {
-  return probeResult({ probe, as, status: 'skipped', name: `${probe} probe as ${as}`, setting, message: `skipped ${probe} probe as ${as}: ${reason}` });
+  return probeResult({
+    probe,
+    as,
+    status: 'skipped',
+    name: `${probe} probe as ${as}`,
+    setting,
+    message: `skipped ${probe} probe as ${as}: ${reason}`,
+  });
 }
 
 /** How long past the limit the server may take and still pass: 10% of it, at least 500 ms. */
