@@ -66,9 +66,11 @@ export async function measureLoad(client: Client, database: string, sampleMs: nu
   const until = performance.now() + sampleMs;
   do {
     own++;
+    // pgharden's own sessions (this poll, the run's event journal, a monitor) are not the application's traffic.
     const { rows } = await client.query(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = $1 AND state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+        WHERE datname = $1 AND state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+          AND application_name NOT LIKE 'pgharden%'`,
       [database],
     );
     peak = Math.max(peak, rows[0].n);
