@@ -8,7 +8,7 @@ import { ensureBenchData } from '../src/load/bench-data.js';
 import { connect, withClient } from '../src/pg/client.js';
 import { quoteIdent } from '../src/pg/quote.js';
 import { withDatabase as onDatabase, type Target } from '../src/pg/target.js';
-import { parsePolicy } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 import { silentLog } from '../src/log.js';
 import { loadSamplerFor } from '../src/run/load-sample.js';
 import { sql, targetFor, testServers, uniqueName, urlFor, withTestDatabase, type TestServer } from './helpers.js';

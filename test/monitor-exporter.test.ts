@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/pg/embedded.js';
 import { rulesFromPolicy } from '../src/monitor/rules.js';
-import { parsePolicy } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 import { policyFile, runCli, sql, TEST_POLICY, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 import { droppingProxy, session, startMonitor } from './monitor-helpers.js';
 

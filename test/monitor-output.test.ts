@@ -5,7 +5,7 @@ import { AlertEngine } from '../src/monitor/engine.js';
 import { rulesFromPolicy } from '../src/monitor/rules.js';
 import { sampleOnce } from '../src/monitor/sample.js';
 import { liveViewSink } from '../src/monitor/sinks/live-view.js';
-import { parsePolicy } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 import { runCli, targetFor, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 import { MONITOR_POLICY, monitorPolicy, session } from './monitor-helpers.js';
 

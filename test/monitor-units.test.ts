@@ -6,7 +6,7 @@ import { freePort } from '../src/pg/embedded.js';
 import { AlertEngine, type AlertTransition } from '../src/monitor/engine.js';
 import { rulesFromPolicy } from '../src/monitor/rules.js';
 import type { Sample, SessionSample } from '../src/monitor/sample.js';
-import { parsePolicy } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 import { parseListen } from '../src/monitor/sinks/prometheus.js';
 import { webhookSink } from '../src/monitor/sinks/webhook.js';
 import { runCli } from './helpers.js';

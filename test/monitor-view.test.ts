@@ -3,7 +3,7 @@ import { decodeKeys, initialView, press, type Effect, type ViewState } from '../
 import { renderFrame, tableRoom, visibleRows } from '../src/monitor/live/render.js';
 import { rulesFromPolicy } from '../src/monitor/rules.js';
 import type { Sample, SessionSample } from '../src/monitor/sample.js';
-import { parsePolicy } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 
 const session = (pid: number, s: Partial<SessionSample> = {}): SessionSample => ({
   pid,

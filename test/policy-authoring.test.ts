@@ -2,11 +2,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { policyJsonSchema, POLICY_SCHEMA_FILE } from '../src/policy/json-schema.js';
-import { builtinPolicies, BUILTIN_POLICIES_DIR } from '../src/policy/load.js';
+import { builtinPolicies, BUILTIN_POLICIES_DIR, loadPolicy, sha256 } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 import { closest } from '../src/suggest.js';
 import { policyFile, ROOT, runCli, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 
 describe('policy authoring', () => {
+  it('each built-in policy has a current precompiled copy, and loading it gives what parsing its YAML gives', async () => {
+    for (const name of builtinPolicies()) {
+      const text = fs.readFileSync(path.join(BUILTIN_POLICIES_DIR, `${name}.yaml`), 'utf8');
+      const compiled = JSON.parse(fs.readFileSync(path.join(BUILTIN_POLICIES_DIR, `${name}.parsed.json`), 'utf8'));
+      expect(compiled.sha256, `stale: run node scripts/precompile-policies.mjs`).toBe(sha256(text));
+      expect(await loadPolicy(name)).toEqual(parsePolicy(text, name));
+    }
+  });
+
   it(`${POLICY_SCHEMA_FILE} is what \`pgharden policy schema\` generates from the zod schema`, async () => {
     const committed = JSON.parse(fs.readFileSync(path.join(ROOT, POLICY_SCHEMA_FILE), 'utf8'));
     expect(committed, 'stale: run `node dist/cli/main.js policy schema > policies/policy.schema.json`').toEqual(policyJsonSchema());

@@ -7,7 +7,7 @@ import { silentLog } from '../src/log.js';
 import { connect, type Client } from '../src/pg/client.js';
 import { quoteIdent } from '../src/pg/quote.js';
 
-import { parsePolicy } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 import type { Policy } from '../src/policy/schema.js';
 import { readPlan } from '../src/plan/read-plan.js';
 import { ROOT, runCli, snapshot, sql, targetFor, testServers, uniqueName, urlFor } from './helpers.js';

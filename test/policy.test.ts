@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PolicyError } from '../src/errors.js';
-import { loadPolicy, parsePolicy } from '../src/policy/load.js';
+import { loadPolicy } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 
 describe('policy', () => {
   it('the built-in ticket-010 policy encodes the runbook table', async () => {

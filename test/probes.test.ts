@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLog } from '../src/log.js';
 import { quoteIdent } from '../src/pg/quote.js';
-import { parsePolicy } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 import { runProbes } from '../src/verify/probes/run.js';
 import { policyFile, runCli, sql, targetFor, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 

@@ -12,7 +12,7 @@ import {
   type WindowObservation,
 } from '../src/guard/triggers.js';
 import type { SparseHistogram } from '../src/load/histogram.js';
-import { parsePolicy } from '../src/policy/load.js';
+import { parsePolicy } from '../src/policy/parse.js';
 
 const policy = parsePolicy('rollback_triggers:\n  timeout_errors_increase: 5%\n  latency_degradation: 20%\n', 'test');
 const counters = (c: Partial<Counters> = {}): Counters => ({
