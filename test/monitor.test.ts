@@ -181,13 +181,15 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
         expect(warning.code, warning.stdout).toBe(1);
         expect(warning.stdout).toMatch(new RegExp(`^PGHARDEN WARNING - warning: pid ${idle.pid} .*idle in transaction`));
 
-        const running = sleeper.query('SELECT pg_sleep(5)');
+        // Long enough to still run when a slow machine gets to the check; cancelled after it.
+        const running = sleeper.query('SELECT pg_sleep(60)').catch((err: Error) => err);
         await new Promise((r) => setTimeout(r, 2_300));
         const critical = await runCli([...args, '--json']);
         expect(critical.code, critical.stdout).toBe(2);
         expect(critical.json.status).toBe('CRITICAL');
         expect(critical.json.line).toMatch(new RegExp(`^PGHARDEN CRITICAL - critical: pid ${sleeper.pid} .*query running`));
         expect(critical.json.alerts.map((a: { rule: string }) => a.rule).sort()).toEqual(['idle_in_transaction', 'long_query']);
+        await sql(server, `SELECT pg_cancel_backend(${sleeper.pid})`);
         await running;
       } finally {
         await idle.end();
