@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, skipBrowser } from './browser.js';
 import { policyFile, runCli, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 
 /**
@@ -11,7 +12,6 @@ import { policyFile, runCli, tempDir, testServers, uniqueName, urlFor, withTestD
  * assertions on what is visible and a screenshot of each (PGHARDEN_SCREENSHOTS=docs refreshes
  * the README's).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.PGHARDEN_SCREENSHOTS ?? path.join(os.tmpdir(), 'pgharden-report-screenshots');
 
 const CONTACTS = `contacts:
@@ -126,25 +126,13 @@ const RED = 'rgb(179, 38, 30)';
 const LONG = 300_000;
 
 describe('the run report in a browser', () => {
-  // In CI (.ci/run installs Chromium) a missing browser fails the launch below: only a developer's machine skips.
-  const skip = !fs.existsSync(CHROMIUM) && !process.env.CI;
+  const skip = skipBrowser;
   const [server] = testServers();
   let browser: Browser;
   let page: Page;
   beforeAll(async () => {
     if (skip) return;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1024, height: 900 } });
   });
   afterAll(async () => browser?.close());

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, skipBrowser } from './browser.js';
 import { CLI, policyFile, runCli, targetFor, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 
 /**
@@ -13,7 +14,6 @@ import { CLI, policyFile, runCli, targetFor, tempDir, testServers, uniqueName, u
  * a long query during the window raises the long_query alert and it resolves, the outcome shows;
  * then the monitor and the history. PGHARDEN_SCREENSHOTS=docs refreshes the README's screenshots.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.PGHARDEN_SCREENSHOTS ?? path.join(os.tmpdir(), 'pgharden-serve-screenshots');
 
 const POLICY = `
@@ -56,25 +56,13 @@ const stop = (child: ChildProcess) =>
   });
 
 describe('the live dashboard in a browser', () => {
-  // In CI a missing browser fails the launch below: only a developer's machine skips.
-  const skip = !fs.existsSync(CHROMIUM) && !process.env.CI;
+  const skip = skipBrowser;
   const [server] = testServers();
   let browser: Browser;
   let page: Page;
   beforeAll(async () => {
     if (skip) return;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   });
   afterAll(async () => browser?.close());

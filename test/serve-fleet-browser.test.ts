@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../src/pg/quote.js';
+import { launchChromium, skipBrowser } from './browser.js';
 import { CLI, sql, tempDir, testServers, uniqueName, urlFor, type TestServer } from './helpers.js';
 
 /**
@@ -16,7 +17,6 @@ import { CLI, sql, tempDir, testServers, uniqueName, urlFor, type TestServer } f
  * confirmed in the page and journaled with who asked.
  * PGHARDEN_SCREENSHOTS=docs refreshes docs/dashboard-fleet.png.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.PGHARDEN_SCREENSHOTS ?? path.join(os.tmpdir(), 'pgharden-serve-screenshots');
 
 const POLICY = `
@@ -61,25 +61,13 @@ const stop = (child: ChildProcess) =>
   });
 
 describe('the fleet panel in a browser', () => {
-  // In CI a missing browser fails the launch below: only a developer's machine skips.
-  const skip = !fs.existsSync(CHROMIUM) && !process.env.CI;
+  const skip = skipBrowser;
   const [server] = testServers();
   let browser: Browser;
   let page: Page;
   beforeAll(async () => {
     if (skip) return;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   });
   afterAll(async () => browser?.close());
