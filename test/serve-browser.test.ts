@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, skipBrowser } from './browser.js';
-import { CLI, policyFile, runCli, targetFor, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
+import { CLI, policyFile, targetFor, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 
 /**
  * The dashboard as a person sees it: `pgharden serve` in one process, a real `pgharden run` in
