@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, skipBrowser } from './browser.js';
 import { CLI, policyFile, targetFor, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
+import { serve, stopServe } from './serve-helpers.js';
 
 /**
  * The dashboard as a person sees it: `pgharden serve` in one process, a real `pgharden run` in
@@ -29,31 +30,6 @@ alerts:
 rollback_triggers:
   latency_degradation: 1000%   # a shared, loaded test machine: this test is about the page, not the trigger
 `;
-
-/** Start `pgharden serve` and resolve with its URL (the first line it prints). */
-function serve(args: string[], cwd: string): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /(http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((r) => {
-    if (child.exitCode !== null) return r();
-    child.once('exit', () => r());
-    child.kill('SIGINT');
-  });
 
 describe('the live dashboard in a browser', () => {
   const skip = skipBrowser;
@@ -193,7 +169,7 @@ describe('the live dashboard in a browser', () => {
           expect(await row.innerText()).toMatch(/\trun\tpassed\tpassed\t.*Jane DBA\treport$/);
         } finally {
           if (runChild && (runChild as ChildProcess).exitCode === null) (runChild as ChildProcess).kill('SIGKILL');
-          await stop(dash.child);
+          await stopServe(dash.child);
           await slow.end().catch(() => undefined);
           await old.end().catch(() => undefined);
         }

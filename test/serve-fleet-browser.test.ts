@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../src/pg/quote.js';
 import { launchChromium, skipBrowser } from './browser.js';
 import { CLI, sql, tempDir, testServers, uniqueName, urlFor, type TestServer } from './helpers.js';
+import { stopServe } from './serve-helpers.js';
 
 /**
  * The Fleet tab as a person sees it: `pgharden serve --control` in one process, a real `fleet run`
@@ -52,13 +53,6 @@ function spawnCli(args: string[], cwd: string, env: Record<string, string>) {
   url.catch(() => undefined);
   return { child, exited, url };
 }
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((r) => {
-    if (child.exitCode !== null) return r();
-    child.once('exit', () => r());
-    child.kill('SIGINT');
-  });
 
 describe('the fleet panel in a browser', () => {
   const skip = skipBrowser;
@@ -196,8 +190,8 @@ describe('the fleet panel in a browser', () => {
         expect(await page.locator('#fleet-actions button').count()).toBe(0);
       } finally {
         if (rollout && rollout.child.exitCode === null) rollout.child.kill('SIGKILL');
-        if (dash) await stop(dash.child);
-        if (acting) await stop(acting.child);
+        if (dash) await stopServe(dash.child);
+        if (acting) await stopServe(acting.child);
         for (const db of [...dbs, control]) await sql(server, `DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE)`);
         await fsp.rm(dir, { recursive: true, force: true });
       }

@@ -1,30 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CLI, policyFile, runCli, tempDir, TEST_POLICY, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
+import { policyFile, runCli, tempDir, TEST_POLICY, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
+import { serve, stopServe } from './serve-helpers.js';
 
 /** `pgharden serve` over HTTP: binding rules, the token, read-only by default, the fleet placeholder. */
-function serve(args: string[], cwd: string): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /(http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
-const stop = (child: ChildProcess) =>
-  new Promise<void>((r) => {
-    if (child.exitCode !== null) return r();
-    child.once('exit', () => r());
-    child.kill('SIGINT');
-  });
 
 describe.each(testServers())('pgharden serve on $name PostgreSQL', (server) => {
   it('refuses to bind beyond loopback without a token (exit 2), and a short token', async () => {
@@ -87,7 +65,7 @@ describe.each(testServers())('pgharden serve on $name PostgreSQL', (server) => {
         const status = await runCli(['status', '--db', urlFor(server, db), '--policy', policy, '--json'], { cwd });
         expect(JSON.stringify(status.json)).toContain('"applied"');
       } finally {
-        await stop(child);
+        await stopServe(child);
       }
     });
   });
@@ -123,7 +101,7 @@ describe.each(testServers())('pgharden serve on $name PostgreSQL', (server) => {
           .find((e: Record<string, unknown>) => e.type === 'action.requested');
         expect(action).toMatchObject({ action: 'rollback', by: 'Jane DBA', command: 'rollback', runId });
       } finally {
-        await stop(child);
+        await stopServe(child);
       }
     });
   });
