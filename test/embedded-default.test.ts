@@ -2,6 +2,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { embeddedBinaries, reachableBinaries, type Binaries } from '../src/pg/embedded/binaries.js';
+import { runProgram } from '../src/pg/embedded/cluster.js';
+import { serverUser } from '../src/pg/embedded/os-user.js';
 import { CLI, ROOT, runCli, sql, tempDir, testServers } from './helpers.js';
 
 const postgresProcessesFor = (dir: string) =>
@@ -151,6 +154,40 @@ describe('the embedded PostgreSQL', () => {
       } finally {
         await fs.rm(parent, { recursive: true, force: true });
         if (root) await fs.rm(root, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it.runIf(isRoot)(
+    'as root with the whole checkout private, binaries included: they run from one root-owned copy the postgres user can reach',
+    async () => {
+      const parent = await tempDir();
+      try {
+        // A checkout the postgres user cannot enter, holding the binaries package (as /root/project/node_modules/… would).
+        const pkg = path.join(parent, 'private', 'pkg');
+        const real = await embeddedBinaries({ name: 'the current user' });
+        const realPkg = path.dirname(path.dirname(path.dirname(real.initdb)));
+        await fs.mkdir(path.dirname(pkg), { mode: 0o700 });
+        await fs.cp(realPkg, pkg, { recursive: true, verbatimSymlinks: true });
+        const moved = (file: string) => path.join(pkg, path.relative(realPkg, file));
+        const inside: Binaries = { initdb: moved(real.initdb), pg_ctl: moved(real.pg_ctl), postgres: moved(real.postgres) };
+        const who = serverUser();
+        await expect(runProgram(inside.postgres, ['--version'], who, parent)).rejects.toThrow(/EACCES/);
+
+        const cache = path.join(parent, 'cache');
+        await fs.mkdir(cache, { mode: 0o755 });
+        const reachable = reachableBinaries(inside, who, cache);
+        expect(reachable.postgres.startsWith(cache)).toBe(true);
+        expect(await runProgram(reachable.postgres, ['--version'], who, parent)).toMatch(/^postgres \(PostgreSQL\) 18/);
+        expect(reachableBinaries(inside, who, cache)).toEqual(reachable); // copied once, then reused
+        const copy = path.dirname(path.dirname(reachable.postgres));
+        expect(await fs.readdir(cache)).toEqual([path.basename(copy)]);
+
+        // A copy someone else could have written to is never run as postgres.
+        await fs.chmod(copy, 0o777);
+        expect(() => reachableBinaries(inside, who, cache)).toThrow(/writable by others: remove it/);
+      } finally {
+        await removeTemp(parent);
       }
     },
   );

@@ -101,7 +101,7 @@ export async function startEmbedded(
   const loc = typeof dir === 'string' ? embeddedLocation(dir) : dir;
   const password = prepareRoot(loc);
   const dataDir = path.join(loc.root, 'data');
-  const bin = await embeddedBinaries();
+  const bin = await embeddedBinaries(loc.runAs);
 
   const { port, startedHere } = await withLock(loc.root, async () => {
     addOwner(loc.root);
@@ -181,7 +181,7 @@ export async function stopEmbedded(dir: string = DEFAULT_EMBEDDED_DIR): Promise<
   const loc = embeddedLocation(dir);
   const dataDir = path.join(loc.root, 'data');
   if (!fs.existsSync(loc.root)) return false;
-  const bin = await embeddedBinaries();
+  const bin = await embeddedBinaries(loc.runAs);
   return withLock(loc.root, async () => {
     const wasRunning = Boolean(runningServer(dataDir));
     await stopCluster(bin, dataDir, loc.runAs);

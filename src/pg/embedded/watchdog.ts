@@ -14,8 +14,8 @@ const POLL_MS = 1000;
 
 async function main(root: string): Promise<void> {
   const dataDir = path.join(root, 'data');
-  const bin = await embeddedBinaries();
   const who = serverUser();
+  const bin = await embeddedBinaries(who);
   for (;;) {
     await new Promise((r) => setTimeout(r, POLL_MS));
     if (!runningServer(dataDir)) return;
