@@ -1,5 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { embeddedBinaries, reachableBinaries, type Binaries } from '../src/pg/embedded/binaries.js';
@@ -143,8 +145,19 @@ describe('the embedded PostgreSQL', () => {
       const parent = await tempDir();
       const cwd = path.join(parent, 'private');
       await fs.mkdir(cwd, { mode: 0o700 });
-      let root = '';
+      let root = path.join(
+        os.tmpdir(),
+        `pgharden-embedded-${createHash('sha256').update(path.join(cwd, '.pgharden/embedded')).digest('hex').slice(0, 12)}`,
+      );
       try {
+        // Someone else's directory in its place (the temp dir is shared) is refused, never used.
+        await fs.mkdir(root);
+        await fs.chown(root, Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), 0);
+        const taken = await runCli(['status', '--embedded', '--json'], { cwd });
+        expect(taken.code).toBe(3);
+        expect(taken.stderr).toContain(`${root} belongs to another user: remove it, then try again`);
+        await fs.rm(root, { recursive: true });
+
         const r = await runCli(['status', '--embedded', '--json'], { cwd });
         expect(r.code, r.stderr).not.toBe(3);
         const first = r.stderr.split('\n')[0];

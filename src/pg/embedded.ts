@@ -77,6 +77,10 @@ function prepareRoot(loc: EmbeddedLocation): string {
   // As root, `postgres` must traverse to data/ (0711 lets it pass, not list); otherwise private to the caller.
   const mode = isRoot() ? 0o711 : 0o700;
   fs.mkdirSync(loc.root, { recursive: true, mode });
+  // A relocated root sits in the shared temp dir: one made by another user could hand us their files.
+  if (loc.relocated && fs.statSync(loc.root).uid !== process.getuid?.()) {
+    throw new ConnectionError(`${loc.root} belongs to another user: remove it, then try again`);
+  }
   fs.chmodSync(loc.root, mode);
   const file = path.join(loc.root, 'password');
   if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(18).toString('base64url') + '\n', { mode: 0o600 });
