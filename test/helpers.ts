@@ -9,6 +9,12 @@ import { inject } from 'vitest';
 import { fromUrl, withDatabase, type Target } from '../src/pg/target.js';
 import { quoteIdent } from '../src/pg/quote.js';
 
+/**
+ * Skip a test whose tool (chromium, tmux, pgbouncer, prometheus…) is missing, on a developer's machine
+ * only: in CI (`CI` set; .ci/run sets it and installs them all) the test runs and fails instead.
+ */
+export const skipWithout = (present: boolean): boolean => !present && !process.env.CI;
+
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
 

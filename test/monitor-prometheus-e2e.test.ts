@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/pg/embedded.js';
-import { CLI, policyFile, runCli, sql, tempDir, testServers, uniqueName, urlFor } from './helpers.js';
+import { CLI, policyFile, runCli, skipWithout, sql, tempDir, testServers, uniqueName, urlFor } from './helpers.js';
 import { session } from './monitor-helpers.js';
 
 /**
@@ -27,6 +27,7 @@ const which = (bin: string) => {
 const PROMETHEUS = which('prometheus');
 const ALERTMANAGER = which('prometheus-alertmanager') ?? which('alertmanager');
 const PROMTOOL = which('promtool');
+const skipProm = skipWithout(Boolean(PROMETHEUS && ALERTMANAGER));
 
 // One server (the system one when CI names it, else the embedded one): the subject is the Prometheus side.
 const server = testServers().at(-1)!;
@@ -61,7 +62,7 @@ async function until<T>(probe: () => Promise<T | null | undefined>, timeoutMs: n
   throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-describe.skipIf(!PROMETHEUS || !ALERTMANAGER)('a real Prometheus and Alertmanager on pgharden monitor --prometheus', () => {
+describe.skipIf(skipProm)('a real Prometheus and Alertmanager on pgharden monitor --prometheus', () => {
   const db = uniqueName('mon_prom');
   const role = uniqueName('override_role');
   const procs: (ChildProcess & { log: () => string })[] = [];

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { policyFile, runCli, tempDir } from './helpers.js';
+import { policyFile, runCli, skipWithout, tempDir } from './helpers.js';
 
 /**
  * `promtool test rules` on the exported rules: synthetic series in, alerts out, on Prometheus's
@@ -25,7 +25,7 @@ const run = (args: string[], cwd: string) =>
     );
   });
 
-describe.skipIf(!promtool)('promtool test rules on pgharden alerts export', () => {
+describe.skipIf(skipWithout(Boolean(promtool)))('promtool test rules on pgharden alerts export', () => {
   it('long_query warning/critical fire at their thresholds for client backends only; connections waits its for:', async () => {
     const dir = await tempDir('pgharden-promtool-');
     const policy = await policyFile(`

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CLI, sql, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
+import { CLI, skipWithout, sql, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 import { session } from './monitor-helpers.js';
 
 const run = promisify(execFile);
@@ -17,7 +17,7 @@ function hasTmux(): boolean {
   }
 }
 // In CI (.ci/run installs tmux) a missing tmux fails the test below: only a developer's machine skips.
-const skip = !hasTmux() && !process.env.CI;
+const skip = skipWithout(hasTmux());
 
 /** A tmux server of the test's own (its own socket), so nobody else's sessions are touched. */
 function tmux(socket: string) {

@@ -5,14 +5,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { TestServer } from './helpers.js';
+import { skipWithout, type TestServer } from './helpers.js';
 
 /** Debian's PgBouncer (apt-get install pgbouncer); PGBOUNCER_PATH overrides. */
 export const PGBOUNCER =
   process.env.PGBOUNCER_PATH ?? ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => fs.existsSync(p)) ?? '/usr/sbin/pgbouncer';
 
 /** In CI (.ci/run installs pgbouncer and says so) a missing binary fails the tests; only a developer's machine skips. */
-export const skipPgBouncer = !fs.existsSync(PGBOUNCER) && !process.env.CI && process.env.PGHARDEN_REQUIRE_PGBOUNCER !== '1';
+export const skipPgBouncer = skipWithout(fs.existsSync(PGBOUNCER));
 
 export interface PgBouncer {
   port: number;

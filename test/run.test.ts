@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { launchChromium, skipBrowser } from './browser.js';
 import { CLI, policyFile, runCli, snapshot, sql, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 import { startWorkload } from './workload.js';
 
@@ -204,11 +205,8 @@ describe.each(testServers())('pgharden run on $name PostgreSQL', (server) => {
   });
 });
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
 describe('the HTML report', () => {
-  // Skipped only off CI: in CI (.ci/run installs Chromium) a missing browser is a failure, not a skip.
-  it.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)('opens in headless Chromium, self-contained, with its charts drawn', async () => {
+  it.skipIf(skipBrowser)('opens in headless Chromium, self-contained, with its charts drawn', async () => {
     const [server] = testServers();
     await withTestDatabase(server, uniqueName('run_html'), async (db) => {
       const load = startWorkload(urlFor(server, db), 'SELECT 1');
@@ -226,18 +224,7 @@ describe('the HTML report', () => {
       ]);
       await load.stop();
       expect(result.code, result.stderr).toBe(0);
-      const { chromium } = await import('playwright-core');
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--no-first-run',
-          '--disable-sync',
-        ],
-      });
+      const browser = await launchChromium();
       try {
         const page = await browser.newPage();
         const requests: string[] = [];
