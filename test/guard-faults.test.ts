@@ -153,7 +153,7 @@ describe.each(testServers())('guard under faults ($name)', (server: TestServer) 
         });
         // Kill the guard's session as soon as it has taken a reading, then once more.
         for (let round = 0; round < 2; round++) {
-          for (let i = 0; i < 100 && events.filter((e) => e === 'sample').length <= round * 3; i++) await sleep(100);
+          for (let i = 0; i < 600 && events.filter((e) => e === 'sample').length <= round * 3; i++) await sleep(100);
           const rows = await sql<{ pid: number }>(
             server,
             `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pgharden guard'`,
@@ -210,7 +210,7 @@ describe.each(testServers())('guard under faults ($name)', (server: TestServer) 
         onSample: () => states.push('sample'),
         onConnection: (e) => states.push(e.state),
       });
-      for (let i = 0; i < 100 && !states.includes('sample'); i++) await sleep(100);
+      for (let i = 0; i < 600 && !states.includes('sample'); i++) await sleep(100);
       // The server "goes away": open connections reset, new ones refused.
       proxy.close();
       for (const s of sockets) s.destroy();

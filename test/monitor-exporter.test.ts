@@ -45,11 +45,11 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
       const monitor = startMonitor(['--db', url.toString(), '--interval', '200ms', '--prometheus', `127.0.0.1:${port}`]);
       let closed = false;
       try {
-        await monitor.waitFor((r) => r.type === 'sample', 20_000, 'a first sample');
+        await monitor.waitFor((r) => r.type === 'sample', 30_000, 'a first sample');
         expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/^pg_stat_activity_count\{/m);
         await proxy.close(); // the server is gone: the session drops and reconnects are refused
         closed = true;
-        await monitor.waitFor((r) => r.type === 'poll_failed' || r.type === 'connection_lost', 20_000, 'the loss');
+        await monitor.waitFor((r) => r.type === 'poll_failed' || r.type === 'connection_lost', 30_000, 'the loss');
         const body = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n').filter((l) => l && !l.startsWith('#'));
         expect(body).toEqual(['pg_up 0']);
       } finally {

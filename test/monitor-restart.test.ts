@@ -30,20 +30,20 @@ describe('monitor resilience', () => {
       try {
         const before = await idleInTransaction(url);
         clients.push(before);
-        await monitor.waitFor(isAlert('firing', 'idle_in_transaction', before.pid), 10_000, 'the alert before the restart');
+        await monitor.waitFor(isAlert('firing', 'idle_in_transaction', before.pid), 30_000, 'the alert before the restart');
 
         await first.stop();
-        const lost = await monitor.waitFor((r) => r.type === 'poll_failed' && r.connectionLost, 10_000, 'the lost connection');
+        const lost = await monitor.waitFor((r) => r.type === 'poll_failed' && r.connectionLost, 30_000, 'the lost connection');
         expect(lost.error).toBeTruthy();
 
         // The same data directory and port, as a service manager would restart it.
         second = await startEmbedded(dir, { port: first.port });
-        await monitor.waitFor((r) => r.type === 'connected' && r.reconnected, 15_000, 'the reconnection');
+        await monitor.waitFor((r) => r.type === 'connected' && r.reconnected, 30_000, 'the reconnection');
         // The session that died with the server resolves; a new one fires again.
-        await monitor.waitFor(isAlert('resolved', 'idle_in_transaction', before.pid), 5_000, 'the old alert resolving');
+        await monitor.waitFor(isAlert('resolved', 'idle_in_transaction', before.pid), 30_000, 'the old alert resolving');
         const after = await idleInTransaction(url);
         clients.push(after);
-        await monitor.waitFor(isAlert('firing', 'idle_in_transaction', after.pid), 10_000, 'the alert after the restart');
+        await monitor.waitFor(isAlert('firing', 'idle_in_transaction', after.pid), 30_000, 'the alert after the restart');
         expect(monitor.records.some((r) => r.type === 'sample' && r.at > lost.at)).toBe(true);
       } finally {
         for (const c of clients) await c.end().catch(() => undefined);

@@ -113,7 +113,7 @@ describe('monitor without a database', () => {
     expect(sink.transition!(transition('firing'))).toBeUndefined();
     expect(sink.transition!(transition('resolved'))).toBeUndefined();
     order.push('caller continued');
-    for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1500 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
     await sink.close!();
     server.close();
     expect(received.map((r) => r.state)).toEqual(['firing', 'resolved']);

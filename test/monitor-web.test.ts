@@ -129,7 +129,7 @@ describe.each(testServers())('/metrics over TLS, and --all-databases, on $name P
       const port = await freePort();
       const monitor = startMonitor(['--db', urlFor(server, db), '--interval', '300ms', '--prometheus', String(port), '--web-config', file]);
       try {
-        await monitor.waitFor((r) => r.type === 'sample', 20_000, 'a first sample');
+        await monitor.waitFor((r) => r.type === 'sample', 30_000, 'a first sample');
         expect(monitor.stderr()).toMatch(new RegExp(`serving https://127\\.0\\.0\\.1:${port}/metrics`));
         const ca = await fs.readFile(certs.cert);
         const got = await get(`https://127.0.0.1:${port}/metrics`, { ca });
@@ -164,7 +164,7 @@ describe.each(testServers())('/metrics over TLS, and --all-databases, on $name P
       const port = await freePort();
       const monitor = startMonitor(['--db', urlFor(server, db), '--interval', '300ms', '--prometheus', String(port), '--web-config', file]);
       try {
-        await monitor.waitFor((r) => r.type === 'sample', 20_000, 'a first sample');
+        await monitor.waitFor((r) => r.type === 'sample', 30_000, 'a first sample');
         const ca = await fs.readFile(certs.cert);
         const url = `https://127.0.0.1:${port}/metrics`;
         expect((await get(url, { ca })).status).toBe(401);
@@ -189,7 +189,7 @@ describe.each(testServers())('/metrics over TLS, and --all-databases, on $name P
           const port = await freePort();
           const monitor = startMonitor(['--db', urlFor(server, dbA), '--interval', '300ms', '--prometheus', String(port), ...args]);
           try {
-            await monitor.waitFor((r) => r.type === 'sample', 20_000, 'a first sample');
+            await monitor.waitFor((r) => r.type === 'sample', 30_000, 'a first sample');
             return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
           } finally {
             await monitor.stop();

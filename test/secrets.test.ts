@@ -252,7 +252,7 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
         try {
           const { rows } = await idle.query('SELECT pg_backend_pid() AS pid');
           await idle.query('BEGIN');
-          await monitor.waitFor(isAlert('firing', 'idle_in_transaction', rows[0].pid), 10_000, 'the idle_in_transaction alert');
+          await monitor.waitFor(isAlert('firing', 'idle_in_transaction', rows[0].pid), 30_000, 'the idle_in_transaction alert');
           await until(() => hook.bodies.length > 0, 10_000, 'the webhook POST');
           metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
         } finally {
