@@ -3,7 +3,7 @@ import { freePort } from '../src/pg/embedded.js';
 import { rulesFromPolicy } from '../src/monitor/rules.js';
 import { parsePolicy } from '../src/policy/parse.js';
 import { policyFile, runCli, sql, TEST_POLICY, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
-import { droppingProxy, session, startMonitor } from './monitor-helpers.js';
+import { droppingProxy, inStateFor, session, startMonitor } from './monitor-helpers.js';
 
 describe('alert tuning in the policy', () => {
   it('warning + critical levels, for:, exclusions and transaction_age; the runbook shapes stay valid', () => {
@@ -66,7 +66,7 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
       try {
         await idle.query('BEGIN');
         await idle.query('SELECT 1');
-        await new Promise((r) => setTimeout(r, 1_500));
+        await inStateFor(server, idle.pid, 1_500);
         // idle 1.5 s: under the runbook's 50 s, over a 1 s warning, under a 60 s critical
         const warn = await runCli([...base, '--rule', 'idle_in_transaction', '-w', '1s', '-c', '60s']);
         expect(warn.code, warn.stdout).toBe(1);
@@ -115,7 +115,8 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
         // long sleeps, cancelled below: how long a CLI takes to start on a loaded machine must not matter
         const a = backup.query('SELECT pg_sleep(60)').catch(() => undefined);
         const b = app.query('SELECT pg_sleep(60)').catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 1_600));
+        await inStateFor(server, backup.pid, 1_200);
+        await inStateFor(server, app.pid, 1_200);
         const r = await runCli(['monitor', '--once', '--json', '--db', urlFor(server, db), '--policy', policy]);
         expect(r.code, r.stdout).toBe(2);
         expect(r.json.alerts.map((x: { pid: number }) => x.pid)).toEqual([app.pid]);
@@ -143,8 +144,9 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
         client.on('error', () => undefined);
         await client.connect();
         try {
+          const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
           const q = client.query('SELECT pg_sleep(60)').catch(() => undefined);
-          await new Promise((r) => setTimeout(r, 1_800));
+          await inStateFor(server, pid, 1_300);
           const r = await runCli(['diagnose', '--db', urlFor(server, db), '--json']);
           const near = r.json.findings.find((x: { code: string }) => x.code === 'queries-near-timeout');
           const f = r.json.findings.find((x: { code: string }) => x.code === 'sessions-without-limit');
@@ -174,7 +176,7 @@ describe.each(testServers())('monitor as an exporter on $name PostgreSQL', (serv
         const applied = await runCli(['apply', '--db', urlFor(server, db), '--policy', policy]);
         expect(applied.code, applied.stderr).toBe(0);
         const running = old.query('SELECT pg_sleep(60)').catch((e) => e);
-        await new Promise((r) => setTimeout(r, 3_000)); // past the 2s the apply set
+        await inStateFor(server, old.pid, 2_500); // past the 2s the apply set
         const r = await runCli(['diagnose', '--db', urlFor(server, db), '--policy', policy]);
         const j = await runCli(['diagnose', '--db', urlFor(server, db), '--policy', policy, '--json']);
         await sql(server, 'SELECT pg_cancel_backend($1)', [old.pid]);

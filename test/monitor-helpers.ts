@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import readline from 'node:readline';
 import pg from 'pg';
-import { CLI, policyFile, tempDir, targetFor, type TestServer } from './helpers.js';
+import { CLI, policyFile, sql, tempDir, targetFor, type TestServer } from './helpers.js';
 
 /** Short thresholds so the alert tests finish in seconds. */
 export const MONITOR_POLICY = `
@@ -90,6 +90,23 @@ export async function session(server: TestServer, db: string, appName = 'monitor
   await client.connect();
   const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
   return Object.assign(client, { pid: rows[0].pid as number });
+}
+
+/**
+ * Wait until a session has been in its current state (running its query, idle in transaction) for `ms`
+ * by the server's clock: a fixed sleep after sending the query is not enough when a loaded machine starts it late.
+ */
+export async function inStateFor(server: TestServer, pid: number, ms: number): Promise<void> {
+  for (;;) {
+    const [row] = await sql<{ ms: number | null }>(
+      server,
+      'SELECT (extract(epoch FROM clock_timestamp() - state_change) * 1000)::float8 AS ms FROM pg_stat_activity WHERE pid = $1',
+      [pid],
+    );
+    if (!row) throw new Error(`session ${pid} has gone`);
+    if ((row.ms ?? 0) >= ms) return;
+    await new Promise((r) => setTimeout(r, Math.min(200, ms - (row.ms ?? 0))));
+  }
 }
 
 export const isAlert = (state: 'firing' | 'resolved', rule: string, pid?: number) => (r: Record_) =>

@@ -7,7 +7,7 @@ import { sampleOnce } from '../src/monitor/sample.js';
 import { liveViewSink } from '../src/monitor/sinks/live-view.js';
 import { parsePolicy } from '../src/policy/parse.js';
 import { runCli, targetFor, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
-import { MONITOR_POLICY, monitorPolicy, session } from './monitor-helpers.js';
+import { inStateFor, MONITOR_POLICY, monitorPolicy, session } from './monitor-helpers.js';
 
 describe.each(testServers())('monitor output on $name PostgreSQL', (server) => {
   it('off a terminal: plain lines, one per sample and event, and --duration stops it with exit 0', async () => {
@@ -42,7 +42,7 @@ describe.each(testServers())('monitor output on $name PostgreSQL', (server) => {
       try {
         await idle.query('BEGIN');
         await idle.query('SELECT 1');
-        await new Promise((r) => setTimeout(r, 1_200));
+        await inStateFor(server, idle.pid, 1_200);
         const sample = await withClient(targetFor(server, db), (c) => sampleOnce(c, db));
         const engine = new AlertEngine(rules);
         const transitions = engine.update(sample);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/pg/embedded.js';
 import { quoteIdent } from '../src/pg/quote.js';
 import { TEST_POLICY, policyFile, runCli, sql, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
-import { droppingProxy, isAlert, monitorPolicy, session, startMonitor } from './monitor-helpers.js';
+import { droppingProxy, inStateFor, isAlert, monitorPolicy, session, startMonitor } from './monitor-helpers.js';
 
 const INTERVAL_MS = 200;
 
@@ -179,14 +179,14 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
       try {
         await idle.query('BEGIN');
         await idle.query('SELECT 1');
-        await new Promise((r) => setTimeout(r, 1_300));
+        await inStateFor(server, idle.pid, 1_300);
         const warning = await runCli(args);
         expect(warning.code, warning.stdout).toBe(1);
         expect(warning.stdout).toMatch(new RegExp(`^PGHARDEN WARNING - warning: pid ${idle.pid} .*idle in transaction`));
 
         // Long enough to still run when a slow machine gets to the check; cancelled after it.
         const running = sleeper.query('SELECT pg_sleep(60)').catch((err: Error) => err);
-        await new Promise((r) => setTimeout(r, 2_300));
+        await inStateFor(server, sleeper.pid, 2_300);
         const critical = await runCli([...args, '--json']);
         expect(critical.code, critical.stdout).toBe(2);
         expect(critical.json.status).toBe('CRITICAL');
@@ -320,8 +320,9 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
       const args = ['--db', urlFor(server, db), '--policy', await policyFile(TEST_POLICY)];
       expect((await runCli(['apply', ...args])).code).toBe(0);
       const sleeper = await session(server, db);
-      const running = sleeper.query('SELECT pg_sleep(1.5)');
-      await new Promise((r) => setTimeout(r, 1_100));
+      await sleeper.query('SET statement_timeout = 0'); // it connected after the apply's 2 s
+      const running = sleeper.query('SELECT pg_sleep(60)').catch((err: Error) => err);
+      await inStateFor(server, sleeper.pid, 1_100);
       const slow = await sql<{ pid: number; query_duration_seconds: string }>(
         server,
         'SELECT pid, query_duration_seconds FROM pgharden.security_monitoring WHERE query_duration_seconds > 1',
@@ -329,6 +330,7 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
         db,
       );
       expect(slow.map((r) => r.pid)).toEqual([sleeper.pid]);
+      await sql(server, 'SELECT pg_cancel_backend($1)', [sleeper.pid]);
       await running;
       await sleeper.end();
       const [granted] = await sql<{ ok: boolean }>(
@@ -362,7 +364,8 @@ describe.each(testServers())('monitor on $name PostgreSQL', (server) => {
       await idle.query('BEGIN');
       await idle.query('SELECT 1');
       const running = sleeper.query('SELECT pg_sleep(30)').catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 2_100));
+      await inStateFor(server, sleeper.pid, 2_050); // near the 3 s timeout: past two thirds of it
+      await inStateFor(server, idle.pid, 2_050); // past half the 4 s idle timeout
       const result = await runCli(['diagnose', '--db', urlFor(server, db), '--json']);
       await sql(server, 'SELECT pg_cancel_backend($1)', [sleeper.pid]);
       await running;
