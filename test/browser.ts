@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { skipWithout } from './helpers.js';
 
 /** Debian's Chromium (`apt-get install chromium`; .ci/run installs it), or CHROMIUM_PATH. */
@@ -22,4 +23,15 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** A describe block's page: Chromium is launched before its tests and closed after them (nothing when skipped). */
+export function withBrowserPage(viewport: { width: number; height: number }, use: (page: Page) => void): void {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    if (skipBrowser) return;
+    browser = await launchChromium();
+    use(await browser.newPage({ viewport }));
+  });
+  afterAll(async () => browser?.close());
 }

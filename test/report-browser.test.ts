@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, skipBrowser } from './browser.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { skipBrowser, withBrowserPage } from './browser.js';
 import { policyFile, runCli, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 
 /**
@@ -128,14 +128,8 @@ const LONG = 300_000;
 describe('the run report in a browser', () => {
   const skip = skipBrowser;
   const [server] = testServers();
-  let browser: Browser;
   let page: Page;
-  beforeAll(async () => {
-    if (skip) return;
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1024, height: 900 } });
-  });
-  afterAll(async () => browser?.close());
+  withBrowserPage({ width: 1024, height: 900 }, (p) => (page = p));
 
   it.skipIf(skip)(
     'a passed run, then rolled back by hand: PASSED first, SUPERSEDED with the history of states after, in HTML, Markdown and JSON',

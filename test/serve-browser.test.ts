@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, skipBrowser } from './browser.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { skipBrowser, withBrowserPage } from './browser.js';
 import { CLI, policyFile, targetFor, tempDir, testServers, uniqueName, urlFor, withTestDatabase } from './helpers.js';
 import { serve, stopServe } from './serve-helpers.js';
 
@@ -34,14 +34,8 @@ rollback_triggers:
 describe('the live dashboard in a browser', () => {
   const skip = skipBrowser;
   const [server] = testServers();
-  let browser: Browser;
   let page: Page;
-  beforeAll(async () => {
-    if (skip) return;
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  });
-  afterAll(async () => browser?.close());
+  withBrowserPage({ width: 1280, height: 1000 }, (p) => (page = p));
 
   it.skipIf(skip)(
     'follows a run from another process: stage marks, guard charts gaining points, an alert firing and resolving, the outcome; then monitor and history',

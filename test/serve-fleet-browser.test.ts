@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { quoteIdent } from '../src/pg/quote.js';
-import { launchChromium, skipBrowser } from './browser.js';
+import { skipBrowser, withBrowserPage } from './browser.js';
 import { CLI, sql, tempDir, testServers, uniqueName, urlFor, type TestServer } from './helpers.js';
 import { stopServe } from './serve-helpers.js';
 
@@ -57,14 +57,8 @@ function spawnCli(args: string[], cwd: string, env: Record<string, string>) {
 describe('the fleet panel in a browser', () => {
   const skip = skipBrowser;
   const [server] = testServers();
-  let browser: Browser;
   let page: Page;
-  beforeAll(async () => {
-    if (skip) return;
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  });
-  afterAll(async () => browser?.close());
+  withBrowserPage({ width: 1280, height: 1000 }, (p) => (page = p));
 
   it.skipIf(skip)(
     'follows a fleet rollout: waves, the passed count climbing, a failure with its reason; pause refused read-only, then paused and resumed with --allow-actions',
