@@ -71,8 +71,9 @@ describe.skipIf(skipPgBouncer).each(testServers())('PgBouncer in front of $name 
         const app = new pg.Client({ connectionString: bouncer.url(db) });
         app.on('error', () => undefined);
         await app.connect();
+        let backend = 0;
         try {
-          await app.query('SELECT 1');
+          backend = (await app.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
           const applied = await cli(['apply', '--yes']);
           expect(applied.code, applied.stderr).toBe(0);
           expect(applied.json.poolers).toEqual([expect.objectContaining({ servers: 1, recycled: 0, pending: 1 })]);
@@ -88,8 +89,10 @@ describe.skipIf(skipPgBouncer).each(testServers())('PgBouncer in front of $name 
         } finally {
           await app.end();
         }
-        // Released: PgBouncer closes it (RECONNECT marked it); a new client's connection is on the new settings.
-        await new Promise((r) => setTimeout(r, 500));
+        // Released: PgBouncer closes it (RECONNECT marked it), and its backend ends; a new client's connection is on the new settings.
+        for (let i = 0; i < 300 && (await sql(server, 'SELECT 1 FROM pg_stat_activity WHERE pid = $1', [backend])).length; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
         expect((await throughPooler(bouncer.url(db))).value).toBe('2s');
         const status = await cli(['status']);
         expect(status.json.poolers).toEqual([expect.objectContaining({ servers: 1, onOldSettings: 0 })]);
