@@ -45,7 +45,13 @@ export function startMonitor(args: string[]): RunningMonitor {
     }
     for (const w of waiters) w();
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let exitedWith = '';
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      exitedWith = `; the monitor had exited (code ${code}, signal ${signal})`;
+      resolve(code);
+    }),
+  );
   return {
     records,
     waitFor(pred, timeoutMs, what) {
@@ -60,7 +66,7 @@ export function startMonitor(args: string[]): RunningMonitor {
           cleanup();
           reject(
             new Error(
-              `timed out after ${timeoutMs}ms waiting for ${what}; stderr: ${stderr}\nlast records: ${records
+              `timed out after ${timeoutMs}ms waiting for ${what}${exitedWith}; stderr: ${stderr}\nlast records: ${records
                 .slice(-3)
                 .map((r) => JSON.stringify(r).slice(0, 300))
                 .join('\n')}`,

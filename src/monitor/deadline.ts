@@ -21,7 +21,12 @@ export async function withDeadline<T>(client: Client, ms: number, fn: (client: C
   }
 }
 
-/** end() waits for the server's goodbye, which a dead network never sends: wait a second at most. */
+/**
+ * end() waits for the server's goodbye, which a dead network never sends: wait a second at most. The timer
+ * holds the process: unreferenced, a stuck end() with no socket left would let Node exit mid-loop, silently.
+ */
 export async function endQuickly(client: Client): Promise<void> {
-  await Promise.race([client.end().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([client.end().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1_000)))]);
+  clearTimeout(timer);
 }

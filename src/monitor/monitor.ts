@@ -91,6 +91,14 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
     }),
   );
 
+  // The loop always waits on a socket or a timer. Should a bug ever leave it waiting on nothing, Node would
+  // exit 0 in silence: a monitor that stops watching must say so and fail (70), never look like a clean stop.
+  const drained = () => {
+    process.stderr.write('pgharden monitor: internal error: the monitor loop was left waiting on nothing; exiting\n');
+    process.exitCode = 70;
+  };
+  process.on('beforeExit', drained);
+
   let failures = 0;
   let lastRecycle = -Infinity;
   let first = true;
@@ -144,6 +152,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<void> {
       await sleep(Math.max(0, opts.intervalMs - (performance.now() - tick)), opts.signal);
     }
   } finally {
+    process.off('beforeExit', drained);
     await sampler.close();
   }
 }
