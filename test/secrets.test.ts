@@ -253,7 +253,7 @@ describe.each(testServers())('secrets on $name PostgreSQL', (server) => {
           const { rows } = await idle.query('SELECT pg_backend_pid() AS pid');
           await idle.query('BEGIN');
           await monitor.waitFor(isAlert('firing', 'idle_in_transaction', rows[0].pid), 30_000, 'the idle_in_transaction alert');
-          await until(() => hook.bodies.length > 0, 10_000, 'the webhook POST');
+          await until(() => hook.bodies.length > 0, 30_000, 'the webhook POST');
           metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
         } finally {
           await idle.end();
