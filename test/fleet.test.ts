@@ -74,6 +74,14 @@ async function journal(server: TestServer, db: string): Promise<{ id: string; st
   return sql(server, `SELECT id, status FROM pgharden.runs WHERE applied_at IS NOT NULL ORDER BY started_at`, [], db);
 }
 
+/** A run's state in the target's own journal; null when it never got a row there. */
+async function runStatus(server: TestServer, db: string, id: string): Promise<string | null> {
+  const [present] = await sql<{ p: boolean }>(server, `SELECT to_regclass('pgharden.runs') IS NOT NULL AS p`, [], db);
+  if (!present.p) return null;
+  const [row] = await sql<{ status: string }>(server, 'SELECT status FROM pgharden.runs WHERE id = $1', [id], db);
+  return row?.status ?? null;
+}
+
 async function dbSettings(server: TestServer, db: string): Promise<string[]> {
   const [row] = await sql<{ s: string[] | null }>(
     server,
@@ -233,14 +241,14 @@ describe.each(testServers())('pgharden fleet on $name PostgreSQL', (server) => {
           [f.name],
           f.control,
         );
-        // Which orphaned runs had changed their target when the worker died (the other one may still have been in preflight).
-        const applied = new Map<string, boolean>();
-        for (const o of orphaned)
-          applied.set(
-            o.key,
-            (await journal(server, o.db)).some((r) => r.id === o.run_id),
-          );
-        expect([...applied.values()]).toContain(true);
+        // Which orphaned runs got past preflight before the worker died: those are continued; a run with no row,
+        // or still in preflight, changed nothing and is replaced by a new one (src/fleet/target-run.ts).
+        const continued = new Map<string, boolean>();
+        for (const o of orphaned) {
+          const state = await runStatus(server, o.db, o.run_id);
+          continued.set(o.key, state !== null && state !== 'preflight' && state !== 'failed');
+        }
+        expect([...continued.values()]).toContain(true);
 
         const status = await fleetCli(f, ['status', '--json']);
         expect(status.json.counts.running).toBe(orphaned.length);
@@ -254,10 +262,10 @@ describe.each(testServers())('pgharden fleet on $name PostgreSQL', (server) => {
           expect(runs, db).toHaveLength(1);
           expect(runs[0].status).toBe('passed');
         }
-        // An orphaned run that had applied was continued under its own id; one that had changed nothing was replaced.
+        // An orphaned run past preflight was continued under its own id; one that had changed nothing was replaced.
         for (const o of orphaned) {
           const runId = resume.json.status.targets.find((t: { key: string }) => t.key === o.key).runId;
-          if (applied.get(o.key)) expect(runId, o.key).toBe(o.run_id);
+          if (continued.get(o.key)) expect(runId, o.key).toBe(o.run_id);
           else expect(runId, o.key).not.toBe(o.run_id);
         }
         const reclaimed = await sql<{ target: string }>(
